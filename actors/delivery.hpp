@@ -1,0 +1,52 @@
+// How a facade job ends: statistics, the user callback, the result for Wait,
+// and the in-flight slot, in that order and exactly once. Plain logic; the
+// result actor calls deliver(), shutdown calls cancel_open().
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+
+#include "actors/inflight_limiter.hpp"
+#include "actors/job.hpp"
+#include "actors/job_table.hpp"
+#include "core/stats.hpp"
+
+namespace actorrt {
+
+class delivery {
+public:
+  /// Called once per job on the result actor's thread: outputs (empty on
+  /// failure), the caller's user argument, and the failure (none on success).
+  using callback = std::function<void(const tensors& outputs, void* user_arg,
+                                      const failure& error)>;
+
+  /// Reports an exception thrown by a callback; the default prints to stderr.
+  using error_handler = std::function<void(job_id, const std::string&)>;
+
+  delivery(int max_in_flight, size_t retention)
+    : limiter(max_in_flight), table(retention) {}
+
+  void set_callback(callback fn);
+  bool has_callback() const;
+  void set_error_handler(error_handler fn);
+
+  void deliver(job& j);
+
+  /// Ends every job not yet ended with Cancelled; returns how many.
+  size_t cancel_open(const std::string& reason);
+
+  inflight_limiter limiter;
+  job_table table;
+  time_stats latency;  // submitted → outputs ready, µs
+  time_stats npu_time; // executor time on the core, µs
+
+private:
+  void finish(job_id id, job_table::user_arg& arg, job_table::outcome result);
+
+  mutable std::mutex mtx_;
+  std::shared_ptr<const callback> callback_;
+  error_handler on_error_;
+};
+
+} // namespace actorrt

@@ -1,0 +1,48 @@
+// One per engine: owns the model's placement on the cores and the engine's
+// in-flight limit for clients that talk to it as an actor.
+#pragma once
+
+#include <deque>
+#include <unordered_map>
+
+#include "actors/messages.hpp"
+#include "core/inference_option.hpp"
+
+namespace actorrt {
+
+struct engine_config {
+  model_ptr model;
+  uint64_t model_id = 0;
+  placement where;
+  caf::actor scheduler;
+  int max_in_flight = 6;
+};
+
+struct engine_state {
+  engine_config cfg;
+  job_id last_id = 0;
+  int in_flight = 0;
+  std::deque<job_ptr> waiting;
+  std::unordered_map<job_id, caf::response_promise> promises;
+
+  static inline const char* name = "actorrt.engine";
+};
+
+/// Handles
+///   (submit_atom, job_ptr)        a facade job; it answers the job's reply_to
+///   (infer_atom, tensors) → tensors  for actor clients: inputs as one raw
+///                                 buffer or one tensor per model input;
+///                                 at most max_in_flight run at once, the
+///                                 rest wait here (actors never block)
+///   (done_atom, job_ptr)          from the scheduler, for infer requests
+/// On exit it unloads its model from the cores.
+caf::behavior engine_actor(caf::stateful_actor<engine_state>* self,
+                           engine_config cfg);
+
+/// Set-up step for programs with their own actor system: loads `m` on every
+/// core `option` allows (blocking until they answer) and spawns its engine
+/// actor. Throws InvalidModel or InvalidArgument.
+caf::actor spawn_engine(caf::actor_system& sys, const caf::actor& scheduler,
+                        model_ptr m, const InferenceOption& option);
+
+} // namespace actorrt

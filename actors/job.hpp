@@ -1,0 +1,58 @@
+// A job as the actors of one process pass it around: a job id, where it may
+// run, its inputs, and what became of it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <caf/actor.hpp>
+
+#include "core/errors.hpp"
+#include "core/tensor.hpp"
+
+namespace actorrt {
+
+using job_id = uint64_t;
+
+/// Where an engine's jobs may run: device ids (empty = all) and a mask over
+/// a device's core indices (from the bound option).
+struct placement {
+  std::vector<int> devices;
+  uint32_t core_mask = ~0u;
+
+  bool allows(int device, int core) const;
+};
+
+/// Monotonic nanoseconds; only differences mean anything.
+inline int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
+
+struct job_times {
+  int64_t submitted = 0;
+  int64_t dispatched = 0;
+  int64_t started = 0;  // on the core's clock
+  int64_t finished = 0; // on the core's clock
+  int64_t delivered = 0;
+};
+
+struct job {
+  job_id id = 0;
+  uint64_t model_id = 0;
+  placement where;
+  tensors inputs;
+  tensors outputs;
+  failure error;
+  job_times times;
+  int device = -1; // where it ran
+  int core = -1;
+  caf::actor reply_to; // gets (done_atom, job_ptr) when it ends
+};
+
+using job_ptr = std::shared_ptr<job>;
+
+} // namespace actorrt

@@ -1,0 +1,101 @@
+#include "actors/job_table.hpp"
+
+#include <string>
+
+namespace actorrt {
+
+void job_table::open(job_id id, user_arg arg) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  entries_.try_emplace(id).first->second.arg = std::move(arg);
+  if (id > last_id_)
+    last_id_ = id;
+}
+
+std::optional<job_table::user_arg> job_table::claim(job_id id) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = entries_.find(id);
+  if (i == entries_.end() || i->second.st != state::open)
+    return std::nullopt;
+  i->second.st = state::claimed;
+  return std::move(i->second.arg);
+}
+
+void job_table::publish(job_id id, outcome result, bool bounded) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = entries_.find(id);
+  if (i == entries_.end())
+    return;
+  auto& e = i->second;
+  e.result = std::move(result);
+  e.st = state::done;
+  ++held_;
+  if (e.waited) {
+    e.cv.notify_one();
+    return;
+  }
+  if (!bounded)
+    return;
+  bounded_.push_back(id);
+  while (bounded_.size() > retention_) {
+    auto old = entries_.find(bounded_.front());
+    bounded_.pop_front();
+    if (old != entries_.end() && old->second.st == state::done
+        && !old->second.waited) {
+      entries_.erase(old);
+      --held_;
+    }
+  }
+}
+
+job_table::outcome
+job_table::wait(job_id id, std::optional<std::chrono::milliseconds> timeout) {
+  std::unique_lock<std::mutex> guard{mtx_};
+  auto i = entries_.find(id);
+  if (i == entries_.end()) {
+    if (id == 0 || id > last_id_)
+      throw InvalidArgument("job id " + std::to_string(id)
+                            + " was never issued by this engine");
+    throw InvalidArgument(
+      "job " + std::to_string(id)
+      + " has no result any more: it was already waited for, or released "
+        "because more than "
+      + std::to_string(retention_)
+      + " newer results finished unwaited while a callback was registered");
+  }
+  auto& e = i->second;
+  if (e.waited)
+    throw InvalidOperation("job " + std::to_string(id)
+                           + " is already being waited for by another thread");
+  e.waited = true;
+  auto done = [&e] { return e.st == state::done; };
+  if (!timeout) {
+    e.cv.wait(guard, done);
+  } else if (!e.cv.wait_for(guard, *timeout, done)) {
+    e.waited = false;
+    throw Timeout("job " + std::to_string(id) + " did not finish within "
+                  + std::to_string(timeout->count()) + " ms");
+  }
+  auto result = std::move(e.result);
+  entries_.erase(i);
+  --held_;
+  return result;
+}
+
+std::vector<std::pair<job_id, job_table::user_arg>>
+job_table::claim_all_open() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  std::vector<std::pair<job_id, user_arg>> claimed;
+  for (auto& [id, e] : entries_)
+    if (e.st == state::open) {
+      e.st = state::claimed;
+      claimed.emplace_back(id, std::move(e.arg));
+    }
+  return claimed;
+}
+
+size_t job_table::held() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return held_;
+}
+
+} // namespace actorrt

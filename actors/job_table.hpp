@@ -1,0 +1,83 @@
+// One engine's jobs between submission and the caller taking the result:
+// the exactly-once gate and the per-job promise that Wait blocks on. Plain
+// logic, no CAF.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "actors/job.hpp"
+
+namespace actorrt {
+
+/// The caller's argument for a job, and what keeps it alive until the job
+/// has ended (a Python object, say).
+struct job_user_arg {
+  void* ptr = nullptr;
+  std::shared_ptr<void> keep;
+};
+
+class job_table {
+public:
+  using user_arg = job_user_arg;
+
+  struct outcome {
+    tensors outputs;
+    failure error;
+  };
+
+  /// `retention`: how many finished, unwaited results are kept while a
+  /// callback also receives them; older ones are released.
+  explicit job_table(size_t retention) : retention_(retention) {}
+
+  void open(job_id id, user_arg arg = {});
+
+  /// The exactly-once gate: the user argument for the first caller only (the
+  /// result actor, or shutdown cancelling the job), nothing after that.
+  std::optional<user_arg> claim(job_id id);
+
+  /// Makes a claimed job's outcome available to Wait. With `bounded`, the
+  /// result counts against the retention window.
+  void publish(job_id id, outcome result, bool bounded);
+
+  /// Blocks until the job ends and hands its outcome over (once). Throws
+  /// InvalidArgument for ids never issued or no longer held, Timeout when
+  /// `timeout` runs out (the job stays waitable), InvalidOperation when
+  /// another thread already waits for it.
+  outcome wait(job_id id, std::optional<std::chrono::milliseconds> timeout);
+
+  /// Claims every job not yet claimed; the caller ends them.
+  std::vector<std::pair<job_id, user_arg>> claim_all_open();
+
+  /// Finished results still held (for memory checks).
+  size_t held() const;
+  size_t retention() const {
+    return retention_;
+  }
+
+private:
+  enum class state { open, claimed, done };
+
+  struct entry {
+    state st = state::open;
+    bool waited = false;
+    user_arg arg;
+    outcome result;
+    std::condition_variable cv;
+  };
+
+  mutable std::mutex mtx_;
+  std::unordered_map<job_id, entry> entries_;
+  std::deque<job_id> bounded_;
+  size_t retention_;
+  size_t held_ = 0;
+  job_id last_id_ = 0;
+};
+
+} // namespace actorrt

@@ -1,0 +1,23 @@
+// Delivers one engine's finished jobs. Detached: user callbacks run on its
+// own thread, never on a core or scheduler thread, so a slow callback slows
+// delivery but never compute.
+#pragma once
+
+#include <memory>
+
+#include "actors/delivery.hpp"
+#include "actors/messages.hpp"
+
+namespace actorrt {
+
+struct result_state {
+  std::shared_ptr<delivery> sink;
+
+  static inline const char* name = "actorrt.result";
+};
+
+/// Handles (done_atom, job_ptr).
+caf::behavior result_actor(caf::stateful_actor<result_state>* self,
+                           std::shared_ptr<delivery> sink);
+
+} // namespace actorrt

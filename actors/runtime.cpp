@@ -1,0 +1,88 @@
+#include "actors/runtime.hpp"
+
+#include <algorithm>
+#include <mutex>
+#include <thread>
+
+#include "actors/npu_core_actor.hpp"
+#include "actors/scheduler_actor.hpp"
+
+namespace actorrt {
+
+void add_actorrt_types(caf::actor_system_config& cfg) {
+  cfg.add_message_types<caf::id_block::actorrt>();
+  size_t threads = std::max(2u, std::thread::hardware_concurrency());
+  cfg.set("scheduler.max-threads", threads);
+}
+
+topology start_devices(caf::actor_system& sys,
+                       const std::vector<device_spec>& devices) {
+  topology top;
+  top.scheduler = sys.spawn(scheduler_actor);
+  for (size_t d = 0; d < devices.size(); ++d) {
+    auto& spec = devices[d];
+    for (int c = 0; c < spec.cores; ++c) {
+      auto core = sys.spawn<caf::detached>(npu_core_actor, int(d), c, spec);
+      core_report r{int(d), c, spec.kind, true, spec.kind == "sim", 0};
+      caf::anon_send(top.scheduler, join_atom::value, core, r);
+      top.cores.push_back(core);
+    }
+  }
+  return top;
+}
+
+void stop_devices(const topology& top) {
+  for (auto& core : top.cores)
+    caf::anon_send_exit(core, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(top.scheduler, caf::exit_reason::user_shutdown);
+}
+
+runtime::config::config() {
+  add_actorrt_types(*this);
+}
+
+runtime::runtime(std::vector<device_spec> devices)
+  : devices_(std::move(devices)) {
+  system_ = std::make_unique<caf::actor_system>(cfg_);
+  top_ = start_devices(*system_, devices_);
+}
+
+runtime::~runtime() {
+  stop_devices(top_);
+  top_ = {};
+  system_.reset(); // waits for every actor to finish
+}
+
+std::shared_ptr<runtime> runtime::shared() {
+  static std::mutex mtx;
+  static std::weak_ptr<runtime> current;
+  std::lock_guard<std::mutex> guard{mtx};
+  if (auto rt = current.lock())
+    return rt;
+  auto rt = std::make_shared<runtime>(default_devices());
+  current = rt;
+  return rt;
+}
+
+std::vector<core_report> runtime::report() {
+  std::vector<core_report> result;
+  caf::scoped_actor self{*system_};
+  self->request(top_.scheduler, caf::infinite, report_atom::value)
+    .receive([&](std::vector<core_report>& r) { result = std::move(r); },
+             [&](caf::error&) {});
+  return result;
+}
+
+void runtime::kill_core(int device, int core) {
+  size_t index = 0;
+  for (int d = 0; d < device; ++d)
+    index += devices_[d].cores;
+  index += core;
+  if (device < 0 || size_t(device) >= devices_.size() || core < 0
+      || core >= devices_[device].cores)
+    throw InvalidArgument("no NPU core " + std::to_string(device) + ":"
+                          + std::to_string(core));
+  caf::anon_send_exit(top_.cores[index], caf::exit_reason::kill);
+}
+
+} // namespace actorrt

@@ -1,0 +1,68 @@
+// The actor system and its devices: the scheduler and one npu_core_actor per
+// core. A facade engine uses a runtime; programs with their own actor system
+// call add_actorrt_types() and start_devices() on it instead.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "actors/messages.hpp"
+#include "device/registry.hpp"
+
+namespace actorrt {
+
+/// Registers ActorRT's message types and sizes CAF's scheduler to the host
+/// (CAF 0.17 starts 4 workers even on 2 cores, which slows every hop).
+void add_actorrt_types(caf::actor_system_config& cfg);
+
+struct topology {
+  caf::actor scheduler;
+  std::vector<caf::actor> cores;
+};
+
+/// Spawns the scheduler and, for device i of `devices`, one detached
+/// npu_core_actor per core, joined to the scheduler as device i.
+topology start_devices(caf::actor_system& sys,
+                       const std::vector<device_spec>& devices);
+
+/// Stops the cores and the scheduler.
+void stop_devices(const topology& top);
+
+class runtime {
+public:
+  explicit runtime(std::vector<device_spec> devices);
+  ~runtime();
+
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  /// The process-wide runtime on default_devices(), made on first use.
+  static std::shared_ptr<runtime> shared();
+
+  caf::actor_system& system() {
+    return *system_;
+  }
+  const caf::actor& scheduler() const {
+    return top_.scheduler;
+  }
+  const std::vector<device_spec>& devices() const {
+    return devices_;
+  }
+  /// Per-core counters, device-major.
+  std::vector<core_report> report();
+
+  /// Stops one core as if it had crashed (fault-injection tests).
+  void kill_core(int device, int core);
+
+private:
+  struct config : caf::actor_system_config {
+    config();
+  };
+
+  std::vector<device_spec> devices_;
+  config cfg_;
+  std::unique_ptr<caf::actor_system> system_;
+  topology top_;
+};
+
+} // namespace actorrt

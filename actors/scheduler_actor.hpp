@@ -1,0 +1,32 @@
+// One per actor system: places jobs on NPU cores. It holds core handles only
+// and never assumes a core lives in this process.
+#pragma once
+
+#include <deque>
+#include <vector>
+
+#include "actors/messages.hpp"
+#include "actors/scheduling_policy.hpp"
+
+namespace actorrt {
+
+struct scheduler_state {
+  scheduling_policy policy;
+  std::vector<caf::actor> cores;
+  std::vector<core_report> reports;
+  std::deque<job_ptr> queue;
+
+  static inline const char* name = "actorrt.scheduler";
+};
+
+/// Handles
+///   (join_atom, actor, core_report)            a core joins (local or remote)
+///   (load_atom, model_handle, placement) → failure   load on eligible cores
+///   (unload_atom, model id)
+///   (submit_atom, job_ptr)                      run; answer (done_atom,
+///   job_ptr)
+///                                               to the job's reply_to
+///   (report_atom) → std::vector<core_report>
+caf::behavior scheduler_actor(caf::stateful_actor<scheduler_state>* self);
+
+} // namespace actorrt

@@ -1,0 +1,110 @@
+// ActorRT's public C++ API: one engine per model.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/errors.hpp"
+#include "core/inference_option.hpp"
+#include "core/stats.hpp"
+#include "core/tensor.hpp"
+
+namespace actorrt {
+
+class runtime;
+class model;
+
+/// Settings of one engine that DX-RT does not have.
+struct EngineSettings {
+  /// Finished results kept for Wait while a callback is registered and
+  /// nobody waits; older ones are released so memory stays flat.
+  size_t retention = 4096;
+  /// How long Dispose waits for jobs in flight before cancelling them.
+  std::chrono::milliseconds dispose_timeout{30000};
+  /// The runtime (devices) to use; empty = runtime::shared().
+  std::shared_ptr<runtime> rt;
+};
+
+class InferenceEngine {
+public:
+  using Callback = std::function<int(const tensors& outputs, void* user_arg,
+                                     const failure& error)>;
+
+  /// Loads and validates the model and places it on the cores `option`
+  /// allows. Throws FileNotFound, InvalidModel or InvalidArgument.
+  explicit InferenceEngine(const std::string& model_path,
+                           const InferenceOption& option = {},
+                           EngineSettings settings = {});
+  ~InferenceEngine();
+
+  InferenceEngine(const InferenceEngine&) = delete;
+  InferenceEngine& operator=(const InferenceEngine&) = delete;
+
+  /// Runs one job and waits for it (one core).
+  tensors Run(const std::vector<blob>& inputs);
+  /// One raw buffer of GetInputSize() bytes, borrowed for the call.
+  tensors Run(const void* input, size_t bytes);
+
+  /// Queues one job; blocks while the in-flight limit is reached. Inputs are
+  /// one raw buffer of GetInputSize() bytes or one buffer per model input;
+  /// each blob's owner keeps its memory alive until the job ends. `keep`
+  /// does the same for `user_arg`. Many threads may call this at once.
+  uint64_t RunAsync(const std::vector<blob>& inputs, void* user_arg = nullptr,
+                    std::shared_ptr<void> keep = nullptr);
+
+  /// The job's outputs, or its error thrown. Every job can be waited for
+  /// once, also with a callback registered (within the retention window).
+  tensors Wait(uint64_t job_id);
+  tensors Wait(uint64_t job_id, std::chrono::milliseconds timeout);
+
+  /// Called once per job on the result thread, before Wait returns it. The
+  /// return value is ignored (DX-RT's signature). Empty: no callback.
+  void RegisterCallback(Callback fn);
+  /// Reports exceptions thrown by the callback; default: stderr.
+  void
+  SetCallbackErrorHandler(std::function<void(uint64_t, const std::string&)> fn);
+
+  /// Runs inputs[i] into outputs[i] (caller buffers of GetOutputSize()
+  /// bytes each, or one per model output), spread over all cores.
+  void RunBatch(const std::vector<std::vector<blob>>& inputs,
+                const std::vector<std::vector<blob>>& outputs);
+
+  uint64_t GetInputSize() const;
+  uint64_t GetOutputSize() const;
+  const std::vector<tensor_info>& GetInputs() const;
+  const std::vector<tensor_info>& GetOutputs() const;
+  const std::string& GetModelName() const;
+
+  stats_summary GetLatency() const;
+  stats_summary GetNpuInferenceTime() const;
+  std::vector<int64_t> GetLatencyVector() const;
+  std::vector<int64_t> GetNpuInferenceTimeVector() const;
+
+  /// Most jobs in flight at once (buffer_count × devices used).
+  int GetMaxInFlight() const;
+  /// The highest number of jobs ever in flight at once.
+  int GetPeakInFlight() const;
+  /// Finished results held for Wait right now.
+  size_t GetHeldResults() const;
+  /// True when every core this engine uses is simulated (no real compute).
+  bool IsSimulated() const;
+  /// The runtime this engine runs on.
+  std::shared_ptr<runtime> GetRuntime() const;
+
+  /// Stops intake, waits for jobs in flight (bounded by the settings'
+  /// dispose_timeout), cancels what is left and unloads the model. Returns
+  /// the number of jobs cancelled. Idempotent; afterwards every other call
+  /// throws InvalidOperation.
+  size_t Dispose();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace actorrt

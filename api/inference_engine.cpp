@@ -1,0 +1,273 @@
+#include "actorrt/inference_engine.hpp"
+
+#include <atomic>
+#include <cstring>
+#include <iostream>
+#include <mutex>
+
+#include "actors/delivery.hpp"
+#include "actors/engine_actor.hpp"
+#include "actors/result_actor.hpp"
+#include "actors/runtime.hpp"
+#include "core/model.hpp"
+
+namespace actorrt {
+
+struct InferenceEngine::impl {
+  EngineSettings settings;
+  std::shared_ptr<runtime> rt;
+  model_ptr m;
+  std::shared_ptr<delivery> sink;
+  caf::actor engine;
+  caf::actor results;
+  bool simulated = false;
+  std::atomic<uint64_t> last_id{0};
+  std::atomic<bool> disposed{false};
+  std::once_flag dispose_once;
+  size_t cancelled = 0;
+
+  void check_open() const {
+    if (disposed.load(std::memory_order_acquire))
+      throw InvalidOperation("InferenceEngine already disposed");
+  }
+
+  tensors finish(job_table::outcome r) {
+    if (r.error)
+      throw_error(r.error.code, r.error.message);
+    return std::move(r.outputs);
+  }
+};
+
+namespace {
+
+void warn_ort_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    std::cerr << "actorrt: use_ort requested, but this build has no ONNX "
+                 "Runtime; running on the default executor\n";
+  });
+}
+
+} // namespace
+
+InferenceEngine::InferenceEngine(const std::string& model_path,
+                                 const InferenceOption& option,
+                                 EngineSettings settings)
+  : impl_(std::make_unique<impl>()) {
+  option.validate();
+  if (option.use_ort && !ort_available())
+    warn_ort_once();
+  auto& d = *impl_;
+  d.settings = std::move(settings);
+  d.rt = d.settings.rt ? d.settings.rt : runtime::shared();
+  d.m = model::load(model_path);
+  auto& sys = d.rt->system();
+  d.engine = spawn_engine(sys, d.rt->scheduler(), d.m, option);
+  int limit = 0;
+  d.simulated = true;
+  placement where{option.devices, bound_core_mask(option.bound)};
+  std::vector<int> seen;
+  for (auto& c : d.rt->report()) {
+    if (!where.allows(c.device, c.core))
+      continue;
+    d.simulated = d.simulated && c.simulated;
+    if (std::find(seen.begin(), seen.end(), c.device) == seen.end()) {
+      seen.push_back(c.device);
+      limit += option.buffer_count;
+    }
+  }
+  d.sink = std::make_shared<delivery>(limit, d.settings.retention);
+  d.results = sys.spawn<caf::detached>(result_actor, d.sink);
+}
+
+InferenceEngine::~InferenceEngine() {
+  try {
+    Dispose();
+  } catch (...) {
+    // a destructor must not throw; Dispose reports through its result
+  }
+}
+
+tensors InferenceEngine::Run(const std::vector<blob>& inputs) {
+  return Wait(RunAsync(inputs));
+}
+
+tensors InferenceEngine::Run(const void* input, size_t bytes) {
+  return Run({blob::borrow(const_cast<void*>(input), bytes, nullptr)});
+}
+
+uint64_t InferenceEngine::RunAsync(const std::vector<blob>& inputs,
+                                   void* user_arg, std::shared_ptr<void> keep) {
+  auto& d = *impl_;
+  d.check_open();
+  auto j = std::make_shared<job>();
+  j->inputs = bind_inputs(d.m->inputs(), inputs);
+  if (!d.sink->limiter.acquire())
+    throw InvalidOperation("InferenceEngine disposed while RunAsync waited");
+  j->id = ++d.last_id;
+  j->times.submitted = now_ns();
+  j->reply_to = d.results;
+  d.sink->table.open(j->id, {user_arg, std::move(keep)});
+  auto id = j->id;
+  caf::anon_send(d.engine, submit_atom::value, std::move(j));
+  return id;
+}
+
+tensors InferenceEngine::Wait(uint64_t job_id) {
+  impl_->check_open();
+  return impl_->finish(impl_->sink->table.wait(job_id, std::nullopt));
+}
+
+tensors InferenceEngine::Wait(uint64_t job_id,
+                              std::chrono::milliseconds timeout) {
+  impl_->check_open();
+  return impl_->finish(impl_->sink->table.wait(job_id, timeout));
+}
+
+void InferenceEngine::RegisterCallback(Callback fn) {
+  impl_->check_open();
+  if (!fn) {
+    impl_->sink->set_callback(nullptr);
+    return;
+  }
+  impl_->sink->set_callback([fn = std::move(fn)](const tensors& outputs,
+                                                 void* user_arg,
+                                                 const failure& error) {
+    fn(outputs, user_arg, error);
+  });
+}
+
+void InferenceEngine::SetCallbackErrorHandler(
+  std::function<void(uint64_t, const std::string&)> fn) {
+  impl_->sink->set_error_handler(std::move(fn));
+}
+
+void InferenceEngine::RunBatch(const std::vector<std::vector<blob>>& inputs,
+                               const std::vector<std::vector<blob>>& outputs) {
+  auto& d = *impl_;
+  d.check_open();
+  if (inputs.size() != outputs.size())
+    throw InvalidArgument("RunBatch got " + std::to_string(inputs.size())
+                          + " inputs but " + std::to_string(outputs.size())
+                          + " output buffers");
+  auto& infos = d.m->outputs();
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    auto& out = outputs[i];
+    bool one_raw = out.size() == 1 && out[0].size == d.m->output_size();
+    bool per_output = out.size() == infos.size();
+    for (size_t k = 0; per_output && k < out.size(); ++k)
+      per_output = out[k].size == infos[k].byte_size();
+    if (!one_raw && !per_output)
+      throw InvalidArgument("RunBatch output buffer " + std::to_string(i)
+                            + " must be one buffer of "
+                            + std::to_string(d.m->output_size())
+                            + " bytes or one buffer per model output");
+  }
+  std::vector<uint64_t> ids;
+  ids.reserve(inputs.size());
+  // Everything in flight ends before an error propagates: no job outlives
+  // the caller's buffers.
+  std::exception_ptr first_error;
+  try {
+    for (auto& in : inputs)
+      ids.push_back(RunAsync(in));
+  } catch (...) {
+    first_error = std::current_exception();
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    try {
+      auto result = Wait(ids[i]);
+      uint8_t* dst = outputs[i][0].data;
+      for (size_t k = 0; k < result.size(); ++k) {
+        if (outputs[i].size() > 1)
+          dst = outputs[i][k].data;
+        std::memcpy(dst, result[k].bytes.data, result[k].bytes.size);
+        dst += result[k].bytes.size;
+      }
+    } catch (...) {
+      if (!first_error)
+        first_error = std::current_exception();
+    }
+  }
+  if (first_error)
+    std::rethrow_exception(first_error);
+}
+
+uint64_t InferenceEngine::GetInputSize() const {
+  impl_->check_open();
+  return impl_->m->input_size();
+}
+
+uint64_t InferenceEngine::GetOutputSize() const {
+  impl_->check_open();
+  return impl_->m->output_size();
+}
+
+const std::vector<tensor_info>& InferenceEngine::GetInputs() const {
+  impl_->check_open();
+  return impl_->m->inputs();
+}
+
+const std::vector<tensor_info>& InferenceEngine::GetOutputs() const {
+  impl_->check_open();
+  return impl_->m->outputs();
+}
+
+const std::string& InferenceEngine::GetModelName() const {
+  impl_->check_open();
+  return impl_->m->name();
+}
+
+stats_summary InferenceEngine::GetLatency() const {
+  return impl_->sink->latency.summary();
+}
+
+stats_summary InferenceEngine::GetNpuInferenceTime() const {
+  return impl_->sink->npu_time.summary();
+}
+
+std::vector<int64_t> InferenceEngine::GetLatencyVector() const {
+  return impl_->sink->latency.recent();
+}
+
+std::vector<int64_t> InferenceEngine::GetNpuInferenceTimeVector() const {
+  return impl_->sink->npu_time.recent();
+}
+
+int InferenceEngine::GetMaxInFlight() const {
+  return impl_->sink->limiter.limit();
+}
+
+int InferenceEngine::GetPeakInFlight() const {
+  return impl_->sink->limiter.peak();
+}
+
+size_t InferenceEngine::GetHeldResults() const {
+  return impl_->sink->table.held();
+}
+
+bool InferenceEngine::IsSimulated() const {
+  return impl_->simulated;
+}
+
+std::shared_ptr<runtime> InferenceEngine::GetRuntime() const {
+  return impl_->rt;
+}
+
+size_t InferenceEngine::Dispose() {
+  auto& d = *impl_;
+  std::call_once(d.dispose_once, [&d] {
+    d.disposed.store(true, std::memory_order_release);
+    d.sink->limiter.close();
+    if (!d.sink->limiter.drain(d.settings.dispose_timeout))
+      d.cancelled = d.sink->cancel_open("InferenceEngine disposed before the "
+                                        "job finished");
+    caf::anon_send_exit(d.engine, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(d.results, caf::exit_reason::user_shutdown);
+    d.engine = nullptr;
+    d.results = nullptr;
+  });
+  return d.cancelled;
+}
+
+} // namespace actorrt

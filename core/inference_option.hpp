@@ -1,0 +1,42 @@
+// Per-engine options, with DX-RT's names and values.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace actorrt {
+
+/// Which NPU cores of a device an engine may use (DX-RT's BOUND_OPTION).
+enum class bound_option : uint32_t {
+  npu_all = 0,
+  npu_0 = 1,
+  npu_1 = 2,
+  npu_2 = 3,
+  npu_01 = 4,
+  npu_12 = 5,
+  npu_02 = 6,
+};
+
+/// The core indices a bound option allows, as a bit mask over cores 0..31.
+/// NPU_ALL allows every core, whatever the device's core count.
+uint32_t bound_core_mask(bound_option bound);
+
+struct InferenceOption {
+  /// Device ids to use; empty means every device.
+  std::vector<int> devices;
+  bound_option bound = bound_option::npu_all;
+  /// Run with ONNX Runtime; builds without it warn once and use the default.
+  bool use_ort = false;
+  /// Most jobs in flight per device (DX-RT's max load), 1..100.
+  int buffer_count = default_buffer_count();
+
+  static constexpr int max_buffer_count = 100;
+
+  /// 6, or DXRT_TASK_MAX_LOAD when set to a valid value.
+  static int default_buffer_count();
+
+  /// Throws InvalidArgument on values out of range.
+  void validate() const;
+};
+
+} // namespace actorrt

@@ -1,0 +1,181 @@
+#include "core/model.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+#include <unordered_map>
+
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include "core/errors.hpp"
+
+namespace actorrt {
+
+namespace {
+
+dtype from_onnx(int32_t type, const std::string& name) {
+  using tp = onnx::TensorProto;
+  switch (type) {
+    case tp::FLOAT:
+      return dtype::float32;
+    case tp::UINT8:
+      return dtype::uint8;
+    case tp::INT8:
+      return dtype::int8;
+    case tp::UINT16:
+      return dtype::uint16;
+    case tp::INT16:
+      return dtype::int16;
+    case tp::INT32:
+      return dtype::int32;
+    case tp::INT64:
+      return dtype::int64;
+    case tp::UINT32:
+      return dtype::uint32;
+    case tp::UINT64:
+      return dtype::uint64;
+    case tp::FLOAT16:
+      return dtype::float16;
+    case tp::DOUBLE:
+      return dtype::float64;
+    case tp::BOOL:
+      return dtype::boolean;
+    default:
+      throw InvalidModel("tensor '" + name + "' has ONNX element type "
+                         + std::to_string(type)
+                         + ", which ActorRT does not support");
+  }
+}
+
+tensor_info to_info(const onnx::ValueInfoProto& value) {
+  if (!value.type().has_tensor_type())
+    throw InvalidModel("graph value '" + value.name()
+                       + "' is not a tensor (sequences and maps are not "
+                         "supported)");
+  auto& type = value.type().tensor_type();
+  tensor_info info;
+  info.name = value.name();
+  info.type = from_onnx(type.elem_type(), value.name());
+  if (!type.has_shape())
+    throw InvalidModel("tensor '" + value.name() + "' has no declared shape");
+  std::string resolved;
+  for (int i = 0; i < type.shape().dim_size(); ++i) {
+    auto& dim = type.shape().dim(i);
+    if (dim.has_dim_value() && dim.dim_value() > 0) {
+      info.shape.push_back(dim.dim_value());
+      continue;
+    }
+    // A dynamic dimension (a batch axis, mostly) runs with size 1, as a
+    // compiled NPU model would.
+    info.shape.push_back(1);
+    resolved += (resolved.empty() ? "" : ", ") + std::to_string(i)
+                + (dim.has_dim_param() ? " ('" + dim.dim_param() + "')" : "");
+  }
+  if (!resolved.empty())
+    info.note = "dynamic dimension " + resolved + " resolved to 1";
+  return info;
+}
+
+std::vector<int64_t> known_shape(const onnx::ValueInfoProto& value) {
+  std::vector<int64_t> shape;
+  if (!value.type().has_tensor_type()
+      || !value.type().tensor_type().has_shape())
+    return shape;
+  for (auto& dim : value.type().tensor_type().shape().dim())
+    shape.push_back(dim.has_dim_value() ? dim.dim_value() : 1);
+  return shape;
+}
+
+int64_t product(const std::vector<int64_t>& xs, size_t from = 0) {
+  int64_t n = 1;
+  for (size_t i = from; i < xs.size(); ++i)
+    n *= xs[i];
+  return n;
+}
+
+uint64_t count_macs(const onnx::GraphProto& graph) {
+  std::unordered_map<std::string, std::vector<int64_t>> shapes;
+  for (auto* list : {&graph.input(), &graph.value_info(), &graph.output()})
+    for (auto& v : *list)
+      shapes[v.name()] = known_shape(v);
+  for (auto& init : graph.initializer())
+    shapes[init.name()] = {init.dims().begin(), init.dims().end()};
+  auto shape_of = [&](const std::string& name) {
+    auto i = shapes.find(name);
+    return i == shapes.end() ? std::vector<int64_t>{} : i->second;
+  };
+  uint64_t macs = 0;
+  for (auto& node : graph.node()) {
+    if (node.output_size() == 0 || node.input_size() < 2)
+      continue;
+    auto out = shape_of(node.output(0));
+    auto weight = shape_of(node.input(1));
+    if (out.empty() || weight.empty())
+      continue;
+    if (node.op_type() == "Conv" && weight.size() >= 2)
+      macs += product(out) * product(weight, 1); // (Cin/group)*kH*kW per out
+    else if ((node.op_type() == "Gemm" || node.op_type() == "MatMul"))
+      macs += product(out) * shape_of(node.input(0)).back();
+  }
+  return macs;
+}
+
+} // namespace
+
+model_ptr model::load(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || S_ISDIR(st.st_mode))
+    throw FileNotFound("model file not found: '" + path + "'");
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw FileNotFound("cannot open model file '" + path + "'");
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return from_bytes(path, bytes.str());
+}
+
+model_ptr model::from_bytes(std::string name, std::string bytes) {
+  onnx::ModelProto proto;
+  if (bytes.empty() || !proto.ParseFromString(bytes))
+    throw InvalidModel("'" + name
+                       + "' is not an ONNX model (protobuf parse "
+                         "failed)");
+  if (!proto.has_graph() || proto.graph().node_size() == 0)
+    throw InvalidModel("'" + name + "' has no graph nodes");
+  try {
+    onnx::checker::check_model(proto);
+  } catch (const std::exception& e) {
+    throw InvalidModel("'" + name + "' fails the ONNX checker: " + e.what());
+  }
+  auto result = std::make_shared<model>();
+  auto& m = *result;
+  m.name_ = std::move(name);
+  for (auto& op : proto.opset_import())
+    if (op.domain().empty() || op.domain() == "ai.onnx")
+      m.opset_ = op.version();
+  auto& graph = proto.graph();
+  std::unordered_map<std::string, bool> initializers;
+  for (auto& init : graph.initializer())
+    initializers[init.name()] = true;
+  for (auto& input : graph.input())
+    if (!initializers.count(input.name()))
+      m.inputs_.push_back(to_info(input));
+  for (auto& output : graph.output())
+    m.outputs_.push_back(to_info(output));
+  if (m.inputs_.empty() || m.outputs_.empty())
+    throw InvalidModel("'" + m.name_ + "' declares no inputs or no outputs");
+  for (auto& node : graph.node())
+    ++m.op_census_[node.op_type()];
+  try {
+    onnx::shape_inference::InferShapes(proto);
+    m.macs_ = count_macs(proto.graph());
+  } catch (const std::exception&) {
+    m.macs_ = 0; // shape inference is only needed for the MAC estimate
+  }
+  m.bytes_ = std::move(bytes);
+  return result;
+}
+
+} // namespace actorrt

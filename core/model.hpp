@@ -1,0 +1,68 @@
+// An ONNX model as the runtime knows it: validated, with its tensors.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.hpp"
+
+namespace actorrt {
+
+class model {
+public:
+  /// Loads and validates `path`. Throws FileNotFound or InvalidModel.
+  static std::shared_ptr<const model> load(const std::string& path);
+
+  /// Validates a serialized ONNX model held in memory; `name` is for messages.
+  static std::shared_ptr<const model> from_bytes(std::string name,
+                                                 std::string bytes);
+
+  const std::string& name() const {
+    return name_;
+  }
+  /// The serialized ONNX bytes; executors build their networks from these.
+  const std::string& bytes() const {
+    return bytes_;
+  }
+  const std::vector<tensor_info>& inputs() const {
+    return inputs_;
+  }
+  const std::vector<tensor_info>& outputs() const {
+    return outputs_;
+  }
+  /// Bytes over all inputs (DX-RT's GetInputSize).
+  size_t input_size() const {
+    return total_bytes(inputs_);
+  }
+  size_t output_size() const {
+    return total_bytes(outputs_);
+  }
+  /// How often each operator type occurs.
+  const std::map<std::string, int>& op_census() const {
+    return op_census_;
+  }
+  /// Multiply-accumulates of one forward pass over Conv, Gemm and MatMul
+  /// (from ONNX shape inference); 0 when shapes are unknown.
+  uint64_t macs() const {
+    return macs_;
+  }
+  int64_t opset() const {
+    return opset_;
+  }
+
+private:
+  std::string name_;
+  std::string bytes_;
+  std::vector<tensor_info> inputs_;
+  std::vector<tensor_info> outputs_;
+  std::map<std::string, int> op_census_;
+  uint64_t macs_ = 0;
+  int64_t opset_ = 0;
+};
+
+using model_ptr = std::shared_ptr<const model>;
+
+} // namespace actorrt

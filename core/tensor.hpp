@@ -1,0 +1,85 @@
+// Tensor descriptions and reference-counted tensor data.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace actorrt {
+
+/// Element types; the numbering follows DX-RT's `DataType` where both exist.
+enum class dtype : uint8_t {
+  float32 = 1,
+  uint8,
+  int8,
+  uint16,
+  int16,
+  int32,
+  int64,
+  uint32,
+  uint64,
+  float16 = 20,
+  float64,
+  boolean,
+};
+
+size_t element_size(dtype type);
+const char* to_string(dtype type);
+
+/// What a model declares about one input or output.
+struct tensor_info {
+  std::string name;
+  std::vector<int64_t> shape;
+  dtype type = dtype::float32;
+  std::string note; // e.g. which dynamic dimensions were resolved to 1
+
+  size_t element_count() const;
+  size_t byte_size() const {
+    return element_count() * element_size(type);
+  }
+};
+
+/// A byte range kept alive by a shared owner: memory we allocated, or a
+/// caller's buffer (a numpy array) that must outlive the job.
+struct blob {
+  std::shared_ptr<void> owner;
+  uint8_t* data = nullptr;
+  size_t size = 0;
+
+  static blob allocate(size_t size);
+  static blob copy_of(const void* data, size_t size);
+  /// A view of `size` bytes at `data`; `owner` keeps them alive.
+  static blob borrow(void* data, size_t size, std::shared_ptr<void> owner);
+  /// A sub-range sharing this blob's owner.
+  blob slice(size_t offset, size_t length) const;
+};
+
+struct tensor {
+  tensor_info info;
+  blob bytes;
+
+  template <class T>
+  const T* as() const {
+    return reinterpret_cast<const T*>(bytes.data);
+  }
+};
+
+using tensors = std::vector<tensor>;
+
+/// Splits one raw buffer of exactly the models' total input size into its
+/// inputs, in order (DX-RT semantics). Throws InvalidArgument on a mismatch.
+tensors split_inputs(const std::vector<tensor_info>& infos, blob raw);
+
+/// Checks per-input buffers against the declared inputs (count and bytes) and
+/// attaches the declared names, shapes and dtypes.
+tensors bind_inputs(const std::vector<tensor_info>& infos,
+                    const std::vector<blob>& buffers);
+
+/// Total byte size of a list of tensor infos.
+size_t total_bytes(const std::vector<tensor_info>& infos);
+
+std::string shape_string(const std::vector<int64_t>& shape);
+
+} // namespace actorrt

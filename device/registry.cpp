@@ -1,0 +1,125 @@
+#include "device/registry.hpp"
+
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+#include "core/errors.hpp"
+#include "device/opencv_executor.hpp"
+#include "device/simulated_executor.hpp"
+
+namespace actorrt {
+
+namespace {
+
+std::chrono::nanoseconds sim_latency(const model& m, const std::string& p) {
+  if (p.empty())
+    return std::chrono::nanoseconds{0};
+  char* end = nullptr;
+  double value = std::strtod(p.c_str(), &end);
+  std::string unit = end;
+  if (end == p.c_str() || value < 0)
+    throw InvalidArgument("bad simulated-NPU parameter '" + p + "'");
+  if (unit == "gmacs")
+    return simulated_executor::latency_for(m, value);
+  double scale = unit == "ns" ? 1 : unit == "us" ? 1e3 : unit == "ms" ? 1e6 : 0;
+  if (scale == 0)
+    throw InvalidArgument("bad simulated-NPU parameter '" + p
+                          + "': use ns, us, ms or gmacs");
+  return std::chrono::nanoseconds{static_cast<int64_t>(value * scale)};
+}
+
+struct backends {
+  std::mutex mtx;
+  std::map<std::string, executor_factory> by_kind{
+    {"cpu",
+     [](const model& m, const device_spec&, int) {
+       return std::unique_ptr<executor>(new opencv_executor(m));
+     }},
+    {"sim",
+     [](const model& m, const device_spec& spec, int) {
+       return std::unique_ptr<executor>(
+         new simulated_executor(m, sim_latency(m, spec.param)));
+     }},
+  };
+
+  static backends& instance() {
+    static backends result;
+    return result;
+  }
+};
+
+} // namespace
+
+std::string to_string(const device_spec& spec) {
+  auto result = spec.kind + ":" + std::to_string(spec.cores);
+  return spec.param.empty() ? result : result + ":" + spec.param;
+}
+
+void register_backend(const std::string& kind, executor_factory factory) {
+  auto& reg = backends::instance();
+  std::lock_guard<std::mutex> guard{reg.mtx};
+  reg.by_kind[kind] = std::move(factory);
+}
+
+bool has_backend(const std::string& kind) {
+  auto& reg = backends::instance();
+  std::lock_guard<std::mutex> guard{reg.mtx};
+  return reg.by_kind.count(kind) > 0;
+}
+
+std::unique_ptr<executor> make_executor(const device_spec& spec, const model& m,
+                                        int lane) {
+  executor_factory factory;
+  {
+    auto& reg = backends::instance();
+    std::lock_guard<std::mutex> guard{reg.mtx};
+    auto i = reg.by_kind.find(spec.kind);
+    if (i == reg.by_kind.end())
+      throw InvalidArgument("unknown device kind '" + spec.kind + "'");
+    factory = i->second;
+  }
+  return factory(m, spec, lane);
+}
+
+std::vector<device_spec> parse_devices(const std::string& text) {
+  std::vector<device_spec> result;
+  std::stringstream all{text};
+  std::string item;
+  while (std::getline(all, item, ',')) {
+    std::stringstream parts{item};
+    std::string kind, cores, param;
+    std::getline(parts, kind, ':');
+    std::getline(parts, cores, ':');
+    std::getline(parts, param);
+    device_spec spec{kind, 3, param};
+    if (!cores.empty()) {
+      char* end = nullptr;
+      long n = std::strtol(cores.c_str(), &end, 10);
+      if (*end != '\0' || n < 1 || n > 32)
+        throw InvalidArgument("device '" + item
+                              + "': core count must be 1..32");
+      spec.cores = static_cast<int>(n);
+    }
+    if (!has_backend(kind))
+      throw InvalidArgument("device '" + item + "': unknown kind '" + kind
+                            + "' (known: cpu, sim)");
+    result.push_back(spec);
+  }
+  if (result.empty())
+    throw InvalidArgument("no devices in '" + text + "'");
+  return result;
+}
+
+std::vector<device_spec> default_devices() {
+  if (const char* env = std::getenv("ACTORRT_DEVICES"))
+    return parse_devices(env);
+  return {device_spec{"cpu", 3, ""}};
+}
+
+bool ort_available() {
+  return false;
+}
+
+} // namespace actorrt

@@ -1,0 +1,49 @@
+// Backend kinds → devices → lanes. `ACTORRT_DEVICES` is parsed here and
+// nowhere else.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/model.hpp"
+#include "device/executor.hpp"
+
+namespace actorrt {
+
+/// One device: a backend kind and its core count. `param` is kind-specific:
+/// for "sim", a fixed latency ("250us", "2ms") or a per-core throughput
+/// ("50gmacs", latency = model MACs / throughput); empty means zero latency.
+struct device_spec {
+  std::string kind;
+  int cores = 3;
+  std::string param;
+};
+
+std::string to_string(const device_spec& spec);
+
+/// Builds the executor for one lane of a device.
+using executor_factory = std::function<std::unique_ptr<executor>(
+  const model& m, const device_spec& spec, int lane)>;
+
+/// Adds (or replaces) a backend kind. "cpu" and "sim" are built in.
+void register_backend(const std::string& kind, executor_factory factory);
+
+bool has_backend(const std::string& kind);
+
+/// Throws InvalidArgument for an unknown kind; whatever the factory throws
+/// (InvalidModel, mostly) otherwise.
+std::unique_ptr<executor> make_executor(const device_spec& spec, const model& m,
+                                        int lane);
+
+/// Parses "cpu:3,sim:3:250us". Throws InvalidArgument naming the bad part.
+std::vector<device_spec> parse_devices(const std::string& text);
+
+/// `ACTORRT_DEVICES` when set, else one CPU device with 3 cores (a DX-M1).
+std::vector<device_spec> default_devices();
+
+/// True when a build has ONNX Runtime; this one does not.
+bool ort_available();
+
+} // namespace actorrt

@@ -1,0 +1,178 @@
+#!/usr/bin/python3
+"""Generates the ONNX models ActorRT's tests, examples and benchmarks use.
+
+Deterministic (fixed seeds), built with onnx.helper only (Debian's
+python3-onnx). Usage: generate_models.py OUT_DIR [--small-only]
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = 13
+
+
+class Graph:
+    """Collects nodes and He-initialised weights for one model."""
+
+    def __init__(self, seed):
+        self.rng = np.random.default_rng(seed)
+        self.nodes, self.inits, self.count = [], [], 0
+
+    def name(self, prefix):
+        self.count += 1
+        return f"{prefix}_{self.count}"
+
+    def const(self, array, prefix="c"):
+        n = self.name(prefix)
+        self.inits.append(numpy_helper.from_array(np.asarray(array), n))
+        return n
+
+    def node(self, op, inputs, **attrs):
+        out = self.name(op.lower())
+        self.nodes.append(helper.make_node(op, inputs, [out], **attrs))
+        return out
+
+    def conv(self, x, cin, cout, k, stride=1, relu=True):
+        fan_in = cin * k * k
+        w = self.rng.normal(0, np.sqrt(2.0 / fan_in), (cout, cin, k, k))
+        b = self.rng.normal(0, 0.01, (cout,))
+        y = self.node("Conv", [x, self.const(w.astype(np.float32), "w"),
+                               self.const(b.astype(np.float32), "b")],
+                      kernel_shape=[k, k], strides=[stride, stride],
+                      pads=[k // 2] * 4)
+        return self.node("Relu", [y]) if relu else y
+
+    def gemm(self, x, cin, cout):
+        w = self.rng.normal(0, np.sqrt(1.0 / cin), (cout, cin))
+        b = self.rng.normal(0, 0.01, (cout,))
+        return self.node("Gemm", [x, self.const(w.astype(np.float32), "w"),
+                                  self.const(b.astype(np.float32), "b")],
+                         transB=1)
+
+    def model(self, name, inputs, outputs):
+        graph = helper.make_graph(self.nodes, name, inputs, outputs,
+                                  initializer=self.inits)
+        m = helper.make_model(graph, producer_name="actorrt-generate",
+                              opset_imports=[helper.make_opsetid("", OPSET)])
+        m.ir_version = 8
+        onnx.checker.check_model(m)
+        return m
+
+
+def tensor(name, shape, elem=TensorProto.FLOAT):
+    return helper.make_tensor_value_info(name, elem, shape)
+
+
+def rename_output(g, out, name):
+    g.nodes[-1].output[0] = name
+    return name
+
+
+def tiny_cnn():
+    """The default model: a small image classifier, 1x3x32x32 -> 1x10."""
+    g = Graph(1)
+    x = g.conv("input", 3, 8, 3)
+    x = g.node("MaxPool", [x], kernel_shape=[2, 2], strides=[2, 2])
+    x = g.conv(x, 8, 16, 3)
+    x = g.node("GlobalAveragePool", [x])
+    x = g.node("Flatten", [x])
+    x = g.gemm(x, 16, 10)
+    x = g.node("Softmax", [x], axis=1)
+    rename_output(g, x, "output")
+    return g.model("tiny_cnn", [tensor("input", [1, 3, 32, 32])],
+                   [tensor("output", [1, 10])])
+
+
+def multi_io():
+    """Two inputs, two outputs: an image branch and a feature branch."""
+    g = Graph(2)
+    a = g.conv("image", 3, 4, 3)
+    rename_output(g, a, "conv_out")
+    b = g.gemm("features", 8, 5)
+    b = g.node("Sigmoid", [b])
+    rename_output(g, b, "fc_out")
+    return g.model("multi_io",
+                   [tensor("image", [1, 3, 16, 16]), tensor("features", [1, 8])],
+                   [tensor("conv_out", [1, 4, 16, 16]), tensor("fc_out", [1, 5])])
+
+
+def detector():
+    """A detector-like net: two scales, Reshape/Transpose/Concat/Sigmoid head."""
+    g = Graph(3)
+    x = g.conv("images", 3, 16, 3, stride=2)        # 32x32
+    p3 = g.conv(x, 16, 32, 3, stride=2)             # 16x16
+    p4 = g.conv(p3, 32, 32, 3, stride=2)            # 8x8
+    heads = []
+    for p, cells in ((p3, 256), (p4, 64)):
+        h = g.conv(p, 32, 6, 1, relu=False)
+        h = g.node("Reshape", [h, g.const(np.array([1, 6, cells], np.int64))])
+        heads.append(g.node("Transpose", [h], perm=[0, 2, 1]))
+    y = g.node("Concat", heads, axis=1)
+    y = g.node("Sigmoid", [y])
+    rename_output(g, y, "detections")
+    return g.model("detector", [tensor("images", [1, 3, 64, 64])],
+                   [tensor("detections", [1, 320, 6])])
+
+
+def resnet18():
+    """resnet18-shaped (BN folded into conv biases), 1x3x224x224 -> 1x1000."""
+    g = Graph(18)
+    x = g.conv("input", 3, 64, 7, stride=2)
+    x = g.node("MaxPool", [x], kernel_shape=[3, 3], strides=[2, 2],
+               pads=[1, 1, 1, 1])
+    cin = 64
+    for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+        for block in range(2):
+            s = stride if block == 0 else 1
+            y = g.conv(x, cin, cout, 3, stride=s)
+            y = g.conv(y, cout, cout, 3, relu=False)
+            skip = x if (s == 1 and cin == cout) else g.conv(
+                x, cin, cout, 1, stride=s, relu=False)
+            x = g.node("Relu", [g.node("Add", [y, skip])])
+            cin = cout
+    x = g.node("GlobalAveragePool", [x])
+    x = g.node("Flatten", [x])
+    x = g.gemm(x, 512, 1000)
+    rename_output(g, x, "output")
+    return g.model("resnet18", [tensor("input", [1, 3, 224, 224])],
+                   [tensor("output", [1, 1000])])
+
+
+def clip_opset13():
+    """Valid ONNX that OpenCV 4.6 cannot load (Clip with min/max inputs)."""
+    g = Graph(4)
+    y = g.node("Clip", ["input", g.const(np.float32(0)), g.const(np.float32(6))])
+    rename_output(g, y, "output")
+    return g.model("clip_opset13", [tensor("input", [1, 4])],
+                   [tensor("output", [1, 4])])
+
+
+def dynamic_batch():
+    """A dynamic batch axis ('N'), which runs with batch 1."""
+    g = Graph(5)
+    y = g.node("Relu", ["input"])
+    rename_output(g, y, "output")
+    return g.model("dynamic_batch", [tensor("input", ["N", 6])],
+                   [tensor("output", ["N", 6])])
+
+
+SMALL = {"tiny_cnn": tiny_cnn, "multi_io": multi_io, "detector": detector,
+         "clip_opset13": clip_opset13, "dynamic_batch": dynamic_batch}
+LARGE = {"resnet18": resnet18}
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else "."
+    os.makedirs(out, exist_ok=True)
+    builders = dict(SMALL)
+    if "--small-only" not in sys.argv:
+        builders.update(LARGE)
+    for name, build in builders.items():
+        onnx.save(build(), os.path.join(out, name + ".onnx"))
+
+
+if __name__ == "__main__":
+    main()

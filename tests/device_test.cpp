@@ -1,0 +1,137 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include <opencv2/dnn.hpp>
+
+#include "core/errors.hpp"
+#include "device/opencv_executor.hpp"
+#include "device/registry.hpp"
+#include "device/simulated_executor.hpp"
+#include "models.hpp"
+
+using namespace actorrt;
+using actorrt::test::model_path;
+
+namespace {
+
+tensors random_inputs(const model& m, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  tensors result;
+  for (auto& info : m.inputs()) {
+    auto bytes = blob::allocate(info.byte_size());
+    auto* f = reinterpret_cast<float*>(bytes.data);
+    for (size_t i = 0; i < info.element_count(); ++i)
+      f[i] = dist(rng);
+    result.push_back({info, bytes});
+  }
+  return result;
+}
+
+} // namespace
+
+TEST_CASE("the OpenCV lane matches a direct OpenCV DNN forward", "[device]") {
+  for (auto name : {"tiny_cnn", "multi_io", "detector"}) {
+    INFO(name);
+    auto m = model::load(model_path(name));
+    opencv_executor lane{*m};
+    auto inputs = random_inputs(*m, 7);
+    auto outputs = lane.run(inputs);
+    auto net = cv::dnn::readNetFromONNX(model_path(name));
+    for (auto& in : inputs) {
+      std::vector<int> dims(in.info.shape.begin(), in.info.shape.end());
+      net.setInput(
+        cv::Mat(int(dims.size()), dims.data(), CV_32F, in.bytes.data),
+        in.info.name);
+    }
+    std::vector<cv::String> names;
+    for (auto& o : m->outputs())
+      names.push_back(o.name);
+    std::vector<cv::Mat> expected;
+    net.forward(expected, names);
+    REQUIRE(outputs.size() == expected.size());
+    for (size_t k = 0; k < outputs.size(); ++k) {
+      CHECK(outputs[k].info.shape == m->outputs()[k].shape);
+      REQUIRE(outputs[k].bytes.size == expected[k].total() * sizeof(float));
+      auto* got = outputs[k].as<float>();
+      auto* want = expected[k].ptr<float>();
+      float max_diff = 0;
+      for (size_t i = 0; i < expected[k].total(); ++i)
+        max_diff = std::max(max_diff, std::abs(got[i] - want[i]));
+      CHECK(max_diff <= 1e-5f);
+    }
+  }
+}
+
+TEST_CASE("outputs depend on the inputs (no constant results)", "[device]") {
+  auto m = model::load(model_path("tiny_cnn"));
+  opencv_executor lane{*m};
+  auto a = lane.run(random_inputs(*m, 1));
+  auto b = lane.run(random_inputs(*m, 2));
+  CHECK(std::memcmp(a[0].bytes.data, b[0].bytes.data, a[0].bytes.size) != 0);
+}
+
+TEST_CASE("the simulated NPU echoes input 0 and honours its latency",
+          "[device]") {
+  auto m = model::load(model_path("tiny_cnn"));
+  simulated_executor sim{*m, std::chrono::milliseconds(20)};
+  CHECK(sim.is_simulated());
+  auto inputs = random_inputs(*m, 3);
+  auto start = std::chrono::steady_clock::now();
+  auto out = sim.run(inputs);
+  CHECK(std::chrono::steady_clock::now() - start
+        >= std::chrono::milliseconds(20));
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].bytes.size == 40);
+  CHECK(std::memcmp(out[0].bytes.data, inputs[0].bytes.data, 40) == 0);
+  CHECK(simulated_executor::latency_for(*m, 1.0).count()
+        == static_cast<int64_t>(m->macs()));
+}
+
+TEST_CASE("device lists parse, and bad ones name the culprit", "[device]") {
+  auto devs = parse_devices("cpu:3,sim:2:250us");
+  REQUIRE(devs.size() == 2);
+  CHECK(devs[0].kind == "cpu");
+  CHECK(devs[0].cores == 3);
+  CHECK(devs[1].param == "250us");
+  CHECK(parse_devices("sim")[0].cores == 3);
+  CHECK_THROWS_WITH(parse_devices("gpu:2"), Catch::Contains("'gpu'"));
+  CHECK_THROWS_AS(parse_devices("cpu:0"), InvalidArgument);
+  CHECK_THROWS_AS(parse_devices("cpu:x"), InvalidArgument);
+  CHECK_THROWS_AS(parse_devices(""), InvalidArgument);
+  auto m = model::load(model_path("tiny_cnn"));
+  CHECK_THROWS_AS(make_executor({"sim", 1, "5parsecs"}, *m, 0),
+                  InvalidArgument);
+}
+
+TEST_CASE("every registered backend honours the executor contract",
+          "[device][conformance]") {
+  for (auto kind : {"cpu", "sim"}) {
+    for (auto name : {"tiny_cnn", "multi_io", "detector"}) {
+      INFO(kind << " " << name);
+      auto m = model::load(model_path(name));
+      auto lane = make_executor({kind, 1, ""}, *m, 0);
+      CHECK(lane->is_simulated() == (std::string(kind) == "sim"));
+      auto out = lane->run(random_inputs(*m, 5));
+      REQUIRE(out.size() == m->outputs().size());
+      for (size_t k = 0; k < out.size(); ++k) {
+        CHECK(out[k].info.name == m->outputs()[k].name);
+        CHECK(out[k].info.shape == m->outputs()[k].shape);
+        CHECK(out[k].info.type == m->outputs()[k].type);
+        CHECK(out[k].bytes.size == m->outputs()[k].byte_size());
+      }
+    }
+  }
+}
+
+TEST_CASE("operators OpenCV cannot run fail at load as InvalidModel",
+          "[device]") {
+  auto m = model::load(model_path("clip_opset13"));
+  CHECK_THROWS_AS(opencv_executor{*m}, InvalidModel);
+  CHECK_THROWS_WITH(opencv_executor{*m}, Catch::Contains("OpenCV DNN"));
+  // The simulated NPU runs anything with declared shapes.
+  CHECK_NOTHROW(simulated_executor{*m, {}});
+}

@@ -1,0 +1,440 @@
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <opencv2/dnn.hpp>
+
+#include "actorrt/inference_engine.hpp"
+#include "actors/runtime.hpp"
+#include "device/registry.hpp"
+#include "device/simulated_executor.hpp"
+#include "dxrt/dxrt_api.h"
+#include "models.hpp"
+
+using namespace actorrt;
+using actorrt::test::model_path;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::shared_ptr<runtime> make_runtime(const std::string& devices) {
+  return std::make_shared<runtime>(parse_devices(devices));
+}
+
+EngineSettings on(std::shared_ptr<runtime> rt) {
+  EngineSettings s;
+  s.rt = std::move(rt);
+  return s;
+}
+
+/// A raw input whose first 8 bytes carry `key`; the simulated NPU echoes
+/// them into the output, so an output names the input it came from.
+blob keyed_input(size_t size, uint64_t key) {
+  auto b = blob::allocate(size);
+  std::memset(b.data, 0, size);
+  std::memcpy(b.data, &key, sizeof key);
+  return b;
+}
+
+uint64_t key_of(const tensors& outputs) {
+  uint64_t key = 0;
+  std::memcpy(&key, outputs.at(0).bytes.data, sizeof key);
+  return key;
+}
+
+/// Fails every job whose key is a multiple of 10; a simulated NPU otherwise.
+struct flaky_executor : simulated_executor {
+  using simulated_executor::simulated_executor;
+  tensors run(const tensors& inputs) override {
+    uint64_t key = 0;
+    std::memcpy(&key, inputs.at(0).bytes.data, sizeof key);
+    if (key % 10 == 0)
+      throw std::runtime_error("injected fault for key " + std::to_string(key));
+    return simulated_executor::run(inputs);
+  }
+};
+
+std::map<int, uint64_t> jobs_per_core(runtime& rt, int device = -1) {
+  std::map<int, uint64_t> result;
+  for (auto& c : rt.report())
+    if (device < 0 || c.device == device)
+      result[c.device * 100 + c.core] += c.jobs;
+  return result;
+}
+
+} // namespace
+
+TEST_CASE("Run equals a direct OpenCV DNN forward", "[engine]") {
+  auto rt = make_runtime("cpu:3");
+  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  CHECK_FALSE(ie.IsSimulated());
+  std::vector<float> input(3 * 32 * 32);
+  for (size_t i = 0; i < input.size(); ++i)
+    input[i] = std::sin(0.01f * i);
+  auto out = ie.Run(input.data(), input.size() * sizeof(float));
+  auto net = cv::dnn::readNetFromONNX(model_path("tiny_cnn"));
+  int dims[] = {1, 3, 32, 32};
+  net.setInput(cv::Mat(4, dims, CV_32F, input.data()));
+  cv::Mat expected = net.forward();
+  REQUIRE(out.size() == 1);
+  REQUIRE(out[0].bytes.size == 40);
+  for (int i = 0; i < 10; ++i)
+    CHECK(std::abs(out[0].as<float>()[i] - expected.ptr<float>()[i]) <= 1e-5);
+  CHECK(ie.GetLatency().count == 1);
+  CHECK(ie.GetNpuInferenceTime().count == 1);
+  CHECK(ie.GetNpuInferenceTime().last <= ie.GetLatency().last);
+}
+
+TEST_CASE("10k jobs from 3 threads are answered exactly once", "[engine]") {
+  auto rt = make_runtime("sim:3");
+  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  CHECK(ie.IsSimulated());
+  constexpr uint64_t per_thread = 3334;
+  std::mutex mtx;
+  std::map<uint64_t, int> seen;
+  std::atomic<int> mismatched{0};
+  std::atomic<int> failed{0};
+  ie.RegisterCallback([&](const tensors& out, void* arg, const failure& err) {
+    if (err) {
+      ++failed;
+      return 0;
+    }
+    auto key = reinterpret_cast<uintptr_t>(arg);
+    if (key_of(out) != key)
+      ++mismatched;
+    std::lock_guard<std::mutex> guard{mtx};
+    ++seen[key];
+    return 0;
+  });
+  std::vector<std::thread> threads;
+  for (uint64_t t = 0; t < 3; ++t)
+    threads.emplace_back([&, t] {
+      for (uint64_t i = 0; i < per_thread; ++i) {
+        uint64_t key = t * 1000000 + i + 1;
+        ie.RunAsync({keyed_input(ie.GetInputSize(), key)},
+                    reinterpret_cast<void*>(key));
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  CHECK(ie.Dispose() == 0); // drains: nothing cancelled
+  CHECK(failed == 0);
+  CHECK(mismatched == 0);
+  CHECK(seen.size() == 3 * per_thread);
+  bool all_once = true;
+  for (auto& [key, n] : seen)
+    all_once = all_once && n == 1;
+  CHECK(all_once);
+  CHECK(ie.GetLatency().count == 3 * per_thread);
+}
+
+TEST_CASE("bound option NPU_1 runs every job on core 1", "[engine]") {
+  auto rt = make_runtime("sim:3");
+  InferenceOption opt;
+  opt.bound = bound_option::npu_1;
+  InferenceEngine ie{model_path("tiny_cnn"), opt, on(rt)};
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 30; ++i)
+    ids.push_back(ie.RunAsync({blob::allocate(ie.GetInputSize())}));
+  for (auto id : ids)
+    ie.Wait(id);
+  auto counts = jobs_per_core(*rt);
+  CHECK(counts[0] == 0);
+  CHECK(counts[1] == 30);
+  CHECK(counts[2] == 0);
+}
+
+TEST_CASE("NPU_ALL spreads jobs over every core", "[engine]") {
+  auto rt = make_runtime("sim:3:2ms");
+  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 60; ++i)
+    ids.push_back(ie.RunAsync({blob::allocate(ie.GetInputSize())}));
+  for (auto id : ids)
+    ie.Wait(id);
+  for (auto& [core, n] : jobs_per_core(*rt)) {
+    INFO("core " << core);
+    CHECK(n >= 10);
+  }
+}
+
+TEST_CASE("devices restricts an engine to the listed devices", "[engine]") {
+  auto rt = make_runtime("sim:3,sim:3");
+  InferenceOption opt;
+  opt.devices = {1};
+  InferenceEngine ie{model_path("tiny_cnn"), opt, on(rt)};
+  CHECK(ie.GetMaxInFlight() == 6);
+  for (int i = 0; i < 20; ++i)
+    ie.Run({blob::allocate(ie.GetInputSize())});
+  uint64_t on_device_1 = 0;
+  for (auto& c : rt->report()) {
+    if (c.device == 0)
+      CHECK(c.jobs == 0);
+    else
+      on_device_1 += c.jobs;
+  }
+  CHECK(on_device_1 == 20);
+  opt.devices = {5};
+  CHECK_THROWS_AS(InferenceEngine(model_path("tiny_cnn"), opt, on(rt)),
+                  InvalidArgument);
+  InferenceEngine both{model_path("tiny_cnn"), {}, on(rt)};
+  CHECK(both.GetMaxInFlight() == 12);
+}
+
+TEST_CASE("jobs in flight never exceed buffer_count", "[engine]") {
+  auto rt = make_runtime("sim:3:1ms");
+  InferenceOption opt;
+  opt.buffer_count = 4;
+  InferenceEngine ie{model_path("tiny_cnn"), opt, on(rt)};
+  std::atomic<int> running{0}, peak{0};
+  ie.RegisterCallback([&](const tensors&, void*, const failure&) {
+    --running;
+    return 0;
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 60; ++i) {
+        ie.RunAsync({blob::allocate(ie.GetInputSize())});
+        int now = ++running;
+        int p = peak.load();
+        while (now > p && !peak.compare_exchange_weak(p, now)) {
+        }
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  ie.Dispose();
+  CHECK(ie.GetPeakInFlight() == 4);
+  // Counted by the callers: a submitted-but-unfinished job count of more
+  // than 4 (+3 for the window between RunAsync returning and the increment)
+  // would mean the limit leaks.
+  CHECK(peak <= 4 + 3);
+}
+
+TEST_CASE("Wait times out, and the job stays waitable", "[engine]") {
+  auto rt = make_runtime("sim:1:300ms");
+  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  auto id = ie.RunAsync({blob::allocate(ie.GetInputSize())});
+  CHECK_THROWS_AS(ie.Wait(id, 10ms), Timeout);
+  CHECK(ie.Wait(id, 5000ms).size() == 1);
+}
+
+TEST_CASE("Wait on unknown or finished ids says so", "[engine]") {
+  auto rt = make_runtime("sim:3");
+  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  CHECK_THROWS_AS(ie.Wait(12345), InvalidArgument);
+  auto id = ie.RunAsync({blob::allocate(ie.GetInputSize())});
+  ie.Wait(id);
+  CHECK_THROWS_WITH(ie.Wait(id), Catch::Contains("already waited"));
+}
+
+TEST_CASE("bad inputs are rejected and the engine keeps serving", "[engine]") {
+  auto rt = make_runtime("cpu:2");
+  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  CHECK_THROWS_AS(ie.RunAsync({blob::allocate(1)}), InvalidArgument);
+  CHECK_THROWS_WITH(ie.Run({blob::allocate(12287)}),
+                    Catch::Contains("12287") && Catch::Contains("12288"));
+  CHECK(ie.Run({blob::allocate(ie.GetInputSize())}).size() == 1);
+}
+
+TEST_CASE("bad models fail the constructor with typed errors", "[engine]") {
+  auto rt = make_runtime("cpu:2");
+  CHECK_THROWS_AS(InferenceEngine("/no/such.onnx", {}, on(rt)), FileNotFound);
+  CHECK_THROWS_AS(InferenceEngine(model_path("clip_opset13"), {}, on(rt)),
+                  InvalidModel);
+  InferenceOption bad;
+  bad.buffer_count = 0;
+  CHECK_THROWS_AS(InferenceEngine(model_path("tiny_cnn"), bad, on(rt)),
+                  InvalidArgument);
+  // The runtime still serves other engines after those failures.
+  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  CHECK(ie.Run({blob::allocate(ie.GetInputSize())}).size() == 1);
+}
+
+TEST_CASE("Dispose drains jobs in flight, then refuses calls", "[engine]") {
+  auto rt = make_runtime("sim:3:20ms");
+  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  std::atomic<int> ended{0};
+  ie.RegisterCallback([&](const tensors&, void*, const failure&) {
+    ++ended;
+    return 0;
+  });
+  for (int i = 0; i < 6; ++i)
+    ie.RunAsync({blob::allocate(ie.GetInputSize())});
+  CHECK(ie.Dispose() == 0);
+  CHECK(ended == 6);
+  CHECK(ie.Dispose() == 0); // idempotent
+  CHECK_THROWS_AS(ie.RunAsync({blob::allocate(ie.GetInputSize())}),
+                  InvalidOperation);
+  CHECK_THROWS_AS(ie.Wait(1), InvalidOperation);
+}
+
+TEST_CASE("Dispose past its deadline cancels what is left, once each",
+          "[engine]") {
+  auto rt = make_runtime("sim:1:400ms");
+  EngineSettings s = on(rt);
+  s.dispose_timeout = 50ms;
+  InferenceEngine ie{model_path("tiny_cnn"), {}, s};
+  std::atomic<int> cancelled{0}, ok{0};
+  ie.RegisterCallback([&](const tensors&, void*, const failure& err) {
+    (err.code == errc::cancelled ? cancelled : ok)++;
+    return 0;
+  });
+  for (int i = 0; i < 3; ++i)
+    ie.RunAsync({blob::allocate(ie.GetInputSize())});
+  CHECK(ie.Dispose() == 3);
+  CHECK(cancelled == 3);
+  std::this_thread::sleep_for(500ms); // the core finishes the first one late
+  CHECK(ok == 0);
+  CHECK(cancelled == 3);
+}
+
+TEST_CASE("executor faults fail their jobs only", "[engine]") {
+  register_backend("flaky", [](const model& m, const device_spec&, int) {
+    return std::unique_ptr<executor>(new flaky_executor(m, {}));
+  });
+  auto rt = make_runtime("flaky:3");
+  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  std::vector<uint64_t> ids;
+  for (uint64_t key = 1; key <= 100; ++key)
+    ids.push_back(ie.RunAsync({keyed_input(ie.GetInputSize(), key)}));
+  int errors = 0, good = 0;
+  for (uint64_t i = 0; i < ids.size(); ++i) {
+    try {
+      auto out = ie.Wait(ids[i]);
+      CHECK(key_of(out) == i + 1);
+      ++good;
+    } catch (const DeviceIO& e) {
+      CHECK_THAT(e.what(), Catch::Contains("injected fault"));
+      CHECK((i + 1) % 10 == 0);
+      ++errors;
+    }
+  }
+  CHECK(errors == 10);
+  CHECK(good == 90);
+}
+
+TEST_CASE("callback and Wait both see the same job", "[engine]") {
+  auto rt = make_runtime("sim:3");
+  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  std::mutex mtx;
+  std::map<uint64_t, const uint8_t*> from_callback;
+  ie.RegisterCallback([&](const tensors& out, void* arg, const failure&) {
+    std::lock_guard<std::mutex> guard{mtx};
+    from_callback[reinterpret_cast<uintptr_t>(arg)] = out[0].bytes.data;
+    return 0;
+  });
+  std::vector<uint64_t> ids;
+  for (uint64_t key = 1; key <= 20; ++key)
+    ids.push_back(ie.RunAsync({keyed_input(ie.GetInputSize(), key)},
+                              reinterpret_cast<void*>(key)));
+  for (uint64_t i = 0; i < ids.size(); ++i) {
+    auto out = ie.Wait(ids[i]);
+    CHECK(key_of(out) == i + 1);
+    std::lock_guard<std::mutex> guard{mtx};
+    CHECK(from_callback.at(i + 1) == out[0].bytes.data); // same buffer
+  }
+}
+
+TEST_CASE("unwaited results are released past the retention window",
+          "[engine]") {
+  auto rt = make_runtime("sim:3");
+  EngineSettings s = on(rt);
+  s.retention = 16;
+  InferenceEngine ie{model_path("tiny_cnn"), {}, s};
+  ie.RegisterCallback([](const tensors&, void*, const failure&) { return 0; });
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 500; ++i)
+    ids.push_back(ie.RunAsync({blob::allocate(ie.GetInputSize())}));
+  CHECK_NOTHROW(ie.Wait(ids.back()));
+  CHECK(ie.GetHeldResults() <= 16);
+  CHECK_THROWS_WITH(ie.Wait(ids.front()), Catch::Contains("released"));
+  CHECK_NOTHROW(ie.Wait(ids[ids.size() - 2]));
+}
+
+TEST_CASE("a core that dies fails its jobs; the others keep serving",
+          "[engine]") {
+  auto rt = make_runtime("sim:3:30ms");
+  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 6; ++i)
+    ids.push_back(ie.RunAsync({blob::allocate(ie.GetInputSize())}));
+  rt->kill_core(0, 0);
+  int ended = 0;
+  for (auto id : ids) {
+    try {
+      ie.Wait(id, 5000ms);
+    } catch (const DeviceIO&) {
+    }
+    ++ended;
+  }
+  CHECK(ended == 6);
+  std::this_thread::sleep_for(50ms);
+  auto report = rt->report();
+  CHECK_FALSE(report[0].alive);
+  for (int i = 0; i < 10; ++i)
+    CHECK(ie.Run({blob::allocate(ie.GetInputSize())}).size() == 1);
+  InferenceOption only0;
+  only0.bound = bound_option::npu_0;
+  CHECK_THROWS_AS(InferenceEngine(model_path("tiny_cnn"), only0, on(rt)),
+                  InvalidArgument);
+}
+
+TEST_CASE("RunBatch fills the caller's buffers in order", "[engine]") {
+  auto rt = make_runtime("sim:3");
+  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  std::vector<std::vector<blob>> in, out;
+  for (uint64_t key = 1; key <= 8; ++key) {
+    in.push_back({keyed_input(ie.GetInputSize(), key)});
+    out.push_back({blob::allocate(ie.GetOutputSize())});
+  }
+  ie.RunBatch(in, out);
+  for (uint64_t i = 0; i < 8; ++i) {
+    uint64_t key;
+    std::memcpy(&key, out[i][0].data, sizeof key);
+    CHECK(key == i + 1);
+  }
+  out[3] = {blob::allocate(1)};
+  CHECK_THROWS_AS(ie.RunBatch(in, out), InvalidArgument);
+}
+
+TEST_CASE("DX-RT C++ code runs unchanged", "[engine][dxrt]") {
+  setenv("ACTORRT_DEVICES", "sim:3", 1);
+  dxrt::InferenceOption option;
+  option.boundOption = dxrt::InferenceOption::NPU_ALL;
+  dxrt::InferenceEngine ie(model_path("tiny_cnn"), option);
+  unsetenv("ACTORRT_DEVICES");
+  std::vector<uint8_t> input(ie.GetInputSize(), 0);
+  input[0] = 7;
+  std::atomic<int> calls{0};
+  std::atomic<int> bad{0};
+  ie.RegisterCallback([&](dxrt::TensorPtrs& outputs, void* user) {
+    if (outputs.size() != 1 || static_cast<uint8_t*>(outputs[0]->data())[0] != 7
+        || user != &calls)
+      ++bad;
+    ++calls;
+    return 0;
+  });
+  std::vector<int> ids;
+  for (int i = 0; i < 12; ++i)
+    ids.push_back(ie.RunAsync(input.data(), &calls));
+  for (int id : ids) {
+    auto outputs = ie.Wait(id);
+    REQUIRE(outputs.size() == 1);
+    CHECK(outputs[0]->shape() == std::vector<int64_t>{1, 10});
+    CHECK(outputs[0]->type() == dxrt::FLOAT);
+  }
+  CHECK(calls == 12);
+  CHECK(bad == 0);
+  std::vector<uint8_t> out(ie.GetOutputSize());
+  auto sync = ie.Run(input.data(), nullptr, out.data());
+  CHECK(sync[0]->data() == out.data());
+  CHECK(out[0] == 7);
+  CHECK(ie.RunBenchmark(20) > 0);
+}
