@@ -1,0 +1,12 @@
+"""ActorRT's drop-in for DEEPX DX-RT's ``dx_engine`` package.
+
+Code written for DX-RT's Python API runs unchanged: ``InferenceEngine`` and
+``InferenceOption`` keep DX-RT's names, methods (snake_case and CamelCase)
+and behaviour, minus DX-RT's sharp edges (see README.md).
+"""
+
+from .inference_engine import InferenceEngine as InferenceEngine
+from .inference_option import InferenceOption as InferenceOption
+
+__all__ = ["InferenceEngine", "InferenceOption"]
+__version__ = "0.1.0"

@@ -1,0 +1,113 @@
+"""DX-RT's ``InferenceOption``: devices, NPU bound option, ORT, buffer count."""
+
+import os
+from enum import IntEnum
+
+
+def _default_buffer_count():
+    try:
+        value = int(os.environ.get("DXRT_TASK_MAX_LOAD", "6"))
+    except ValueError:
+        return 6
+    return value if 1 <= value <= 100 else 6
+
+
+class InferenceOption:
+    """Options of one InferenceEngine, with DX-RT's names and values."""
+
+    class BOUND_OPTION(IntEnum):
+        NPU_ALL = 0
+        NPU_0 = 1
+        NPU_1 = 2
+        NPU_2 = 3
+        NPU_01 = 4
+        NPU_12 = 5
+        NPU_02 = 6
+
+    def __init__(self):
+        self._devices = []
+        self._bound_option = InferenceOption.BOUND_OPTION.NPU_ALL
+        self._use_ort = False
+        self._buffer_count = _default_buffer_count()
+
+    @property
+    def devices(self):
+        """Device ids to use; [] means every device."""
+        return list(self._devices)
+
+    @devices.setter
+    def devices(self, value):
+        if not isinstance(value, (list, tuple)) or not all(
+                isinstance(d, int) and not isinstance(d, bool) for d in value):
+            raise TypeError("devices must be a list of ints")
+        if any(d < 0 for d in value):
+            raise ValueError(f"device ids must be >= 0, got {list(value)}")
+        self._devices = list(value)
+
+    @property
+    def bound_option(self):
+        """Which NPU cores of each device the engine may use."""
+        return self._bound_option
+
+    @bound_option.setter
+    def bound_option(self, value):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError("bound_option must be an InferenceOption.BOUND_OPTION")
+        try:
+            self._bound_option = InferenceOption.BOUND_OPTION(value)
+        except ValueError:
+            raise ValueError(
+                f"bound_option must be NPU_ALL..NPU_02 (0..6), got {value}") from None
+
+    @property
+    def use_ort(self):
+        """Run with ONNX Runtime (this build has none: warns, then runs)."""
+        return self._use_ort
+
+    @use_ort.setter
+    def use_ort(self, value):
+        if not isinstance(value, bool):
+            raise TypeError("use_ort must be a bool")
+        self._use_ort = value
+
+    @property
+    def buffer_count(self):
+        """Most jobs in flight per device (DX-RT's max load), 1..100."""
+        return self._buffer_count
+
+    @buffer_count.setter
+    def buffer_count(self, value):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError("buffer_count must be an int")
+        if not 1 <= value <= 100:
+            raise ValueError(f"buffer_count must be in 1..100, got {value}")
+        self._buffer_count = value
+
+    def set_devices(self, devices):
+        self.devices = devices
+
+    def get_devices(self):
+        return self.devices
+
+    def set_bound_option(self, bound_option):
+        self.bound_option = bound_option
+
+    def get_bound_option(self):
+        return self.bound_option
+
+    def set_use_ort(self, use_ort):
+        self.use_ort = use_ort
+
+    def get_use_ort(self):
+        return self.use_ort
+
+    def set_buffer_count(self, count):
+        self.buffer_count = count
+
+    def get_buffer_count(self):
+        return self.buffer_count
+
+    def __repr__(self):
+        return (f"InferenceOption(devices={self._devices}, "
+                f"bound_option={self._bound_option.name}, "
+                f"use_ort={self._use_ort}, buffer_count={self._buffer_count})")

@@ -1,0 +1,154 @@
+#include "arrays.hpp"
+
+#include <mutex>
+
+#include "core/errors.hpp"
+
+namespace actorrt::python {
+
+namespace {
+
+std::mutex pending_mtx;
+std::vector<PyObject*> pending;
+
+void drop(PyObject* obj) {
+  if (obj == nullptr)
+    return;
+  if (PyGILState_Check()) {
+    Py_DECREF(obj);
+    return;
+  }
+  std::lock_guard<std::mutex> guard{pending_mtx};
+  pending.push_back(obj);
+}
+
+py::array as_array(py::handle item, const char* what) {
+  if (!py::isinstance<py::array>(item))
+    throw py::type_error(std::string(what) + " must be numpy arrays, got "
+                         + std::string(py::str(item.get_type())));
+  return py::reinterpret_borrow<py::array>(item);
+}
+
+std::vector<py::array> arrays_of(py::handle inputs, const char* what) {
+  std::vector<py::array> result;
+  if (py::isinstance<py::array>(inputs)) {
+    result.push_back(py::reinterpret_borrow<py::array>(inputs));
+    return result;
+  }
+  if (!py::isinstance<py::list>(inputs) && !py::isinstance<py::tuple>(inputs))
+    throw py::type_error(std::string(what)
+                         + " must be a list of numpy arrays, got "
+                         + std::string(py::str(inputs.get_type())));
+  for (auto item : inputs)
+    result.push_back(as_array(item, what));
+  return result;
+}
+
+} // namespace
+
+std::shared_ptr<void> keep_alive(py::object obj) {
+  return std::shared_ptr<void>(
+    obj.release().ptr(), [](void* p) { drop(static_cast<PyObject*>(p)); });
+}
+
+void release_pending() {
+  std::vector<PyObject*> batch;
+  {
+    std::lock_guard<std::mutex> guard{pending_mtx};
+    batch.swap(pending);
+  }
+  for (auto* obj : batch)
+    Py_DECREF(obj);
+}
+
+std::vector<blob> to_blobs(py::handle inputs, const char* what) {
+  std::vector<blob> result;
+  for (auto& arr : arrays_of(inputs, what)) {
+    py::array c = arr;
+    if (!(arr.flags() & py::array::c_style))
+      c = py::array::ensure(arr, py::array::c_style);
+    auto* data = const_cast<void*>(c.data());
+    auto size = static_cast<size_t>(c.nbytes());
+    result.push_back(blob::borrow(data, size, keep_alive(c)));
+  }
+  return result;
+}
+
+std::vector<blob> to_output_blobs(py::handle outputs) {
+  std::vector<blob> result;
+  for (auto& arr : arrays_of(outputs, "output buffers")) {
+    if (!(arr.flags() & py::array::c_style))
+      throw py::value_error("output buffers must be C-contiguous");
+    if (!arr.writeable())
+      throw py::value_error("output buffers must be writeable");
+    result.push_back(blob::borrow(
+      arr.mutable_data(), static_cast<size_t>(arr.nbytes()), keep_alive(arr)));
+  }
+  return result;
+}
+
+py::dtype to_numpy(dtype type) {
+  switch (type) {
+    case dtype::float32:
+      return py::dtype::of<float>();
+    case dtype::uint8:
+      return py::dtype::of<uint8_t>();
+    case dtype::int8:
+      return py::dtype::of<int8_t>();
+    case dtype::uint16:
+      return py::dtype::of<uint16_t>();
+    case dtype::int16:
+      return py::dtype::of<int16_t>();
+    case dtype::int32:
+      return py::dtype::of<int32_t>();
+    case dtype::int64:
+      return py::dtype::of<int64_t>();
+    case dtype::uint32:
+      return py::dtype::of<uint32_t>();
+    case dtype::uint64:
+      return py::dtype::of<uint64_t>();
+    case dtype::float64:
+      return py::dtype::of<double>();
+    case dtype::float16:
+      return py::dtype("float16");
+    case dtype::boolean:
+      return py::dtype::of<bool>();
+  }
+  return py::dtype::of<uint8_t>();
+}
+
+void check_arrays(py::handle inputs, const std::vector<tensor_info>& declared) {
+  auto arrays = arrays_of(inputs, "inputs");
+  if (arrays.size() != declared.size())
+    return; // one raw buffer: its size is checked by the runtime
+  for (size_t i = 0; i < arrays.size(); ++i) {
+    auto& a = arrays[i];
+    auto& info = declared[i];
+    bool raw = a.dtype().is(py::dtype::of<uint8_t>()) && a.ndim() == 1;
+    if (raw)
+      continue; // raw bytes of this input; the size is checked later
+    if (!a.dtype().is(to_numpy(info.type)))
+      throw InvalidArgument("input " + std::to_string(i) + " ('" + info.name
+                            + "') has dtype " + std::string(py::str(a.dtype()))
+                            + ", expected " + to_string(info.type));
+    std::vector<int64_t> shape(a.shape(), a.shape() + a.ndim());
+    if (shape != info.shape)
+      throw InvalidArgument("input " + std::to_string(i) + " ('" + info.name
+                            + "') has shape " + shape_string(shape)
+                            + ", expected " + shape_string(info.shape));
+  }
+}
+
+py::list to_arrays(const tensors& outputs) {
+  py::list result;
+  for (auto& t : outputs) {
+    auto* owner = new std::shared_ptr<void>(t.bytes.owner);
+    py::capsule base(
+      owner, [](void* p) { delete static_cast<std::shared_ptr<void>*>(p); });
+    std::vector<py::ssize_t> shape(t.info.shape.begin(), t.info.shape.end());
+    result.append(py::array(to_numpy(t.info.type), shape, t.bytes.data, base));
+  }
+  return result;
+}
+
+} // namespace actorrt::python

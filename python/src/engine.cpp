@@ -1,0 +1,269 @@
+// The native engine class that dx_engine.InferenceEngine extends.
+#include "engine.hpp"
+
+#include <chrono>
+#include <mutex>
+
+#include <pybind11/functional.h>
+#include <pybind11/stl.h>
+
+#include "actorrt/inference_engine.hpp"
+#include "arrays.hpp"
+#include "core/model.hpp"
+
+namespace actorrt::python {
+
+namespace {
+
+/// What a callback needs besides the outputs: the Python callable, the
+/// class that wraps user_arg, and the optional error handler.
+struct python_callback {
+  py::object fn;
+  py::object wrap_user_arg;
+  py::object on_error;
+  py::object skip_marker; // jobs of run_benchmark: not the user's
+
+  ~python_callback() {
+    py::gil_scoped_acquire gil;
+    fn = py::object();
+    wrap_user_arg = py::object();
+    on_error = py::object();
+    skip_marker = py::object();
+  }
+};
+
+void report_callback_error(python_callback& cb, py::error_already_set& e) {
+  if (cb.on_error && !cb.on_error.is_none()) {
+    try {
+      cb.on_error(e.type(), e.value(), e.trace());
+      return;
+    } catch (py::error_already_set& inner) {
+      inner.discard_as_unraisable("dx_engine callback error handler");
+      return;
+    }
+  }
+  e.discard_as_unraisable("dx_engine callback");
+}
+
+class engine {
+public:
+  engine(const std::string& path, std::vector<int> devices, int bound,
+         bool use_ort, int buffer_count, size_t retention)
+    : ie_(make(path, std::move(devices), bound, use_ort, buffer_count,
+               retention)) {}
+
+  ~engine() {
+    // Disposing waits for jobs whose callbacks need the GIL.
+    py::gil_scoped_release nogil;
+    ie_.reset();
+  }
+
+  py::list run(py::handle inputs) {
+    release_pending();
+    auto blobs = prepare(inputs);
+    tensors out;
+    {
+      py::gil_scoped_release nogil;
+      out = ie_->Run(blobs);
+    }
+    return to_arrays(out);
+  }
+
+  uint64_t run_async(py::handle inputs, py::object user_arg) {
+    release_pending();
+    auto blobs = prepare(inputs);
+    auto* arg = new py::object(std::move(user_arg));
+    std::shared_ptr<void> keep(arg, [](void* p) {
+      auto* obj = static_cast<py::object*>(p);
+      // Emptied by the callback under the GIL; otherwise released later.
+      keep_alive(py::reinterpret_steal<py::object>(obj->release()));
+      delete obj;
+    });
+    py::gil_scoped_release nogil;
+    return ie_->RunAsync(blobs, arg, std::move(keep));
+  }
+
+  py::list wait(uint64_t job_id, std::optional<double> timeout_s) {
+    release_pending();
+    tensors out;
+    {
+      py::gil_scoped_release nogil;
+      if (timeout_s)
+        out = ie_->Wait(job_id, std::chrono::milliseconds(
+                                  static_cast<int64_t>(*timeout_s * 1000)));
+      else
+        out = ie_->Wait(job_id);
+    }
+    return to_arrays(out);
+  }
+
+  void register_callback(py::object fn, py::object wrap_user_arg,
+                         py::object skip_marker) {
+    if (fn.is_none()) {
+      std::lock_guard<std::mutex> guard{mtx_};
+      callback_.reset();
+      ie_->RegisterCallback(nullptr);
+      return;
+    }
+    if (!PyCallable_Check(fn.ptr()))
+      throw py::type_error("callback must be callable or None");
+    auto cb = std::make_shared<python_callback>();
+    cb->fn = std::move(fn);
+    cb->wrap_user_arg = std::move(wrap_user_arg);
+    cb->skip_marker = std::move(skip_marker);
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      cb->on_error = on_error_;
+      callback_ = cb;
+    }
+    ie_->RegisterCallback(
+      [cb](const tensors& outputs, void* user_arg, const failure& error) {
+        py::gil_scoped_acquire gil;
+        auto* arg = static_cast<py::object*>(user_arg);
+        py::object value = arg ? std::move(*arg) : py::none();
+        release_pending();
+        if (cb->skip_marker && value.is(cb->skip_marker))
+          return 0;
+        try {
+          py::object outs
+            = error ? py::object(py::list()) : py::object(to_arrays(outputs));
+          cb->fn(outs, cb->wrap_user_arg(value));
+        } catch (py::error_already_set& e) {
+          report_callback_error(*cb, e);
+        }
+        return 0;
+      });
+  }
+
+  void set_callback_error_handler(py::object handler) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    on_error_ = handler;
+    if (callback_)
+      callback_->on_error = handler;
+  }
+
+  py::list run_batch(py::handle inputs, py::handle outputs) {
+    release_pending();
+    if (!py::isinstance<py::list>(inputs) || !py::isinstance<py::list>(outputs))
+      throw py::type_error("run_batch takes a list of input lists and a list "
+                           "of output-buffer lists");
+    std::vector<std::vector<blob>> in, out;
+    for (auto item : inputs)
+      in.push_back(prepare(item));
+    for (auto item : outputs)
+      out.push_back(to_output_blobs(item));
+    {
+      py::gil_scoped_release nogil;
+      ie_->RunBatch(in, out);
+    }
+    return py::reinterpret_borrow<py::list>(outputs);
+  }
+
+  size_t dispose() {
+    size_t cancelled;
+    {
+      py::gil_scoped_release nogil;
+      cancelled = ie_->Dispose();
+    }
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      callback_.reset();
+    }
+    release_pending();
+    return cancelled;
+  }
+
+  InferenceEngine& get() {
+    return *ie_;
+  }
+
+private:
+  static std::unique_ptr<InferenceEngine>
+  make(const std::string& path, std::vector<int> devices, int bound,
+       bool use_ort, int buffer_count, size_t retention) {
+    InferenceOption opt;
+    opt.devices = std::move(devices);
+    opt.bound = static_cast<bound_option>(bound);
+    opt.use_ort = use_ort;
+    opt.buffer_count = buffer_count;
+    EngineSettings settings;
+    settings.retention = retention;
+    py::gil_scoped_release nogil;
+    return std::make_unique<InferenceEngine>(path, opt, settings);
+  }
+
+  std::vector<blob> prepare(py::handle inputs) {
+    check_arrays(inputs, ie_->GetInputs());
+    return to_blobs(inputs, "inputs");
+  }
+
+  std::unique_ptr<InferenceEngine> ie_;
+  std::mutex mtx_;
+  std::shared_ptr<python_callback> callback_;
+  py::object on_error_ = py::none();
+};
+
+py::dict stats_dict(const stats_summary& s) {
+  py::dict d;
+  d["last"] = s.last;
+  d["mean"] = s.mean;
+  d["std"] = s.stddev;
+  d["count"] = s.count;
+  return d;
+}
+
+py::list tensor_infos(const std::vector<tensor_info>& infos) {
+  py::list result;
+  for (auto& t : infos) {
+    py::dict d;
+    d["name"] = t.name;
+    d["shape"] = t.shape;
+    d["dtype"] = to_numpy(t.type).attr("type");
+    d["elem_size"] = element_size(t.type);
+    if (!t.note.empty())
+      d["note"] = t.note;
+    result.append(d);
+  }
+  return result;
+}
+
+} // namespace
+
+void bind_engine(py::module_& m) {
+  py::class_<engine>(m, "Engine", py::dynamic_attr())
+    .def(
+      py::init<const std::string&, std::vector<int>, int, bool, int, size_t>(),
+      py::arg("model_path"), py::arg("devices"), py::arg("bound"),
+      py::arg("use_ort"), py::arg("buffer_count"), py::arg("retention"))
+    .def("_run", &engine::run, py::arg("inputs"))
+    .def("_run_async", &engine::run_async, py::arg("inputs"),
+         py::arg("user_arg") = py::none())
+    .def("_wait", &engine::wait, py::arg("job_id"),
+         py::arg("timeout") = py::none())
+    .def("_register_callback", &engine::register_callback)
+    .def("set_callback_error_handler", &engine::set_callback_error_handler,
+         py::arg("handler"))
+    .def("_run_batch", &engine::run_batch)
+    .def("_dispose", &engine::dispose)
+    .def("get_input_size", [](engine& e) { return e.get().GetInputSize(); })
+    .def("get_output_size", [](engine& e) { return e.get().GetOutputSize(); })
+    .def("get_input_tensors_info",
+         [](engine& e) { return tensor_infos(e.get().GetInputs()); })
+    .def("get_output_tensors_info",
+         [](engine& e) { return tensor_infos(e.get().GetOutputs()); })
+    .def("_latency", [](engine& e) { return stats_dict(e.get().GetLatency()); })
+    .def("_npu_time",
+         [](engine& e) { return stats_dict(e.get().GetNpuInferenceTime()); })
+    .def("get_latency_list",
+         [](engine& e) { return e.get().GetLatencyVector(); })
+    .def("get_npu_inference_time_list",
+         [](engine& e) { return e.get().GetNpuInferenceTimeVector(); })
+    .def("get_max_in_flight",
+         [](engine& e) { return e.get().GetMaxInFlight(); })
+    .def("get_peak_in_flight",
+         [](engine& e) { return e.get().GetPeakInFlight(); })
+    .def("get_held_results", [](engine& e) { return e.get().GetHeldResults(); })
+    .def("is_simulated", [](engine& e) { return e.get().IsSimulated(); });
+}
+
+} // namespace actorrt::python
