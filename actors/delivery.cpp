@@ -47,7 +47,7 @@ void delivery::finish(job_id id, job_table::user_arg& arg,
     cb = callback_;
     on_error = on_error_;
   }
-  if (cb) {
+  if (cb && !arg.silent) {
     try {
       (*cb)(result.outputs, arg.ptr, result.error);
     } catch (const std::exception& e) {

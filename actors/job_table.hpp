@@ -21,6 +21,7 @@ namespace actorrt {
 struct job_user_arg {
   void* ptr = nullptr;
   std::shared_ptr<void> keep;
+  bool silent = false; // no callback: a synchronous Run's own job
 };
 
 class job_table {

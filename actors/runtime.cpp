@@ -1,6 +1,7 @@
 #include "actors/runtime.hpp"
 
 #include <algorithm>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -54,13 +55,19 @@ runtime::~runtime() {
 }
 
 std::shared_ptr<runtime> runtime::shared() {
+  // One runtime per device list: engines made under another ACTORRT_DEVICES
+  // get their own, and a runtime ends with its last engine.
   static std::mutex mtx;
-  static std::weak_ptr<runtime> current;
+  static std::map<std::string, std::weak_ptr<runtime>> current;
+  auto devices = default_devices();
+  std::string key;
+  for (auto& d : devices)
+    key += to_string(d) + ",";
   std::lock_guard<std::mutex> guard{mtx};
-  if (auto rt = current.lock())
+  if (auto rt = current[key].lock())
     return rt;
-  auto rt = std::make_shared<runtime>(default_devices());
-  current = rt;
+  auto rt = std::make_shared<runtime>(std::move(devices));
+  current[key] = rt;
   return rt;
 }
 

@@ -89,7 +89,7 @@ InferenceEngine::~InferenceEngine() {
 }
 
 tensors InferenceEngine::Run(const std::vector<blob>& inputs) {
-  return Wait(RunAsync(inputs));
+  return Wait(submit(inputs, {nullptr, nullptr, true}));
 }
 
 tensors InferenceEngine::Run(const void* input, size_t bytes) {
@@ -98,6 +98,11 @@ tensors InferenceEngine::Run(const void* input, size_t bytes) {
 
 uint64_t InferenceEngine::RunAsync(const std::vector<blob>& inputs,
                                    void* user_arg, std::shared_ptr<void> keep) {
+  return submit(inputs, {user_arg, std::move(keep), false});
+}
+
+uint64_t InferenceEngine::submit(const std::vector<blob>& inputs,
+                                 job_user_arg arg) {
   auto& d = *impl_;
   d.check_open();
   auto j = std::make_shared<job>();
@@ -107,7 +112,7 @@ uint64_t InferenceEngine::RunAsync(const std::vector<blob>& inputs,
   j->id = ++d.last_id;
   j->times.submitted = now_ns();
   j->reply_to = d.results;
-  d.sink->table.open(j->id, {user_arg, std::move(keep)});
+  d.sink->table.open(j->id, std::move(arg));
   auto id = j->id;
   caf::anon_send(d.engine, submit_atom::value, std::move(j));
   return id;

@@ -18,6 +18,7 @@ namespace actorrt {
 
 class runtime;
 class model;
+struct job_user_arg;
 
 /// Settings of one engine that DX-RT does not have.
 struct EngineSettings {
@@ -45,7 +46,7 @@ public:
   InferenceEngine(const InferenceEngine&) = delete;
   InferenceEngine& operator=(const InferenceEngine&) = delete;
 
-  /// Runs one job and waits for it (one core).
+  /// Runs one job and waits for it (one core). The callback does not see it.
   tensors Run(const std::vector<blob>& inputs);
   /// One raw buffer of GetInputSize() bytes, borrowed for the call.
   tensors Run(const void* input, size_t bytes);
@@ -103,6 +104,8 @@ public:
   size_t Dispose();
 
 private:
+  uint64_t submit(const std::vector<blob>& inputs, job_user_arg arg);
+
   struct impl;
   std::unique_ptr<impl> impl_;
 };

@@ -1,0 +1,339 @@
+"""InferenceEngine and InferenceOption: every method, both spellings."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from conftest import key_of, keyed, model
+from dx_engine import InferenceEngine, InferenceOption
+
+
+def test_tensor_info_and_sizes(tiny):
+    with InferenceEngine(tiny) as ie:
+        assert ie.get_input_size() == ie.GetInputSize() == ie.input_size() == 3 * 32 * 32 * 4
+        assert ie.get_output_size() == ie.GetOutputSize() == ie.output_size() == 40
+        info = ie.get_input_tensors_info()
+        assert info == [{"name": "input", "shape": [1, 3, 32, 32],
+                         "dtype": np.float32, "elem_size": 4}]
+        assert ie.get_output_tensors_info()[0]["shape"] == [1, 10]
+        assert ie.get_input_tensor_count() == 1
+        assert ie.get_output_tensor_count() == 1
+        assert ie.get_input_data_type() == [np.float32]
+        assert list(ie.get_task_order()) == ["npu_0"]
+        assert ie.get_max_in_flight() == 6
+        assert not ie.is_simulated()
+
+
+def test_run_both_spellings_match_numpy_reference(tiny):
+    with InferenceEngine(tiny) as ie:
+        x = np.linspace(-1, 1, 3 * 32 * 32, dtype=np.float32).reshape(1, 3, 32, 32)
+        a = ie.run([x])
+        b = ie.Run([x.view(np.uint8).reshape(-1)])  # the same bytes, raw
+        assert len(a) == 1 and a[0].shape == (1, 10) and a[0].dtype == np.float32
+        np.testing.assert_array_equal(a[0], b[0])
+        assert abs(float(a[0].sum()) - 1.0) < 1e-5  # softmax
+        c = ie.run([np.zeros_like(x)])
+        assert not np.array_equal(a[0], c[0])
+
+
+def test_run_into_output_buffers(tiny):
+    with InferenceEngine(tiny) as ie:
+        x = [np.ones(ie.get_input_size(), dtype=np.uint8)]
+        buf = [np.zeros(ie.get_output_size(), dtype=np.uint8)]
+        ie.run(x, output_buffers=buf)
+        np.testing.assert_array_equal(buf[0].view(np.float32), ie.run(x)[0].reshape(-1))
+
+
+def test_multi_input_typed_arrays():
+    with InferenceEngine(model("multi_io")) as ie:
+        image = np.random.default_rng(1).random((1, 3, 16, 16), dtype=np.float32)
+        feats = np.arange(8, dtype=np.float32).reshape(1, 8)
+        out = ie.run([image, feats])
+        assert [o.shape for o in out] == [(1, 4, 16, 16), (1, 5)]
+        raw = np.concatenate([image.view(np.uint8).reshape(-1), feats.view(np.uint8).reshape(-1)])
+        for o, r in zip(out, ie.run([raw])):
+            np.testing.assert_array_equal(o, r)
+        with pytest.raises(ValueError, match="dtype"):
+            ie.run([image.astype(np.float64), feats])
+        with pytest.raises(ValueError, match="shape"):
+            ie.run([image.reshape(1, 3, 256), feats])
+        assert ie.run([image, feats])[1].shape == (1, 5)
+
+
+def test_run_async_wait_and_job_ids(sim, tiny):
+    with InferenceEngine(tiny) as ie:
+        assert ie.is_simulated()
+        ids = [ie.run_async(keyed(ie, k), user_arg=k) for k in range(1, 11)]
+        ids += [ie.RunAsync(keyed(ie, k)) for k in range(11, 21)]
+        assert ids == sorted(ids) and len(set(ids)) == 20
+        assert all(isinstance(i, int) for i in ids)
+        for k, job in enumerate(ids, start=1):
+            out = ie.wait(job) if k % 2 else ie.Wait(job)
+            assert key_of(out) == k
+
+
+def test_wait_with_callback_registered(sim, tiny):
+    seen = {}
+    done = threading.Event()
+
+    def cb(outputs, user_arg):
+        seen[user_arg.value] = outputs
+        if len(seen) == 50:
+            done.set()
+
+    with InferenceEngine(tiny) as ie:
+        ie.register_callback(cb)
+        ids = {ie.run_async(keyed(ie, k), user_arg=k): k for k in range(50)}
+        for job, k in ids.items():
+            assert key_of(ie.wait(job)) == k
+        assert done.wait(10)
+        assert all(key_of(seen[k]) == k for k in range(50))
+
+
+def test_outputs_stay_valid_after_the_callback(sim, tiny):
+    kept = []
+    done = threading.Event()
+
+    def cb(outputs, user_arg):
+        kept.append((user_arg.value, outputs))
+        if len(kept) == 200:
+            done.set()
+
+    with InferenceEngine(tiny) as ie:
+        ie.RegisterCallBack(cb)
+        for k in range(200):
+            ie.run_async(keyed(ie, k), user_arg=k)
+        assert done.wait(10)
+        # Later jobs must not have recycled the earlier outputs' memory.
+        assert all(key_of(out) == k for k, out in kept)
+
+
+def test_user_arg_behaves_like_the_value(sim, tiny):
+    got = []
+    done = threading.Event()
+
+    def cb(outputs, user_arg):
+        got.append(user_arg)
+        done.set()
+
+    with InferenceEngine(tiny) as ie:
+        ie.register_callback(cb)
+        ie.run_async(keyed(ie, 0), user_arg=[7, 8, 9])
+        assert done.wait(10)
+    arg = got[0]
+    assert arg.value == [7, 8, 9]
+    assert arg[0] == 7 and list(arg) == [7, 8, 9] and len(arg) == 3
+    assert arg == [7, 8, 9]
+    index, *rest = arg
+    assert index == 7 and rest == [8, 9]
+
+
+def test_user_arg_round_trip_3_threads_10k_jobs(sim, tiny):
+    per_thread = 3334
+    counts = {}
+    lock = threading.Lock()
+    done = threading.Event()
+    wrong = []
+
+    def cb(outputs, user_arg):
+        t, i = user_arg.value
+        if key_of(outputs) != t * 100000 + i:
+            wrong.append(user_arg.value)
+        with lock:
+            counts[(t, i)] = counts.get((t, i), 0) + 1
+            if len(counts) == 3 * per_thread:
+                done.set()
+
+    with InferenceEngine(tiny) as ie:
+        ie.register_callback(cb)
+        inputs = {}
+
+        def submit(t):
+            for i in range(per_thread):
+                ie.run_async(keyed(ie, t * 100000 + i), user_arg=(t, i))
+
+        threads = [threading.Thread(target=submit, args=(t,)) for t in range(3)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert done.wait(30)
+        time.sleep(0.1)  # a duplicate delivery would arrive now
+    assert not inputs
+    assert wrong == []
+    assert len(counts) == 3 * per_thread
+    assert set(counts.values()) == {1}
+
+
+def test_memory_flat_when_nobody_waits(sim, tiny):
+    done = threading.Event()
+    n = [0]
+
+    def cb(outputs, user_arg):
+        n[0] += 1
+        if n[0] == 6000:
+            done.set()
+
+    with InferenceEngine(tiny) as ie:
+        ie.register_callback(cb)
+        first = ie.run_async(keyed(ie, 0))
+        for k in range(1, 6000):
+            ie.run_async(keyed(ie, k))
+        assert done.wait(30)
+        assert ie.get_held_results() <= InferenceEngine.retention
+        with pytest.raises(ValueError, match="released"):
+            ie.wait(first)
+
+
+def test_inputs_are_kept_alive_without_copy(sim, tiny):
+    import sys
+    sim("sim:1:200ms")
+    with InferenceEngine(tiny) as ie:
+        x = keyed(ie, 42)
+        before = sys.getrefcount(x[0])
+        job = ie.run_async(x)
+        after = sys.getrefcount(x[0])  # outside assert: pytest keeps temporaries
+        assert after == before + 1  # held by the job, not copied
+        del x  # the caller lets go; the engine still holds the array
+        assert key_of(ie.wait(job)) == 42
+
+
+def test_run_releases_the_gil(sim, tiny):
+    sim("sim:1:300ms")
+    ticks = [0]
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            ticks[0] += 1
+            time.sleep(0.001)
+
+    with InferenceEngine(tiny) as ie:
+        t = threading.Thread(target=spin)
+        t.start()
+        ie.run(keyed(ie, 1))
+        stop.set()
+        t.join()
+    assert ticks[0] > 50
+
+
+def test_run_batch_fills_buffers_in_order(sim, tiny):
+    with InferenceEngine(tiny) as ie:
+        ins = [keyed(ie, k) for k in range(10)]
+        outs = [[np.zeros(ie.get_output_size(), dtype=np.uint8)] for _ in range(10)]
+        res = ie.run_batch(ins, outs)
+        assert res is outs
+        assert [key_of(o) for o in outs] == list(range(10))
+        res2 = ie.RunBatch(ins, outs)
+        assert res2 is outs
+        outs2 = [[np.zeros(ie.get_output_size(), dtype=np.uint8)] for _ in range(10)]
+        assert ie.run(ins, output_buffers=outs2) is outs2  # DX-RT 2.9.5 batch form
+
+
+def test_seed_batch_inputs_are_rejected(tiny):
+    with InferenceEngine(tiny) as ie:
+        ins = [[np.array([np.random.randint(0, 255)], dtype=np.uint8)] for _ in range(3)]
+        outs = [[np.zeros(ie.get_output_size(), dtype=np.uint8)] for _ in range(3)]
+        with pytest.raises(ValueError, match="1 bytes.*12288"):
+            ie.run_batch(ins, outs)
+        with pytest.raises(ValueError):
+            ie.run_batch([[np.zeros(ie.get_input_size(), np.uint8)]], [[np.zeros(3, np.uint8)]])
+        with pytest.raises(ValueError):
+            ie.run_batch(ins, outs[:2])
+        with pytest.raises(TypeError):
+            ie.run_batch("x", outs)
+        assert len(ie.run([np.zeros(ie.get_input_size(), np.uint8)])) == 1
+
+
+def test_run_benchmark_keeps_the_callback(sim, tiny):
+    calls = []
+    with InferenceEngine(tiny) as ie:
+        ie.register_callback(lambda outputs, user_arg: calls.append(user_arg.value))
+        fps = ie.run_benchmark(500)
+        assert fps > 0 and ie.RunBenchMark(10) > 0
+        assert calls == []  # benchmark jobs are not the user's
+        ie.run_async(keyed(ie, 1), user_arg="mine")
+        deadline = time.time() + 10
+        while not calls and time.time() < deadline:
+            time.sleep(0.01)
+        assert calls == ["mine"]
+        with pytest.raises(ValueError):
+            ie.run_benchmark(0)
+
+
+def test_latency_statistics(tiny):
+    with InferenceEngine(tiny) as ie:
+        x = [np.zeros(ie.get_input_size(), np.uint8)]
+        for _ in range(5):
+            ie.run(x)
+        assert ie.get_latency_count() == 5 == ie.get_npu_inference_time_count()
+        assert ie.get_latency() > 0 and ie.latency() == ie.get_latency()
+        assert ie.get_latency_mean() >= ie.get_npu_inference_time_mean() > 0
+        assert ie.get_latency_std() >= 0 and ie.get_npu_inference_time_std() >= 0
+        assert len(ie.get_latency_list()) == 5
+        assert len(ie.get_npu_inference_time_list()) == 5
+        assert ie.get_npu_inference_time() == ie.inference_time() > 0
+
+
+def test_inference_option():
+    o = InferenceOption()
+    assert o.get_devices() == [] and o.devices == []
+    assert o.get_bound_option() == InferenceOption.BOUND_OPTION.NPU_ALL
+    assert o.get_use_ort() is False and o.get_buffer_count() == 6
+    o.set_devices([0])
+    o.set_bound_option(InferenceOption.BOUND_OPTION.NPU_12)
+    o.set_use_ort(True)
+    o.set_buffer_count(3)
+    assert (o.devices, o.bound_option, o.use_ort, o.buffer_count) == (
+        [0], InferenceOption.BOUND_OPTION.NPU_12, True, 3)
+    assert [b.value for b in InferenceOption.BOUND_OPTION] == list(range(7))
+    assert "NPU_12" in repr(o)
+    with pytest.raises(ValueError):
+        o.buffer_count = 0
+    with pytest.raises(ValueError):
+        o.set_buffer_count(101)
+    with pytest.raises(TypeError):
+        o.devices = "0"
+    with pytest.raises(ValueError):
+        o.bound_option = 9
+    with pytest.raises(TypeError):
+        o.use_ort = 1
+
+
+def test_bound_option_and_devices(sim, tiny):
+    o = InferenceOption()
+    o.bound_option = InferenceOption.BOUND_OPTION.NPU_1
+    o.buffer_count = 2
+    with InferenceEngine(tiny, o) as ie:
+        assert ie.get_max_in_flight() == 2
+        for k in range(20):
+            ie.run_async(keyed(ie, k))
+        assert ie.get_peak_in_flight() <= 2
+    o.devices = [3]
+    with pytest.raises(ValueError, match="device 3"):
+        InferenceEngine(tiny, o)
+
+
+def test_use_ort_warns_and_runs(tiny):
+    o = InferenceOption()
+    o.use_ort = True
+    import dx_engine.inference_engine as mod
+    mod._ort_warned = False
+    with pytest.warns(RuntimeWarning, match="ONNX Runtime"):
+        ie = InferenceEngine(tiny, o)
+    with ie:
+        assert len(ie.run([np.zeros(ie.get_input_size(), np.uint8)])) == 1
+
+
+def test_dispose_is_idempotent_and_final(tiny):
+    ie = InferenceEngine(tiny)
+    x = [np.zeros(ie.get_input_size(), np.uint8)]
+    ie.run(x)
+    ie.dispose()
+    ie.Dispose()
+    with pytest.raises(RuntimeError, match="disposed"):
+        ie.run(x)
+    with pytest.raises(RuntimeError, match="disposed"):
+        ie.run_async(x)
