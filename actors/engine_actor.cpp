@@ -31,12 +31,6 @@ caf::behavior engine_actor(self_ptr self, engine_config cfg) {
     caf::anon_send(scheduler, unload_atom::value, model_id);
   });
   return {
-    [=](submit_atom, job_ptr& j) {
-      auto& cfg = self->state.cfg;
-      j->model_id = cfg.model_id;
-      j->where = cfg.where;
-      self->send(cfg.scheduler, submit_atom::value, std::move(j));
-    },
     [=](infer_atom, tensors& inputs) -> caf::result<tensors> {
       auto& st = self->state;
       auto j = std::make_shared<job>();
@@ -78,8 +72,8 @@ caf::behavior engine_actor(self_ptr self, engine_config cfg) {
   };
 }
 
-caf::actor spawn_engine(caf::actor_system& sys, const caf::actor& scheduler,
-                        model_ptr m, const InferenceOption& option) {
+engine_config place_model(caf::actor_system& sys, const caf::actor& scheduler,
+                          model_ptr m, const InferenceOption& option) {
   static std::atomic<uint64_t> model_ids{0};
   option.validate();
   engine_config cfg;
@@ -93,9 +87,12 @@ caf::actor spawn_engine(caf::actor_system& sys, const caf::actor& scheduler,
     .receive([&](std::vector<core_report>& r) { cores = std::move(r); },
              [&](caf::error& e) { throw DeviceIO(sys.render(e)); });
   std::set<int> devices;
+  cfg.simulated = true;
   for (auto& c : cores)
-    if (c.alive && cfg.where.allows(c.device, c.core))
+    if (c.alive && cfg.where.allows(c.device, c.core)) {
       devices.insert(c.device);
+      cfg.simulated = cfg.simulated && c.simulated;
+    }
   for (int id : option.devices)
     if (!devices.count(id))
       throw InvalidArgument("device " + std::to_string(id)
@@ -113,7 +110,12 @@ caf::actor spawn_engine(caf::actor_system& sys, const caf::actor& scheduler,
     caf::anon_send(scheduler, unload_atom::value, cfg.model_id);
     throw_error(loaded.code, loaded.message);
   }
-  return sys.spawn(engine_actor, std::move(cfg));
+  return cfg;
+}
+
+caf::actor spawn_engine(caf::actor_system& sys, const caf::actor& scheduler,
+                        model_ptr m, const InferenceOption& option) {
+  return sys.spawn(engine_actor, place_model(sys, scheduler, m, option));
 }
 
 } // namespace actorrt

@@ -15,7 +15,8 @@ struct engine_config {
   uint64_t model_id = 0;
   placement where;
   caf::actor scheduler;
-  int max_in_flight = 6;
+  int max_in_flight = 6;  // buffer_count × devices used
+  bool simulated = false; // every core it may use is a simulated NPU
 };
 
 struct engine_state {
@@ -29,7 +30,6 @@ struct engine_state {
 };
 
 /// Handles
-///   (submit_atom, job_ptr)        a facade job; it answers the job's reply_to
 ///   (infer_atom, tensors) → tensors  for actor clients: inputs as one raw
 ///                                 buffer or one tensor per model input;
 ///                                 at most max_in_flight run at once, the
@@ -39,9 +39,14 @@ struct engine_state {
 caf::behavior engine_actor(caf::stateful_actor<engine_state>* self,
                            engine_config cfg);
 
-/// Set-up step for programs with their own actor system: loads `m` on every
-/// core `option` allows (blocking until they answer) and spawns its engine
-/// actor. Throws InvalidModel or InvalidArgument.
+/// Loads `m` on every core `option` allows, blocking until they answer.
+/// Throws InvalidModel or InvalidArgument. The engine actor made from the
+/// result unloads the model when it exits.
+engine_config place_model(caf::actor_system& sys, const caf::actor& scheduler,
+                          model_ptr m, const InferenceOption& option);
+
+/// Set-up step for programs with their own actor system: place_model, then
+/// spawn the engine actor.
 caf::actor spawn_engine(caf::actor_system& sys, const caf::actor& scheduler,
                         model_ptr m, const InferenceOption& option);
 

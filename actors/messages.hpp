@@ -1,6 +1,7 @@
 // The whole message vocabulary of ActorRT's actors, in data-flow order.
 //
-//   facade ──submit──▶ engine_actor ──submit──▶ scheduler_actor
+//   facade ──submit──▶ scheduler_actor     (engine_actor owns the placement)
+//   actor client ──infer──▶ engine_actor ──submit──▶ scheduler_actor
 //   scheduler_actor ──run (request)──▶ npu_core_actor ──core_result──▶
 //   scheduler scheduler_actor ──done──▶ result_actor (facade jobs) or
 //   engine_actor

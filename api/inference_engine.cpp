@@ -18,9 +18,9 @@ struct InferenceEngine::impl {
   std::shared_ptr<runtime> rt;
   model_ptr m;
   std::shared_ptr<delivery> sink;
-  caf::actor engine;
+  engine_config cfg;
+  caf::actor engine; // owns the model's placement; unloads it on exit
   caf::actor results;
-  bool simulated = false;
   std::atomic<uint64_t> last_id{0};
   std::atomic<bool> disposed{false};
   std::once_flag dispose_once;
@@ -62,21 +62,10 @@ InferenceEngine::InferenceEngine(const std::string& model_path,
   d.rt = d.settings.rt ? d.settings.rt : runtime::shared();
   d.m = model::load(model_path);
   auto& sys = d.rt->system();
-  d.engine = spawn_engine(sys, d.rt->scheduler(), d.m, option);
-  int limit = 0;
-  d.simulated = true;
-  placement where{option.devices, bound_core_mask(option.bound)};
-  std::vector<int> seen;
-  for (auto& c : d.rt->report()) {
-    if (!where.allows(c.device, c.core))
-      continue;
-    d.simulated = d.simulated && c.simulated;
-    if (std::find(seen.begin(), seen.end(), c.device) == seen.end()) {
-      seen.push_back(c.device);
-      limit += option.buffer_count;
-    }
-  }
-  d.sink = std::make_shared<delivery>(limit, d.settings.retention);
+  d.cfg = place_model(sys, d.rt->scheduler(), d.m, option);
+  d.engine = sys.spawn(engine_actor, d.cfg);
+  d.sink
+    = std::make_shared<delivery>(d.cfg.max_in_flight, d.settings.retention);
   d.results = sys.spawn<caf::detached>(result_actor, d.sink);
 }
 
@@ -111,10 +100,13 @@ uint64_t InferenceEngine::submit(const std::vector<blob>& inputs,
     throw InvalidOperation("InferenceEngine disposed while RunAsync waited");
   j->id = ++d.last_id;
   j->times.submitted = now_ns();
+  j->model_id = d.cfg.model_id;
+  j->where = d.cfg.where;
   j->reply_to = d.results;
   d.sink->table.open(j->id, std::move(arg));
   auto id = j->id;
-  caf::anon_send(d.engine, submit_atom::value, std::move(j));
+  // Straight to the scheduler: the engine actor would only add a hop.
+  caf::anon_send(d.cfg.scheduler, submit_atom::value, std::move(j));
   return id;
 }
 
@@ -252,7 +244,7 @@ size_t InferenceEngine::GetHeldResults() const {
 }
 
 bool InferenceEngine::IsSimulated() const {
-  return impl_->simulated;
+  return impl_->cfg.simulated;
 }
 
 std::shared_ptr<runtime> InferenceEngine::GetRuntime() const {
