@@ -4,15 +4,22 @@
 
 namespace actorrt {
 
-void delivery::set_callback(callback fn) {
-  auto ptr = fn ? std::make_shared<const callback>(std::move(fn)) : nullptr;
+void delivery::set_callback(callback fn, callback_scope scope) {
+  std::shared_ptr<const callback_pair> ptr;
+  if (fn)
+    ptr = std::make_shared<const callback_pair>(
+      callback_pair{std::move(fn), std::move(scope)});
   std::lock_guard<std::mutex> guard{mtx_};
   callback_ = std::move(ptr);
 }
 
 bool delivery::has_callback() const {
+  return current() != nullptr;
+}
+
+std::shared_ptr<const delivery::callback_pair> delivery::current() const {
   std::lock_guard<std::mutex> guard{mtx_};
-  return callback_ != nullptr;
+  return callback_;
 }
 
 void delivery::set_error_handler(error_handler fn) {
@@ -20,49 +27,68 @@ void delivery::set_error_handler(error_handler fn) {
   on_error_ = std::move(fn);
 }
 
-void delivery::deliver(job& j) {
-  auto arg = table.claim(j.id);
-  if (!arg)
-    return; // cancelled by shutdown: it has ended already
-  j.times.delivered = now_ns();
-  latency.record((j.times.delivered - j.times.submitted) / 1000);
-  if (!j.error)
-    npu_time.record((j.times.finished - j.times.started) / 1000);
-  finish(j.id, *arg, {std::move(j.outputs), std::move(j.error)});
+void delivery::deliver(std::vector<job_ptr>& batch) {
+  auto cb = current();
+  auto run = [&] {
+    for (auto& j : batch) {
+      auto arg = table.claim(j->id);
+      if (!arg)
+        continue; // cancelled by shutdown: it has ended already
+      j->times.delivered = now_ns();
+      latency.record((j->times.delivered - j->times.submitted) / 1000);
+      if (!j->error)
+        npu_time.record((j->times.finished - j->times.started) / 1000);
+      finish(cb.get(), j->id, *arg,
+             {std::move(j->outputs), std::move(j->error)});
+    }
+  };
+  if (cb && cb->scope)
+    cb->scope(run);
+  else
+    run();
 }
 
 size_t delivery::cancel_open(const std::string& reason) {
+  auto cb = current();
   auto open = table.claim_all_open();
-  for (auto& [id, arg] : open)
-    finish(id, arg, {{}, {errc::cancelled, reason}});
+  auto run = [&] {
+    for (auto& [id, arg] : open)
+      finish(cb.get(), id, arg, {{}, {errc::cancelled, reason}});
+  };
+  if (cb && cb->scope)
+    cb->scope(run);
+  else
+    run();
   return open.size();
 }
 
-void delivery::finish(job_id id, job_table::user_arg& arg,
-                      job_table::outcome result) {
-  std::shared_ptr<const callback> cb;
-  error_handler on_error;
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
-    cb = callback_;
-    on_error = on_error_;
-  }
+void delivery::finish(const callback_pair* cb, job_id id,
+                      job_table::user_arg& arg, job_table::outcome result) {
   if (cb && !arg.silent) {
     try {
-      (*cb)(result.outputs, arg.ptr, result.error);
+      cb->fn(result.outputs, arg.ptr, result.error);
     } catch (const std::exception& e) {
-      if (on_error)
-        on_error(id, e.what());
-      else
-        std::cerr << "actorrt: callback for job " << id
-                  << " threw: " << e.what() << "\n";
+      report(id, e.what());
     } catch (...) {
-      std::cerr << "actorrt: callback for job " << id << " threw\n";
+      report(id, "unknown exception");
     }
   }
   arg = {}; // the user argument lives until its callback has run
   table.publish(id, std::move(result), cb != nullptr);
   limiter.release();
+}
+
+void delivery::report(job_id id, const std::string& what) {
+  error_handler on_error;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    on_error = on_error_;
+  }
+  if (on_error)
+    on_error(id, what);
+  else
+    std::cerr << "actorrt: callback for job " << id << " threw: " << what
+              << "\n";
 }
 
 } // namespace actorrt

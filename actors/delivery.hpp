@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "actors/inflight_limiter.hpp"
 #include "actors/job.hpp"
@@ -24,14 +25,19 @@ public:
   /// Reports an exception thrown by a callback; the default prints to stderr.
   using error_handler = std::function<void(job_id, const std::string&)>;
 
+  /// Runs a batch of callbacks; a binding takes its interpreter lock here
+  /// once per batch instead of once per job.
+  using callback_scope = std::function<void(const std::function<void()>&)>;
+
   delivery(int max_in_flight, size_t retention)
     : limiter(max_in_flight), table(retention) {}
 
-  void set_callback(callback fn);
+  void set_callback(callback fn, callback_scope scope = nullptr);
   bool has_callback() const;
   void set_error_handler(error_handler fn);
 
-  void deliver(job& j);
+  /// Ends each job of a batch of finished jobs (the result actor's mailbox).
+  void deliver(std::vector<job_ptr>& batch);
 
   /// Ends every job not yet ended with Cancelled; returns how many.
   size_t cancel_open(const std::string& reason);
@@ -42,10 +48,18 @@ public:
   time_stats npu_time; // executor time on the core, µs
 
 private:
-  void finish(job_id id, job_table::user_arg& arg, job_table::outcome result);
+  struct callback_pair {
+    callback fn;
+    callback_scope scope;
+  };
+
+  void finish(const callback_pair* cb, job_id id, job_table::user_arg& arg,
+              job_table::outcome result);
+  std::shared_ptr<const callback_pair> current() const;
+  void report(job_id id, const std::string& what);
 
   mutable std::mutex mtx_;
-  std::shared_ptr<const callback> callback_;
+  std::shared_ptr<const callback_pair> callback_;
   error_handler on_error_;
 };
 

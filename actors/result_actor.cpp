@@ -6,7 +6,14 @@ caf::behavior result_actor(caf::stateful_actor<result_state>* self,
                            std::shared_ptr<delivery> sink) {
   self->state.sink = std::move(sink);
   return {
-    [=](done_atom, job_ptr& j) { self->state.sink->deliver(*j); },
+    [=](done_atom, job_ptr& j) {
+      auto& st = self->state;
+      st.batch.push_back(std::move(j));
+      if (st.batch.size() < 64 && !self->mailbox().empty())
+        return;
+      st.sink->deliver(st.batch);
+      st.batch.clear();
+    },
   };
 }
 

@@ -12,11 +12,18 @@ namespace actorrt {
 
 struct result_state {
   std::shared_ptr<delivery> sink;
+  std::vector<job_ptr> batch;
+
+  ~result_state() {
+    if (sink && !batch.empty())
+      sink->deliver(batch);
+  }
 
   static inline const char* name = "actorrt.result";
 };
 
-/// Handles (done_atom, job_ptr).
+/// Handles (done_atom, job_ptr). Jobs that arrive together are delivered as
+/// one batch (up to 64), so a binding takes its lock once for all of them.
 caf::behavior result_actor(caf::stateful_actor<result_state>* self,
                            std::shared_ptr<delivery> sink);
 

@@ -122,16 +122,21 @@ tensors InferenceEngine::Wait(uint64_t job_id,
 }
 
 void InferenceEngine::RegisterCallback(Callback fn) {
+  RegisterCallback(std::move(fn), nullptr);
+}
+
+void InferenceEngine::RegisterCallback(Callback fn, CallbackScope scope) {
   impl_->check_open();
   if (!fn) {
     impl_->sink->set_callback(nullptr);
     return;
   }
-  impl_->sink->set_callback([fn = std::move(fn)](const tensors& outputs,
-                                                 void* user_arg,
-                                                 const failure& error) {
-    fn(outputs, user_arg, error);
-  });
+  impl_->sink->set_callback(
+    [fn = std::move(fn)](const tensors& outputs, void* user_arg,
+                         const failure& error) {
+      fn(outputs, user_arg, error);
+    },
+    std::move(scope));
 }
 
 void InferenceEngine::SetCallbackErrorHandler(

@@ -66,6 +66,10 @@ public:
   /// Called once per job on the result thread, before Wait returns it. The
   /// return value is ignored (DX-RT's signature). Empty: no callback.
   void RegisterCallback(Callback fn);
+  /// The same, with `scope` wrapped around each batch of callbacks (a
+  /// binding takes its interpreter lock there once per batch).
+  using CallbackScope = std::function<void(const std::function<void()>&)>;
+  void RegisterCallback(Callback fn, CallbackScope scope);
   /// Reports exceptions thrown by the callback; default: stderr.
   void
   SetCallbackErrorHandler(std::function<void(uint64_t, const std::string&)> fn);

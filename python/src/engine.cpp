@@ -116,9 +116,13 @@ public:
       cb->on_error = on_error_;
       callback_ = cb;
     }
+    auto with_gil = [](const std::function<void()>& batch) {
+      py::gil_scoped_acquire gil; // once per batch of callbacks
+      batch();
+    };
     ie_->RegisterCallback(
       [cb](const tensors& outputs, void* user_arg, const failure& error) {
-        py::gil_scoped_acquire gil;
+        py::gil_scoped_acquire gil; // already held through with_gil: cheap
         auto* arg = static_cast<py::object*>(user_arg);
         py::object value = arg ? std::move(*arg) : py::none();
         release_pending();
@@ -132,7 +136,8 @@ public:
           report_callback_error(*cb, e);
         }
         return 0;
-      });
+      },
+      with_gil);
   }
 
   void set_callback_error_handler(py::object handler) {

@@ -1,0 +1,91 @@
+#!/usr/bin/python3
+"""dx_engine throughput on simulated zero-latency NPU cores (no compute).
+
+Measures jobs/s through run_async + callback and through run_async + wait,
+and the share of each job's time spent in Python and the binding, against
+the C++ overhead benchmark measured in the same run.
+Usage: PYTHONPATH=build/python /usr/bin/python3 bench/python_throughput.py [-n JOBS]
+"""
+import argparse
+import collections
+import os
+import re
+import subprocess
+import threading
+import time
+
+os.environ["ACTORRT_DEVICES"] = "sim:3"  # before the first engine is made
+
+import numpy as np  # noqa: E402
+
+from dx_engine import InferenceEngine  # noqa: E402
+
+REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+
+def with_callback(ie, x, n):
+    done = threading.Event()
+    count = [0]
+
+    def cb(outputs, user_arg):
+        count[0] += 1
+        if count[0] == n:
+            done.set()
+
+    ie.register_callback(cb)
+    start = time.perf_counter()
+    for i in range(n):
+        ie.run_async(x, user_arg=i)
+    done.wait()
+    elapsed = time.perf_counter() - start
+    ie.register_callback(None)
+    return n / elapsed
+
+
+def with_wait(ie, x, n):
+    window = collections.deque()
+    depth = ie.get_max_in_flight()
+    start = time.perf_counter()
+    for i in range(n):
+        window.append(ie.run_async(x, user_arg=i))
+        if len(window) >= depth:
+            ie.wait(window.popleft())
+    while window:
+        ie.wait(window.popleft())
+    return n / (time.perf_counter() - start)
+
+
+def cpp_rate(n):
+    binary = os.path.join(REPO, "build", "bench", "bench_overhead")
+    if not os.path.exists(binary):
+        return None
+    out = subprocess.run([binary, "-n", str(n)], capture_output=True, text=True).stdout
+    m = re.search(r"1 submitting thread\(s\):\s+(\d+) jobs/s", out)
+    return float(m.group(1)) if m else None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("-n", "--jobs", type=int, default=100000)
+    n = parser.parse_args().jobs
+    model = os.path.join(REPO, "models", "tiny_cnn.onnx")
+    with InferenceEngine(model) as ie:
+        assert ie.is_simulated()
+        x = [np.zeros(ie.get_input_size(), dtype=np.uint8)]
+        with_callback(ie, x, n // 10)  # warm-up
+        cb_rate = with_callback(ie, x, n)
+        wait_rate = with_wait(ie, x, n)
+    cpp = cpp_rate(n)
+    print(f"python throughput: SIMULATED NPU (sim:3, zero latency), {n} jobs, "
+          f"{os.cpu_count()} cores")
+    print(f"run_async + callback   {cb_rate:9.0f} jobs/s  {1e6 / cb_rate:6.2f} us/job"
+          f"  (target 150k: ratio {cb_rate / 150e3:.3f})")
+    print(f"run_async + wait       {wait_rate:9.0f} jobs/s  {1e6 / wait_rate:6.2f} us/job")
+    if cpp:
+        share = 1 - cb_rate / cpp
+        print(f"C++ RunAsync+callback  {cpp:9.0f} jobs/s  {1e6 / cpp:6.2f} us/job (same run)")
+        print(f"share of a callback job's time in Python and the binding: {share:.0%}")
+
+
+if __name__ == "__main__":
+    main()
