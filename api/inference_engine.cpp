@@ -221,38 +221,47 @@ const std::string& InferenceEngine::GetModelName() const {
 }
 
 stats_summary InferenceEngine::GetLatency() const {
+  impl_->check_open();
   return impl_->sink->latency.summary();
 }
 
 stats_summary InferenceEngine::GetNpuInferenceTime() const {
+  impl_->check_open();
   return impl_->sink->npu_time.summary();
 }
 
 std::vector<int64_t> InferenceEngine::GetLatencyVector() const {
+  impl_->check_open();
   return impl_->sink->latency.recent();
 }
 
 std::vector<int64_t> InferenceEngine::GetNpuInferenceTimeVector() const {
+  impl_->check_open();
   return impl_->sink->npu_time.recent();
 }
 
 int InferenceEngine::GetMaxInFlight() const {
+  impl_->check_open();
   return impl_->sink->limiter.limit();
 }
 
 int InferenceEngine::GetPeakInFlight() const {
+  impl_->check_open();
   return impl_->sink->limiter.peak();
 }
 
 size_t InferenceEngine::GetHeldResults() const {
+  impl_->check_open();
   return impl_->sink->table.held();
 }
 
 bool InferenceEngine::IsSimulated() const {
+  impl_->check_open();
   return impl_->cfg.simulated;
 }
 
 std::shared_ptr<runtime> InferenceEngine::GetRuntime() const {
+  impl_->check_open();
   return impl_->rt;
 }
 

@@ -3,7 +3,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
+#include <memory>
+#include <string>
 #include <vector>
+
+#include "actorrt/inference_engine.hpp"
+#include "actors/runtime.hpp"
 
 namespace actorrt::bench {
 
@@ -17,6 +23,22 @@ template <class T>
 T percentile(std::vector<T>& xs, double p) {
   std::sort(xs.begin(), xs.end());
   return xs.empty() ? T{} : xs[static_cast<size_t>(p * (xs.size() - 1))];
+}
+
+/// An engine on a runtime of its own with `devices` ("cpu:2", "sim:3").
+inline std::unique_ptr<InferenceEngine>
+make_engine(const std::string& path, const std::string& devices,
+            const InferenceOption& option = {}) {
+  EngineSettings s;
+  s.rt = std::make_shared<runtime>(parse_devices(devices));
+  return std::make_unique<InferenceEngine>(path, option, s);
+}
+
+/// One zero-filled raw input of the engine's input size.
+inline blob zero_input(InferenceEngine& ie) {
+  auto input = blob::allocate(ie.GetInputSize());
+  std::memset(input.data, 0, input.size);
+  return input;
 }
 
 } // namespace actorrt::bench

@@ -53,11 +53,9 @@ double net_fps(const std::string& path, const model& m, int threads, int n) {
 }
 
 double runtime_fps(const std::string& path, const std::string& devices, int n) {
-  EngineSettings s;
-  s.rt = std::make_shared<runtime>(parse_devices(devices));
-  InferenceEngine ie{path, {}, s};
-  auto input = blob::allocate(ie.GetInputSize());
-  std::memset(input.data, 0, input.size);
+  auto engine = bench::make_engine(path, devices);
+  auto& ie = *engine;
+  auto input = bench::zero_input(ie);
   ie.Run({input}); // warm-up
   auto start = std::chrono::steady_clock::now();
   std::vector<uint64_t> ids;

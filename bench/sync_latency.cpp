@@ -15,11 +15,9 @@ using namespace actorrt;
 namespace {
 
 void measure(const std::string& devices, const std::string& path, int n) {
-  EngineSettings s;
-  s.rt = std::make_shared<runtime>(parse_devices(devices));
-  InferenceEngine ie{path, {}, s};
-  auto input = blob::allocate(ie.GetInputSize());
-  std::memset(input.data, 0, input.size);
+  auto engine = bench::make_engine(path, devices);
+  auto& ie = *engine;
+  auto input = bench::zero_input(ie);
   for (int i = 0; i < 50; ++i)
     ie.Run({input});
   std::vector<double> added, total;

@@ -8,7 +8,6 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "actorrt/inference_engine.hpp"
@@ -93,7 +92,24 @@ class InferenceEngine {
 public:
   explicit InferenceEngine(const std::string& modelPath,
                            InferenceOption& option = DefaultInferenceOption)
-    : engine_(modelPath, convert(option)) {}
+    : engine_(modelPath, convert(option)) {
+    // Always on: jobs with an outputPtr get their outputs copied there as
+    // soon as they finish, whether or not anyone waits or listens.
+    engine_.RegisterCallback([this](const actorrt::tensors& outputs,
+                                    void* user_arg,
+                                    const actorrt::failure& error) {
+      auto* arg = static_cast<job_arg*>(user_arg);
+      TensorPtrs ptrs;
+      if (!error)
+        ptrs = to_tensor_ptrs(outputs, arg->output);
+      std::shared_ptr<user_callback> cb;
+      {
+        std::lock_guard<std::mutex> guard{mtx_};
+        cb = callback_;
+      }
+      return cb ? (*cb)(ptrs, arg->user) : 0;
+    });
+  }
 
   /// Blocking, one core. With `outputPtr`, outputs are written there.
   TensorPtrs Run(void* inputPtr, void* userArg = nullptr,
@@ -109,41 +125,17 @@ public:
                void* outputPtr = nullptr) {
     auto arg = std::make_shared<job_arg>(job_arg{userArg, outputPtr});
     auto raw = actorrt::blob::borrow(inputPtr, engine_.GetInputSize(), nullptr);
-    auto id = static_cast<int>(engine_.RunAsync({raw}, arg.get(), arg));
-    if (outputPtr != nullptr) {
-      std::lock_guard<std::mutex> guard{mtx_};
-      output_ptrs_[id] = outputPtr;
-    }
-    return id;
+    return static_cast<int>(engine_.RunAsync({raw}, arg.get(), arg));
   }
 
+  /// The job's outputs; with an outputPtr they were also copied there.
   TensorPtrs Wait(int jobId) {
-    void* output = nullptr;
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      auto i = output_ptrs_.find(jobId);
-      if (i != output_ptrs_.end()) {
-        output = i->second;
-        output_ptrs_.erase(i);
-      }
-    }
-    return to_tensor_ptrs(engine_.Wait(static_cast<uint64_t>(jobId)), output);
+    return to_tensor_ptrs(engine_.Wait(static_cast<uint64_t>(jobId)), nullptr);
   }
 
   void RegisterCallback(std::function<int(TensorPtrs&, void*)> cb) {
-    if (!cb) {
-      engine_.RegisterCallback(nullptr);
-      return;
-    }
-    engine_.RegisterCallback([this, cb](const actorrt::tensors& outputs,
-                                        void* user_arg,
-                                        const actorrt::failure& error) {
-      auto* arg = static_cast<job_arg*>(user_arg);
-      TensorPtrs ptrs;
-      if (!error)
-        ptrs = to_tensor_ptrs(outputs, arg ? arg->output : nullptr);
-      return cb(ptrs, arg ? arg->user : nullptr);
-    });
+    std::lock_guard<std::mutex> guard{mtx_};
+    callback_ = cb ? std::make_shared<user_callback>(std::move(cb)) : nullptr;
   }
   void RegisterCallBack(std::function<int(TensorPtrs&, void*)> cb) {
     RegisterCallback(std::move(cb));
@@ -218,6 +210,7 @@ private:
     void* user;
     void* output;
   };
+  using user_callback = std::function<int(TensorPtrs&, void*)>;
 
   static actorrt::InferenceOption convert(const InferenceOption& o) {
     actorrt::InferenceOption result;
@@ -253,9 +246,9 @@ private:
     return result;
   }
 
-  actorrt::InferenceEngine engine_;
   std::mutex mtx_;
-  std::unordered_map<int, void*> output_ptrs_;
+  std::shared_ptr<user_callback> callback_;
+  actorrt::InferenceEngine engine_; // last: disposed before the callback dies
 };
 
 } // namespace dxrt
