@@ -4,6 +4,27 @@
 
 namespace actorrt {
 
+namespace {
+
+thread_local bool delivering_here = false;
+
+/// Marks the thread as delivering for the lifetime of the guard.
+struct delivering_guard {
+  bool outer = delivering_here;
+  delivering_guard() {
+    delivering_here = true;
+  }
+  ~delivering_guard() {
+    delivering_here = outer;
+  }
+};
+
+} // namespace
+
+bool delivery::delivering() {
+  return delivering_here;
+}
+
 void delivery::set_callback(callback fn, callback_scope scope) {
   std::shared_ptr<const callback_pair> ptr;
   if (fn)
@@ -28,6 +49,7 @@ void delivery::set_error_handler(error_handler fn) {
 }
 
 void delivery::deliver(std::vector<job_ptr>& batch) {
+  delivering_guard guard;
   auto cb = current();
   auto run = [&] {
     for (auto& j : batch) {

@@ -33,6 +33,11 @@ public:
     : limiter(max_in_flight), table(retention) {}
 
   void set_callback(callback fn, callback_scope scope = nullptr);
+
+  /// True on a thread that is delivering results (inside a callback). Such a
+  /// thread must not block on the limiter or on an unfinished job: only it
+  /// could end them.
+  static bool delivering();
   bool has_callback() const;
   void set_error_handler(error_handler fn);
 

@@ -13,6 +13,14 @@ bool inflight_limiter::acquire() {
   return true;
 }
 
+bool inflight_limiter::acquire_now() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (closed_)
+    return false;
+  peak_ = std::max(peak_, ++in_flight_);
+  return true;
+}
+
 void inflight_limiter::release() {
   {
     std::lock_guard<std::mutex> guard{mtx_};

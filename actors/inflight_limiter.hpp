@@ -14,6 +14,9 @@ public:
 
   /// Blocks while `limit` jobs are in flight. Returns false once closed.
   bool acquire();
+  /// Takes a slot even past the limit (for callers that must not block);
+  /// false once closed.
+  bool acquire_now();
   void release();
 
   /// Refuses further acquires and wakes blocked callers.

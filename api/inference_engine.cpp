@@ -96,7 +96,11 @@ uint64_t InferenceEngine::submit(const std::vector<blob>& inputs,
   d.check_open();
   auto j = std::make_shared<job>();
   j->inputs = bind_inputs(d.m->inputs(), inputs);
-  if (!d.sink->limiter.acquire())
+  // Inside a callback, blocking for a slot would deadlock: only this thread
+  // frees slots. Such submissions may exceed the limit instead.
+  bool got = delivery::delivering() ? d.sink->limiter.acquire_now()
+                                    : d.sink->limiter.acquire();
+  if (!got)
     throw InvalidOperation("InferenceEngine disposed while RunAsync waited");
   j->id = ++d.last_id;
   j->times.submitted = now_ns();
@@ -111,14 +115,27 @@ uint64_t InferenceEngine::submit(const std::vector<blob>& inputs,
 }
 
 tensors InferenceEngine::Wait(uint64_t job_id) {
-  impl_->check_open();
-  return impl_->finish(impl_->sink->table.wait(job_id, std::nullopt));
+  return Wait(job_id, std::chrono::milliseconds::max());
 }
 
 tensors InferenceEngine::Wait(uint64_t job_id,
                               std::chrono::milliseconds timeout) {
   impl_->check_open();
-  return impl_->finish(impl_->sink->table.wait(job_id, timeout));
+  auto& table = impl_->sink->table;
+  if (delivery::delivering()) {
+    // Inside a callback: this thread delivers results, so waiting for one
+    // that has not arrived would never end.
+    try {
+      return impl_->finish(table.wait(job_id, std::chrono::milliseconds(0)));
+    } catch (const Timeout&) {
+      throw InvalidOperation("Wait(" + std::to_string(job_id)
+                             + ") inside a callback: that job has not "
+                               "finished, and waiting here would deadlock");
+    }
+  }
+  if (timeout == std::chrono::milliseconds::max())
+    return impl_->finish(table.wait(job_id, std::nullopt));
+  return impl_->finish(table.wait(job_id, timeout));
 }
 
 void InferenceEngine::RegisterCallback(Callback fn) {

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -445,4 +446,32 @@ TEST_CASE("DX-RT C++ code runs unchanged", "[engine][dxrt]") {
   CHECK(sync[0]->data() == out.data());
   CHECK(out[0] == 7);
   CHECK(ie.RunBenchmark(20) > 0);
+}
+
+TEST_CASE("callbacks may submit follow-up jobs without deadlock", "[engine]") {
+  auto rt = make_runtime("sim:1");
+  InferenceOption opt;
+  opt.buffer_count = 1; // every callback runs while its engine is "full"
+  InferenceEngine ie{model_path("tiny_cnn"), opt, on(rt)};
+  std::atomic<int> chained{0};
+  std::atomic<bool> wait_refused{false};
+  std::promise<void> all_done;
+  ie.RegisterCallback([&](const tensors&, void* arg, const failure&) {
+    auto step = reinterpret_cast<uintptr_t>(arg);
+    if (step < 20) {
+      auto next = ie.RunAsync({blob::allocate(ie.GetInputSize())},
+                              reinterpret_cast<void*>(step + 1));
+      try {
+        ie.Wait(next); // not finished yet: refused, not a deadlock
+      } catch (const InvalidOperation&) {
+        wait_refused = true;
+      }
+    }
+    if (++chained == 20)
+      all_done.set_value();
+    return 0;
+  });
+  ie.RunAsync({blob::allocate(ie.GetInputSize())}, reinterpret_cast<void*>(1));
+  REQUIRE(all_done.get_future().wait_for(10s) == std::future_status::ready);
+  CHECK(wait_refused);
 }

@@ -337,3 +337,23 @@ def test_dispose_is_idempotent_and_final(tiny):
         ie.run(x)
     with pytest.raises(RuntimeError, match="disposed"):
         ie.run_async(x)
+
+
+def test_callback_can_chain_jobs(sim, tiny):
+    o = InferenceOption()
+    o.buffer_count = 1  # each callback runs while the engine is full
+    done = threading.Event()
+    steps = []
+
+    with InferenceEngine(tiny, o) as ie:
+        def cb(outputs, user_arg):
+            steps.append(user_arg.value)
+            if user_arg.value < 30:
+                ie.run_async(keyed(ie, user_arg.value + 1), user_arg=user_arg.value + 1)
+            else:
+                done.set()
+
+        ie.register_callback(cb)
+        ie.run_async(keyed(ie, 1), user_arg=1)
+        assert done.wait(10)
+    assert steps == list(range(1, 31))
