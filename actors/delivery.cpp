@@ -53,6 +53,9 @@ void delivery::deliver(std::vector<job_ptr>& batch) {
   auto cb = current();
   auto run = [&] {
     for (auto& j : batch) {
+      // The caller's input buffers go here, inside the callback scope (a
+      // binding's lock held), rather than wherever the job dies.
+      j->inputs.clear();
       auto arg = table.claim(j->id);
       if (!arg)
         continue; // cancelled by shutdown: it has ended already
