@@ -284,6 +284,9 @@ std::shared_ptr<runtime> InferenceEngine::GetRuntime() const {
 
 size_t InferenceEngine::Dispose() {
   auto& d = *impl_;
+  if (delivery::delivering() && !d.disposed)
+    throw InvalidOperation("Dispose inside a callback would wait for the "
+                           "callback itself; dispose from another thread");
   std::call_once(d.dispose_once, [&d] {
     d.disposed.store(true, std::memory_order_release);
     d.sink->limiter.close();
@@ -292,6 +295,11 @@ size_t InferenceEngine::Dispose() {
                                         "job finished");
     caf::anon_send_exit(d.engine, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(d.results, caf::exit_reason::user_shutdown);
+    // The result thread may still run a callback: wait for it, so nothing of
+    // the caller's (a Python callable, say) outlives Dispose.
+    caf::scoped_actor self{d.rt->system()};
+    self->wait_for(d.results);
+    d.sink->set_callback(nullptr);
     d.engine = nullptr;
     d.results = nullptr;
   });

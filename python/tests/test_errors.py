@@ -143,3 +143,21 @@ def test_interpreter_exit_with_jobs_in_flight(waiters):
     assert r.returncode == 0, r.stderr
     assert "exiting" in r.stdout
     assert time.time() - start < 10
+
+
+def test_dispose_inside_a_callback_raises_instead_of_hanging(sim, tiny):
+    errors = []
+    done = threading.Event()
+    with InferenceEngine(tiny) as ie:
+        def cb(outputs, user_arg):
+            try:
+                ie.dispose()
+            except RuntimeError as e:
+                errors.append(str(e))
+            done.set()
+
+        ie.register_callback(cb)
+        ie.run_async(keyed(ie, 1))
+        assert done.wait(10)
+        assert len(ie.run(keyed(ie, 2))) == 1  # still serving
+    assert errors and "inside a callback" in errors[0]
