@@ -22,7 +22,8 @@ void add_actorrt_types(caf::actor_system_config& cfg) {
 topology start_devices(caf::actor_system& sys,
                        const std::vector<device_spec>& devices) {
   topology top;
-  top.scheduler = sys.spawn(scheduler_actor);
+  // Two per core: one running, one waiting in its mailbox.
+  top.scheduler = sys.spawn(scheduler_actor, 2);
   for (size_t d = 0; d < devices.size(); ++d) {
     auto& spec = devices[d];
     for (int c = 0; c < spec.cores; ++c) {

@@ -108,7 +108,8 @@ struct load_fanout {
 
 } // namespace
 
-caf::behavior scheduler_actor(self_ptr self) {
+caf::behavior scheduler_actor(self_ptr self, int core_depth) {
+  self->state.policy = scheduling_policy{core_depth};
   self->set_down_handler([self](caf::down_msg& msg) { core_down(self, msg); });
   return {
     [=](join_atom, caf::actor core, core_report& report) {

@@ -27,6 +27,8 @@ struct scheduler_state {
 ///   job_ptr)
 ///                                               to the job's reply_to
 ///   (report_atom) → std::vector<core_report>
-caf::behavior scheduler_actor(caf::stateful_actor<scheduler_state>* self);
+/// `core_depth`: jobs a core holds at once (see scheduling_policy).
+caf::behavior scheduler_actor(caf::stateful_actor<scheduler_state>* self,
+                              int core_depth);
 
 } // namespace actorrt
