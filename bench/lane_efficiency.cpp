@@ -76,12 +76,17 @@ int main(int argc, char** argv) {
   app.add_option("-n,--inferences", n, "inferences per measurement");
   CLI11_PARSE(app, argc, argv);
   auto m = model::load(path);
-  std::printf("lane efficiency: %s, %d inferences each, %u hardware threads\n",
+  std::printf("lane efficiency: %s, 2 rounds of %d inferences each, %u "
+              "hardware threads\n",
               path.c_str(), n, std::thread::hardware_concurrency());
-  double one = direct_lane_fps(*m, n);
-  double rt2 = runtime_fps(path, "cpu:2", n);
-  double rt3 = runtime_fps(path, "cpu:3", n);
-  double net2 = net_fps(path, *m, 2, n);
+  // Alternating rounds, so drift in a noisy machine hits every setup alike.
+  double one = 0, rt2 = 0, rt3 = 0, net2 = 0;
+  for (int round = 0; round < 2; ++round) {
+    one += direct_lane_fps(*m, n) / 2;
+    rt2 += runtime_fps(path, "cpu:2", n) / 2;
+    rt3 += runtime_fps(path, "cpu:3", n) / 2;
+    net2 += net_fps(path, *m, 2, n) / 2;
+  }
   std::printf("direct single-lane executor loop  %8.2f inf/s\n", one);
   std::printf("one OpenCV net, 2 threads         %8.2f inf/s\n", net2);
   std::printf("ActorRT RunAsync, cpu:2           %8.2f inf/s\n", rt2);
