@@ -1,5 +1,7 @@
 """DX-RT's ``InferenceEngine`` on ActorRT."""
 
+from __future__ import annotations
+
 import atexit
 import collections
 import os
@@ -7,12 +9,16 @@ import threading
 import time
 import warnings
 import weakref
+from typing import Any, Callable, List, Optional, Sequence, Union
 
 import numpy as np
 
 from . import _native
 from .inference_option import InferenceOption
 from .user_arg import UserArg
+
+Arrays = Union[np.ndarray, Sequence[np.ndarray]]
+Callback = Callable[[List[np.ndarray], UserArg], Any]
 
 # Marks run_benchmark's own jobs, which the user's callback does not see.
 _BENCHMARK_JOB = object()
@@ -40,7 +46,8 @@ class InferenceEngine(_native.Engine):
     #: nobody waits for them; older ones are released (memory stays flat).
     retention = 4096
 
-    def __init__(self, model_path, inference_option=None):
+    def __init__(self, model_path: Union[str, os.PathLike],
+                 inference_option: Optional[InferenceOption] = None) -> None:
         if not isinstance(model_path, (str, os.PathLike)):
             raise TypeError(f"model_path must be a str, got {type(model_path).__name__}")
         if inference_option is None:
@@ -63,7 +70,9 @@ class InferenceEngine(_native.Engine):
 
     # -- inference ---------------------------------------------------------
 
-    def run(self, input_data, output_buffers=None, user_args=None):
+    def run(self, input_data: Union[Arrays, Sequence[Arrays]],
+            output_buffers: Optional[list] = None,
+            user_args: Optional[list] = None) -> list:
         """Runs one job synchronously (one core) and returns its outputs.
 
         ``input_data`` is a list of arrays: one uint8 buffer of
@@ -80,14 +89,14 @@ class InferenceEngine(_native.Engine):
             return outputs
         return _copy_into(outputs, output_buffers)
 
-    def run_async(self, input_data, user_arg=None):
+    def run_async(self, input_data: Arrays, user_arg: Any = None) -> int:
         """Queues one job on all cores and returns its job id.
 
         Blocks (without the GIL) while the engine's in-flight limit is reached.
         """
         return self._run_async(input_data, user_arg)
 
-    def wait(self, job_id, timeout=None):
+    def wait(self, job_id: int, timeout: Optional[float] = None) -> List[np.ndarray]:
         """Returns the outputs of job ``job_id``, or raises its error.
 
         Works with a callback registered too. ``timeout`` is in seconds;
@@ -99,14 +108,15 @@ class InferenceEngine(_native.Engine):
             raise ValueError(f"job id {job_id} was never issued by this engine")
         return self._wait(int(job_id), timeout)
 
-    def register_callback(self, callback):
+    def register_callback(self, callback: Optional[Callback]) -> None:
         """``callback(outputs, user_arg)`` runs once per job on ActorRT's result
         thread. ``None`` unregisters. Exceptions it raises are reported once
         per job (stderr, or ``set_callback_error_handler``)."""
         self._register_callback(callback, UserArg, _BENCHMARK_JOB)
         self._callback = callback
 
-    def run_batch(self, input_buffers, output_buffers):
+    def run_batch(self, input_buffers: List[Arrays],
+                  output_buffers: List[List[np.ndarray]]) -> List[List[np.ndarray]]:
         """Runs every input into its output buffers, spread over all cores,
         and returns ``output_buffers``."""
         if not isinstance(input_buffers, list) or not isinstance(output_buffers, list):
@@ -117,7 +127,7 @@ class InferenceEngine(_native.Engine):
                              f"{len(output_buffers)} output buffers")
         return self._run_batch(input_buffers, output_buffers)
 
-    def run_benchmark(self, num_loops, input_data=None):
+    def run_benchmark(self, num_loops: int, input_data: Optional[Arrays] = None) -> float:
         """Runs ``num_loops`` jobs on all cores and returns frames per second.
 
         The user's callback stays registered and does not see these jobs.
@@ -139,10 +149,10 @@ class InferenceEngine(_native.Engine):
 
     # -- model information -------------------------------------------------
 
-    def get_input_tensor_count(self):
+    def get_input_tensor_count(self) -> int:
         return len(self.get_input_tensors_info())
 
-    def get_output_tensor_count(self):
+    def get_output_tensor_count(self) -> int:
         return len(self.get_output_tensors_info())
 
     def get_input_data_type(self):
@@ -151,7 +161,7 @@ class InferenceEngine(_native.Engine):
     def get_output_data_type(self):
         return [t["dtype"] for t in self.get_output_tensors_info()]
 
-    def get_task_order(self):
+    def get_task_order(self) -> np.ndarray:
         """ActorRT runs a model as one NPU task."""
         return np.array(["npu_0"])
 
@@ -172,16 +182,16 @@ class InferenceEngine(_native.Engine):
 
     # -- life cycle --------------------------------------------------------
 
-    def dispose(self):
+    def dispose(self) -> int:
         """Waits for jobs in flight (bounded), then releases the model.
         Idempotent; afterwards other calls raise RuntimeError."""
         self._callback = None
         return self._dispose()
 
-    def __enter__(self):
+    def __enter__(self) -> "InferenceEngine":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> bool:
         self.dispose()
         return False
 
@@ -197,10 +207,10 @@ class InferenceEngine(_native.Engine):
     RunBenchmark = run_benchmark
     Dispose = dispose
 
-    def GetInputSize(self):
+    def GetInputSize(self) -> int:
         return self.get_input_size()
 
-    def GetOutputSize(self):
+    def GetOutputSize(self) -> int:
         return self.get_output_size()
 
     input_size = GetInputSize

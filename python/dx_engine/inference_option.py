@@ -1,7 +1,10 @@
 """DX-RT's ``InferenceOption``: devices, NPU bound option, ORT, buffer count."""
 
+from __future__ import annotations
+
 import os
 from enum import IntEnum
+from typing import List, Sequence
 
 
 def _default_buffer_count():
@@ -31,7 +34,7 @@ class InferenceOption:
         self._buffer_count = _default_buffer_count()
 
     @property
-    def devices(self):
+    def devices(self) -> List[int]:
         """Device ids to use; [] means every device."""
         return list(self._devices)
 
@@ -45,7 +48,7 @@ class InferenceOption:
         self._devices = list(value)
 
     @property
-    def bound_option(self):
+    def bound_option(self) -> "InferenceOption.BOUND_OPTION":
         """Which NPU cores of each device the engine may use."""
         return self._bound_option
 
@@ -60,7 +63,7 @@ class InferenceOption:
                 f"bound_option must be NPU_ALL..NPU_02 (0..6), got {value}") from None
 
     @property
-    def use_ort(self):
+    def use_ort(self) -> bool:
         """Run with ONNX Runtime (this build has none: warns, then runs)."""
         return self._use_ort
 
@@ -71,7 +74,7 @@ class InferenceOption:
         self._use_ort = value
 
     @property
-    def buffer_count(self):
+    def buffer_count(self) -> int:
         """Most jobs in flight per device (DX-RT's max load), 1..100."""
         return self._buffer_count
 
@@ -83,28 +86,28 @@ class InferenceOption:
             raise ValueError(f"buffer_count must be in 1..100, got {value}")
         self._buffer_count = value
 
-    def set_devices(self, devices):
+    def set_devices(self, devices: Sequence[int]) -> None:
         self.devices = devices
 
-    def get_devices(self):
+    def get_devices(self) -> List[int]:
         return self.devices
 
-    def set_bound_option(self, bound_option):
+    def set_bound_option(self, bound_option: int) -> None:
         self.bound_option = bound_option
 
-    def get_bound_option(self):
+    def get_bound_option(self) -> "InferenceOption.BOUND_OPTION":
         return self.bound_option
 
-    def set_use_ort(self, use_ort):
+    def set_use_ort(self, use_ort: bool) -> None:
         self.use_ort = use_ort
 
-    def get_use_ort(self):
+    def get_use_ort(self) -> bool:
         return self.use_ort
 
-    def set_buffer_count(self, count):
+    def set_buffer_count(self, count: int) -> None:
         self.buffer_count = count
 
-    def get_buffer_count(self):
+    def get_buffer_count(self) -> int:
         return self.buffer_count
 
     def __repr__(self):
