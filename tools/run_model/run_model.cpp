@@ -17,13 +17,15 @@ int main(int argc, char** argv) {
   CLI::App app{"Run an ONNX model on ActorRT and report FPS and latency"};
   std::string path;
   int loops = 300;
-  bool sync = false;
+  int warmup = 5;
+  bool single = false;
   int bound = 0;
   int buffer_count = InferenceOption::default_buffer_count();
   app.add_option("-m,--model", path, "model file (.onnx)")->required();
   app.add_option("-l,--loops", loops, "number of inferences");
-  app.add_flag("-s,--sync", sync, "one job at a time (Run), else RunAsync");
-  app.add_option("-b,--bound", bound, "bound option 0..6 (NPU_ALL..NPU_02)");
+  app.add_option("-w,--warmup-runs", warmup, "runs before measuring");
+  app.add_flag("-s,--single", single, "one job at a time (Run), else RunAsync");
+  app.add_option("-n,--npu", bound, "bound option 0..6 (NPU_ALL..NPU_02)");
   app.add_option("--buffer-count", buffer_count, "jobs in flight per device");
   CLI11_PARSE(app, argc, argv);
   try {
@@ -33,16 +35,18 @@ int main(int argc, char** argv) {
     InferenceEngine ie{path, opt};
     std::vector<uint8_t> input(ie.GetInputSize(), 0);
     auto raw = blob::borrow(input.data(), input.size(), nullptr);
-    ie.Run({raw}); // warm-up
+    for (int i = 0; i < warmup; ++i)
+      ie.Run({raw});
     std::atomic<int> errors{0};
     ie.RegisterCallback([&](const tensors&, void*, const failure& err) {
       errors += err ? 1 : 0;
       return 0;
     });
+    auto before = ie.GetLatency().count;
     auto start = std::chrono::steady_clock::now();
     std::vector<uint64_t> ids;
     for (int i = 0; i < loops; ++i) {
-      if (sync)
+      if (single)
         ie.Run({raw});
       else
         ids.push_back(ie.RunAsync({raw}));
@@ -52,23 +56,29 @@ int main(int argc, char** argv) {
     std::chrono::duration<double> secs
       = std::chrono::steady_clock::now() - start;
     auto lat = ie.GetLatencyVector();
+    lat.erase(lat.begin(), lat.begin() + std::min<size_t>(lat.size(), before));
     std::sort(lat.begin(), lat.end());
-    auto pct = [&](double p) { return lat[size_t(p * (lat.size() - 1))]; };
-    auto npu = ie.GetNpuInferenceTime();
-    std::printf("model       %s\n", path.c_str());
-    std::printf("devices     ");
+    auto pct = [&](double p) {
+      return lat.empty() ? 0.0 : lat[size_t(p * (lat.size() - 1))] / 1e3;
+    };
+    std::printf("model  %s\ndevices", path.c_str());
     for (auto& d : ie.GetRuntime()->devices())
-      std::printf("%s ", to_string(d).c_str());
-    std::printf("%s\n",
-                ie.IsSimulated() ? "(SIMULATED NPU: no real compute)" : "");
-    std::printf("mode        %s, %d inferences, %d errors\n",
-                sync ? "sync Run" : "RunAsync + callback", loops,
-                errors.load());
-    std::printf("FPS         %.1f\n", loops / secs.count());
-    std::printf("latency     mean %.0f us, p50 %lld us, p99 %lld us\n",
-                ie.GetLatency().mean, (long long) pct(0.5),
-                (long long) pct(0.99));
-    std::printf("NPU time    mean %.0f us per inference\n", npu.mean);
+      std::printf(" %s", to_string(d).c_str());
+    std::printf("%s\nmode   %s\n",
+                ie.IsSimulated() ? "  (SIMULATED NPU: no real compute)" : "",
+                single ? "single (Run, one job at a time)"
+                       : "benchmark (RunAsync + callback)");
+    std::printf("============================================================"
+                "\n* Benchmark Result (%d inputs)\n",
+                loops);
+    std::printf("  - NPU Processing Time Average : %.3f ms\n",
+                ie.GetNpuInferenceTime().mean / 1e3);
+    std::printf("  - Latency Average : %.3f ms (p50 %.3f ms, p99 %.3f ms)\n",
+                ie.GetLatency().mean / 1e3, pct(0.5), pct(0.99));
+    std::printf("  - FPS : %.2f\n", loops / secs.count());
+    std::printf("  - Errors : %d\n", errors.load());
+    std::printf("============================================================"
+                "\n");
     return errors == 0 ? 0 : 1;
   } catch (const Error& e) {
     std::fprintf(stderr, "run_model: %s: %s\n", to_string(e.code()), e.what());

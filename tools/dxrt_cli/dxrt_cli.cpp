@@ -1,0 +1,60 @@
+// DX-RT's dxrt-cli for ActorRT's devices: -s/--status lists each device and
+// its NPU cores (backend, simulated or not), -i/--info the configuration.
+#include <cstdio>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "actors/runtime.hpp"
+#include "core/inference_option.hpp"
+#include "device/registry.hpp"
+
+using namespace actorrt;
+
+int main(int argc, char** argv) {
+  CLI::App app{"ActorRT device status (DX-RT's dxrt-cli)"};
+  bool status = false;
+  bool info = false;
+  app.add_flag("-s,--status", status, "devices and their NPU cores");
+  app.add_flag("-i,--info", info, "runtime configuration");
+  CLI11_PARSE(app, argc, argv);
+  if (!status && !info)
+    status = true;
+  try {
+    auto devices = default_devices();
+    if (info) {
+      std::printf("ActorRT 0.1.0 on CAF %d.%d.%d, %u host threads\n",
+                  CAF_VERSION / 10000, CAF_VERSION / 100 % 100,
+                  CAF_VERSION % 100, std::thread::hardware_concurrency());
+      std::printf("ACTORRT_DEVICES: %s\n",
+                  std::getenv("ACTORRT_DEVICES")
+                    ? std::getenv("ACTORRT_DEVICES")
+                    : "(unset: one CPU device with 3 cores)");
+      std::printf("default buffer count (max load per device): %d\n",
+                  InferenceOption::default_buffer_count());
+      std::printf("ONNX Runtime: %s\n", ort_available() ? "yes" : "no");
+    }
+    if (status) {
+      // Starting the devices shows they come up: each core actor answers.
+      runtime rt{devices};
+      auto cores = rt.report();
+      for (size_t d = 0; d < devices.size(); ++d) {
+        auto& spec = devices[d];
+        bool sim = spec.kind == "sim";
+        std::printf("* Device %zu: %s, %d NPU cores%s\n", d,
+                    to_string(spec).c_str(), spec.cores,
+                    sim ? " (SIMULATED NPU: latency model, no compute)"
+                    : spec.kind == "cpu" ? " (CPU lanes, OpenCV DNN)"
+                                         : "");
+        for (auto& c : cores)
+          if (c.device == int(d))
+            std::printf("  NPU %d: %s\n", c.core,
+                        c.alive ? "running" : "stopped");
+      }
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dxrt-cli: %s\n", e.what());
+    return 2;
+  }
+}
