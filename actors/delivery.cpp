@@ -48,23 +48,18 @@ void delivery::set_error_handler(error_handler fn) {
   on_error_ = std::move(fn);
 }
 
-void delivery::deliver(std::vector<job_ptr>& batch) {
+void delivery::deliver(std::vector<finished_job>& batch) {
   delivering_guard guard;
   auto cb = current();
   auto run = [&] {
-    for (auto& j : batch) {
-      // The caller's input buffers go here, inside the callback scope (a
-      // binding's lock held), rather than wherever the job dies.
-      j->inputs.clear();
-      auto arg = table.claim(j->id);
+    for (auto& [id, r] : batch) {
+      auto arg = table.claim(id);
       if (!arg)
         continue; // cancelled by shutdown: it has ended already
-      j->times.delivered = now_ns();
-      latency.record((j->times.delivered - j->times.submitted) / 1000);
-      if (!j->error)
-        npu_time.record((j->times.finished - j->times.started) / 1000);
-      finish(cb.get(), j->id, *arg,
-             {std::move(j->outputs), std::move(j->error)});
+      latency.record((now_ns() - arg->submitted) / 1000);
+      if (!r.error)
+        npu_time.record((r.finished - r.started) / 1000);
+      finish(cb.get(), id, *arg, {std::move(r.outputs), std::move(r.error)});
     }
   };
   if (cb && cb->scope)
@@ -88,7 +83,7 @@ size_t delivery::cancel_open(const std::string& reason) {
 }
 
 void delivery::finish(const callback_pair* cb, job_id id,
-                      job_table::user_arg& arg, job_table::outcome result) {
+                      job_table::ticket& arg, job_table::outcome result) {
   if (cb && !arg.silent) {
     try {
       cb->fn(result.outputs, arg.ptr, result.error);

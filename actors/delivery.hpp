@@ -41,8 +41,11 @@ public:
   bool has_callback() const;
   void set_error_handler(error_handler fn);
 
+  /// A job's id and how it ended.
+  using finished_job = std::pair<job_id, job_result>;
+
   /// Ends each job of a batch of finished jobs (the result actor's mailbox).
-  void deliver(std::vector<job_ptr>& batch);
+  void deliver(std::vector<finished_job>& batch);
 
   /// Ends every job not yet ended with Cancelled; returns how many.
   size_t cancel_open(const std::string& reason);
@@ -58,7 +61,7 @@ private:
     callback_scope scope;
   };
 
-  void finish(const callback_pair* cb, job_id id, job_table::user_arg& arg,
+  void finish(const callback_pair* cb, job_id id, job_table::ticket& arg,
               job_table::outcome result);
   std::shared_ptr<const callback_pair> current() const;
   void report(job_id id, const std::string& what);

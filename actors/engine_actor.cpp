@@ -42,7 +42,6 @@ caf::behavior engine_actor(self_ptr self, engine_config cfg) {
       j->id = ++st.last_id;
       j->model_id = st.cfg.model_id;
       j->where = st.cfg.where;
-      j->times.submitted = now_ns();
       j->reply_to = caf::actor_cast<caf::actor>(self);
       auto promise = self->make_response_promise();
       st.promises.emplace(j->id, promise);
@@ -52,15 +51,15 @@ caf::behavior engine_actor(self_ptr self, engine_config cfg) {
         st.waiting.push_back(std::move(j));
       return promise;
     },
-    [=](done_atom, job_ptr& j) {
+    [=](done_atom, job_id id, job_result& r) {
       auto& st = self->state;
       --st.in_flight;
-      auto i = st.promises.find(j->id);
+      auto i = st.promises.find(id);
       if (i != st.promises.end()) {
-        if (j->error)
-          i->second.deliver(to_caf_error(j->error));
+        if (r.error)
+          i->second.deliver(to_caf_error(r.error));
         else
-          i->second.deliver(std::move(j->outputs));
+          i->second.deliver(std::move(r.outputs));
         st.promises.erase(i);
       }
       if (!st.waiting.empty()) {

@@ -34,7 +34,7 @@ struct engine_state {
 ///                                 buffer or one tensor per model input;
 ///                                 at most max_in_flight run at once, the
 ///                                 rest wait here (actors never block)
-///   (done_atom, job_ptr)          from the scheduler, for infer requests
+///   (done_atom, job id, job_result)  from a core (or the scheduler)
 /// On exit it unloads its model from the cores.
 caf::behavior engine_actor(caf::stateful_actor<engine_state>* self,
                            engine_config cfg);

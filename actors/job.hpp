@@ -32,25 +32,23 @@ inline int64_t now_ns() {
     .count();
 }
 
-struct job_times {
-  int64_t submitted = 0;
-  int64_t dispatched = 0;
-  int64_t started = 0;  // on the core's clock
-  int64_t finished = 0; // on the core's clock
-  int64_t delivered = 0;
-};
-
+/// A submitted job on its way to a core.
 struct job {
   job_id id = 0;
   uint64_t model_id = 0;
   placement where;
   tensors inputs;
+  caf::actor reply_to; // gets (done_atom, job id, job_result) when it ends
+};
+
+/// How a job ended: outputs or a failure, and when it was dispatched,
+/// started and finished (the latter two on the core's clock).
+struct job_result {
   tensors outputs;
   failure error;
-  job_times times;
-  int device = -1; // where it ran
-  int core = -1;
-  caf::actor reply_to; // gets (done_atom, job_ptr) when it ends
+  int64_t dispatched = 0;
+  int64_t started = 0;
+  int64_t finished = 0;
 };
 
 using job_ptr = std::shared_ptr<job>;

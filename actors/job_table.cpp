@@ -4,14 +4,14 @@
 
 namespace actorrt {
 
-void job_table::open(job_id id, user_arg arg) {
+void job_table::open(job_id id, ticket arg) {
   std::lock_guard<std::mutex> guard{mtx_};
   entries_.try_emplace(id).first->second.arg = std::move(arg);
   if (id > last_id_)
     last_id_ = id;
 }
 
-std::optional<job_table::user_arg> job_table::claim(job_id id) {
+std::optional<job_table::ticket> job_table::claim(job_id id) {
   std::lock_guard<std::mutex> guard{mtx_};
   auto i = entries_.find(id);
   if (i == entries_.end() || i->second.st != state::open)
@@ -81,10 +81,9 @@ job_table::wait(job_id id, std::optional<std::chrono::milliseconds> timeout) {
   return result;
 }
 
-std::vector<std::pair<job_id, job_table::user_arg>>
-job_table::claim_all_open() {
+std::vector<std::pair<job_id, job_table::ticket>> job_table::claim_all_open() {
   std::lock_guard<std::mutex> guard{mtx_};
-  std::vector<std::pair<job_id, user_arg>> claimed;
+  std::vector<std::pair<job_id, ticket>> claimed;
   for (auto& [id, e] : entries_)
     if (e.st == state::open) {
       e.st = state::claimed;

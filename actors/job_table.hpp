@@ -16,17 +16,18 @@
 
 namespace actorrt {
 
-/// The caller's argument for a job, and what keeps it alive until the job
-/// has ended (a Python object, say).
-struct job_user_arg {
+/// What the table keeps of an open job: the caller's argument and what
+/// keeps it alive until the job has ended (a Python object, say).
+struct job_ticket {
   void* ptr = nullptr;
   std::shared_ptr<void> keep;
-  bool silent = false; // no callback: a synchronous Run's own job
+  bool silent = false;   // no callback: a synchronous Run's own job
+  int64_t submitted = 0; // now_ns() at RunAsync
 };
 
 class job_table {
 public:
-  using user_arg = job_user_arg;
+  using ticket = job_ticket;
 
   struct outcome {
     tensors outputs;
@@ -37,11 +38,11 @@ public:
   /// callback also receives them; older ones are released.
   explicit job_table(size_t retention) : retention_(retention) {}
 
-  void open(job_id id, user_arg arg = {});
+  void open(job_id id, ticket t = {});
 
-  /// The exactly-once gate: the user argument for the first caller only (the
+  /// The exactly-once gate: the ticket for the first caller only (the
   /// result actor, or shutdown cancelling the job), nothing after that.
-  std::optional<user_arg> claim(job_id id);
+  std::optional<ticket> claim(job_id id);
 
   /// Makes a claimed job's outcome available to Wait. With `bounded`, the
   /// result counts against the retention window.
@@ -54,7 +55,7 @@ public:
   outcome wait(job_id id, std::optional<std::chrono::milliseconds> timeout);
 
   /// Claims every job not yet claimed; the caller ends them.
-  std::vector<std::pair<job_id, user_arg>> claim_all_open();
+  std::vector<std::pair<job_id, ticket>> claim_all_open();
 
   /// Finished results still held (for memory checks).
   size_t held() const;
@@ -68,7 +69,7 @@ private:
   struct entry {
     state st = state::open;
     bool waited = false;
-    user_arg arg;
+    ticket arg;
     outcome result;
     std::condition_variable cv;
   };

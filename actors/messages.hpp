@@ -1,15 +1,18 @@
 // The whole message vocabulary of ActorRT's actors, in data-flow order.
 //
-//   facade ──submit──▶ scheduler_actor     (engine_actor owns the placement)
+// clang-format off
+//   facade ──submit──▶ scheduler_actor      (engine_actor owns the placement)
 //   actor client ──infer──▶ engine_actor ──submit──▶ scheduler_actor
-//   scheduler_actor ──run (request)──▶ npu_core_actor ──core_result──▶
-//   scheduler scheduler_actor ──done──▶ result_actor (facade jobs) or
-//   engine_actor
+//   scheduler_actor ──run (request)──▶ npu_core_actor ──(ack)──▶ scheduler
+//   npu_core_actor ──done──▶ result_actor (facade jobs) or engine_actor
+//   scheduler_actor ──done──▶ the same, for jobs no core could finish
+// clang-format on
 //
+// Results go from the core straight to the job's reply_to: one hop less
+// than through the scheduler, which only learns that the core is free.
 // Conversations with npu_core_actor cross hosts when cores are remote, so
-// their payloads (model_handle, core_job, core_result, failure) are
-// serialisable. A job_ptr never leaves its process: engine, scheduler and
-// result actors of one engine always live together.
+// their payloads (model_handle, core_job, job_result, failure) are
+// serialisable. A job_ptr never leaves its process.
 #pragma once
 
 #include <caf/all.hpp>
@@ -26,19 +29,14 @@ struct model_handle {
   model_ptr ptr;
 };
 
-/// What a core runs: one job's inputs for one loaded model.
+/// What a core runs: one job's inputs for one loaded model, and where the
+/// result goes.
 struct core_job {
   job_id id = 0;
   uint64_t model_id = 0;
   tensors inputs;
-};
-
-/// What a core answers: outputs or a failure, and its own timing.
-struct core_result {
-  tensors outputs;
-  failure error;
-  int64_t started = 0;
-  int64_t finished = 0;
+  caf::actor reply_to;
+  int64_t dispatched = 0;
 };
 
 /// Per-core counters, for tests, tools and the scheduler's report.
@@ -119,13 +117,14 @@ typename Inspector::result_type inspect(Inspector& f, placement& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, core_job& x) {
-  return f(caf::meta::type_name("core_job"), x.id, x.model_id, x.inputs);
+  return f(caf::meta::type_name("core_job"), x.id, x.model_id, x.inputs,
+           x.reply_to, x.dispatched);
 }
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, core_result& x) {
-  return f(caf::meta::type_name("core_result"), x.outputs, x.error, x.started,
-           x.finished);
+typename Inspector::result_type inspect(Inspector& f, job_result& x) {
+  return f(caf::meta::type_name("job_result"), x.outputs, x.error, x.dispatched,
+           x.started, x.finished);
 }
 
 template <class Inspector>
@@ -155,7 +154,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorrt, caf::first_custom_type_id)
   // ----------------------------------------------------
   CAF_ADD_ATOM(actorrt, actorrt, run_atom, "run")
   CAF_ADD_TYPE_ID(actorrt, (actorrt::core_job))
-  CAF_ADD_TYPE_ID(actorrt, (actorrt::core_result))
+  CAF_ADD_TYPE_ID(actorrt, (actorrt::job_result))
 
   // -- scheduler → result actor / engine
   // ---------------------------------------

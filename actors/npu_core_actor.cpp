@@ -4,8 +4,9 @@ namespace actorrt {
 
 namespace {
 
-core_result run_job(npu_core_state& st, core_job& job) {
-  core_result result;
+job_result run_job(npu_core_state& st, core_job& job) {
+  job_result result;
+  result.dispatched = job.dispatched;
   result.started = now_ns();
   auto lane = st.lanes.find(job.model_id);
   if (lane == st.lanes.end()) {
@@ -43,8 +44,11 @@ caf::behavior npu_core_actor(caf::stateful_actor<npu_core_state>* self,
       return {};
     },
     [=](unload_atom, uint64_t model_id) { self->state.lanes.erase(model_id); },
-    [=](run_atom, core_job& job) -> core_result {
-      return run_job(self->state, job);
+    [=](run_atom, core_job& job) {
+      // The result goes to its receiver directly; the (empty) answer only
+      // tells the scheduler that this core is free.
+      self->send(job.reply_to, done_atom::value, job.id,
+                 run_job(self->state, job));
     },
     [=](report_atom) -> core_report {
       auto& st = self->state;

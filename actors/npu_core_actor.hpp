@@ -23,7 +23,8 @@ struct npu_core_state {
 };
 
 /// Handles (load_atom, model_handle) → failure, (unload_atom, model id),
-/// (run_atom, core_job) → core_result and (report_atom) → core_report.
+/// (run_atom, core_job) → (), sending (done_atom, job id, job_result) to the
+/// job's reply_to, and (report_atom) → core_report.
 caf::behavior npu_core_actor(caf::stateful_actor<npu_core_state>* self,
                              int device, int core, device_spec spec);
 

@@ -12,7 +12,7 @@ namespace actorrt {
 
 struct result_state {
   std::shared_ptr<delivery> sink;
-  std::vector<job_ptr> batch;
+  std::vector<delivery::finished_job> batch;
 
   ~result_state() {
     if (sink && !batch.empty())
@@ -22,8 +22,9 @@ struct result_state {
   static inline const char* name = "actorrt.result";
 };
 
-/// Handles (done_atom, job_ptr). Jobs that arrive together are delivered as
-/// one batch (up to 64), so a binding takes its lock once for all of them.
+/// Handles (done_atom, job id, job_result). Jobs that arrive together are
+/// delivered as one batch (up to 64), so a binding takes its lock once for all
+/// of them.
 caf::behavior result_actor(caf::stateful_actor<result_state>* self,
                            std::shared_ptr<delivery> sink);
 

@@ -11,13 +11,10 @@ std::string core_name(const scheduler_state& st, size_t slot) {
          + std::to_string(st.reports[slot].core);
 }
 
-void end_job(self_ptr self, const job_ptr& j) {
-  self->send(j->reply_to, done_atom::value, j);
-}
-
 void fail_job(self_ptr self, const job_ptr& j, errc code, std::string msg) {
-  j->error = {code, std::move(msg)};
-  end_job(self, j);
+  job_result r;
+  r.error = {code, std::move(msg)};
+  self->send(j->reply_to, done_atom::value, j->id, std::move(r));
 }
 
 void try_dispatch_queued(self_ptr self);
@@ -25,35 +22,24 @@ void try_dispatch_queued(self_ptr self);
 void dispatch(self_ptr self, job_ptr j, size_t slot) {
   auto& st = self->state;
   st.policy.started(slot);
-  j->times.dispatched = now_ns();
-  j->device = st.reports[slot].device;
-  j->core = st.reports[slot].core;
-  auto done = [self, slot, j] {
+  auto free_core = [self, slot] {
     auto& st = self->state;
     st.policy.finished(slot);
     ++st.reports[slot].jobs;
-    end_job(self, j);
     try_dispatch_queued(self);
   };
-  // Inputs stay referenced by the job, so the caller's buffers are released
-  // where the job ends, not on the core's thread.
+  // The job (and the caller's input buffers) stays referenced here until
+  // the core is done with it.
   self
     ->request(st.cores[slot], caf::infinite, run_atom::value,
-              core_job{j->id, j->model_id, j->inputs})
-    .then(
-      [j, done](core_result& r) {
-        j->outputs = std::move(r.outputs);
-        j->error = std::move(r.error);
-        j->times.started = r.started;
-        j->times.finished = r.finished;
-        done();
-      },
-      [self, slot, j, done](caf::error& e) {
-        j->error
-          = {errc::device_io, "NPU core " + core_name(self->state, slot)
-                                + " failed: " + self->system().render(e)};
-        done();
-      });
+              core_job{j->id, j->model_id, j->inputs, j->reply_to, now_ns()})
+    .then([j, free_core] { free_core(); },
+          [self, slot, j, free_core](caf::error& e) {
+            fail_job(self, j, errc::device_io,
+                     "NPU core " + core_name(self->state, slot)
+                       + " failed: " + self->system().render(e));
+            free_core();
+          });
 }
 
 void submit(self_ptr self, job_ptr j) {

@@ -20,13 +20,16 @@ struct scheduler_state {
 };
 
 /// Handles
-///   (join_atom, actor, core_report)            a core joins (local or remote)
-///   (load_atom, model_handle, placement) → failure   load on eligible cores
+// clang-format off
+///   (join_atom, actor, core_report)      a core joins (local or remote)
+///   (load_atom, model_handle, placement) → failure
+///                                        load on every eligible core
 ///   (unload_atom, model id)
-///   (submit_atom, job_ptr)                      run; answer (done_atom,
-///   job_ptr)
-///                                               to the job's reply_to
+///   (submit_atom, job_ptr)               run on a core, which sends
+///                                        (done_atom, id, job_result) to
+///                                        the job's reply_to
 ///   (report_atom) → std::vector<core_report>
+// clang-format on
 /// `core_depth`: jobs a core holds at once (see scheduling_policy).
 caf::behavior scheduler_actor(caf::stateful_actor<scheduler_state>* self,
                               int core_depth);

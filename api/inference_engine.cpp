@@ -78,7 +78,7 @@ InferenceEngine::~InferenceEngine() {
 }
 
 tensors InferenceEngine::Run(const std::vector<blob>& inputs) {
-  return Wait(submit(inputs, {nullptr, nullptr, true}));
+  return Wait(submit(inputs, {nullptr, nullptr, true, 0}));
 }
 
 tensors InferenceEngine::Run(const void* input, size_t bytes) {
@@ -87,11 +87,11 @@ tensors InferenceEngine::Run(const void* input, size_t bytes) {
 
 uint64_t InferenceEngine::RunAsync(const std::vector<blob>& inputs,
                                    void* user_arg, std::shared_ptr<void> keep) {
-  return submit(inputs, {user_arg, std::move(keep), false});
+  return submit(inputs, {user_arg, std::move(keep), false, 0});
 }
 
 uint64_t InferenceEngine::submit(const std::vector<blob>& inputs,
-                                 job_user_arg arg) {
+                                 job_ticket arg) {
   auto& d = *impl_;
   d.check_open();
   auto j = std::make_shared<job>();
@@ -103,7 +103,7 @@ uint64_t InferenceEngine::submit(const std::vector<blob>& inputs,
   if (!got)
     throw InvalidOperation("InferenceEngine disposed while RunAsync waited");
   j->id = ++d.last_id;
-  j->times.submitted = now_ns();
+  arg.submitted = now_ns();
   j->model_id = d.cfg.model_id;
   j->where = d.cfg.where;
   j->reply_to = d.results;

@@ -18,7 +18,7 @@ namespace actorrt {
 
 class runtime;
 class model;
-struct job_user_arg;
+struct job_ticket;
 
 /// Settings of one engine that DX-RT does not have.
 struct EngineSettings {
@@ -108,7 +108,7 @@ public:
   size_t Dispose();
 
 private:
-  uint64_t submit(const std::vector<blob>& inputs, job_user_arg arg);
+  uint64_t submit(const std::vector<blob>& inputs, job_ticket arg);
 
   struct impl;
   std::unique_ptr<impl> impl_;
