@@ -84,15 +84,30 @@ public:
   }
 
   py::list wait(uint64_t job_id, std::optional<double> timeout_s) {
+    using namespace std::chrono;
     release_pending();
+    // Waits in slices so Ctrl-C (KeyboardInterrupt) gets through.
+    constexpr milliseconds slice{100};
+    auto deadline = timeout_s ? steady_clock::now()
+                                  + duration_cast<steady_clock::duration>(
+                                    duration<double>(*timeout_s))
+                              : steady_clock::time_point::max();
     tensors out;
-    {
-      py::gil_scoped_release nogil;
-      if (timeout_s)
-        out = ie_->Wait(job_id, std::chrono::milliseconds(
-                                  static_cast<int64_t>(*timeout_s * 1000)));
-      else
-        out = ie_->Wait(job_id);
+    for (;;) {
+      auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
+      try {
+        py::gil_scoped_release nogil;
+        out
+          = ie_->Wait(job_id, std::max(milliseconds(0), std::min(slice, left)));
+        break;
+      } catch (const Timeout&) {
+        if (left <= slice)
+          throw Timeout("job " + std::to_string(job_id)
+                        + " did not finish within " + std::to_string(*timeout_s)
+                        + " s");
+      }
+      if (PyErr_CheckSignals() != 0)
+        throw py::error_already_set();
     }
     return to_arrays(out);
   }

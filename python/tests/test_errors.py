@@ -161,3 +161,26 @@ def test_dispose_inside_a_callback_raises_instead_of_hanging(sim, tiny):
         assert done.wait(10)
         assert len(ie.run(keyed(ie, 2))) == 1  # still serving
     assert errors and "inside a callback" in errors[0]
+
+
+def test_ctrl_c_interrupts_wait():
+    script = textwrap.dedent(f"""
+        import os, signal, threading, time, numpy as np
+        os.environ["ACTORRT_DEVICES"] = "sim:1:3000ms"
+        from dx_engine import InferenceEngine
+        ie = InferenceEngine({model('tiny_cnn')!r})
+        job = ie.run_async([np.zeros(ie.get_input_size(), np.uint8)])
+        threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        start = time.time()
+        try:
+            ie.wait(job)
+        except KeyboardInterrupt:
+            print("interrupted after", round(time.time() - start, 1))
+        ie.wait(job)  # still there, and it ends
+        print("job ended")
+    """)
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       timeout=30, env=os.environ)
+    assert r.returncode == 0, r.stderr
+    assert "interrupted after 0." in r.stdout
+    assert "job ended" in r.stdout
