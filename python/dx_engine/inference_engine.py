@@ -155,6 +155,24 @@ class InferenceEngine(_native.Engine):
     def get_output_tensor_count(self) -> int:
         return len(self.get_output_tensors_info())
 
+    def get_input_tensor_names(self) -> List[str]:
+        return [t["name"] for t in self.get_input_tensors_info()]
+
+    def get_output_tensor_names(self) -> List[str]:
+        return [t["name"] for t in self.get_output_tensors_info()]
+
+    def get_input_tensor_sizes(self) -> List[int]:
+        """Bytes of each input, in order (their sum is get_input_size())."""
+        return [int(np.prod(t["shape"])) * t["elem_size"]
+                for t in self.get_input_tensors_info()]
+
+    def get_output_tensor_sizes(self) -> List[int]:
+        return [int(np.prod(t["shape"])) * t["elem_size"]
+                for t in self.get_output_tensors_info()]
+
+    def is_multi_input_model(self) -> bool:
+        return self.get_input_tensor_count() > 1
+
     def get_input_data_type(self):
         return [t["dtype"] for t in self.get_input_tensors_info()]
 

@@ -52,6 +52,11 @@ def test_multi_input_typed_arrays():
         feats = np.arange(8, dtype=np.float32).reshape(1, 8)
         out = ie.run([image, feats])
         assert [o.shape for o in out] == [(1, 4, 16, 16), (1, 5)]
+        assert ie.get_input_tensor_names() == ["image", "features"]
+        assert ie.get_output_tensor_names() == ["conv_out", "fc_out"]
+        assert ie.get_input_tensor_sizes() == [3 * 16 * 16 * 4, 32]
+        assert sum(ie.get_output_tensor_sizes()) == ie.get_output_size()
+        assert ie.is_multi_input_model()
         raw = np.concatenate([image.view(np.uint8).reshape(-1), feats.view(np.uint8).reshape(-1)])
         for o, r in zip(out, ie.run([raw])):
             np.testing.assert_array_equal(o, r)
