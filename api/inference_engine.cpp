@@ -4,6 +4,7 @@
 #include <cstring>
 #include <iostream>
 #include <mutex>
+#include <shared_mutex>
 
 #include "actors/delivery.hpp"
 #include "actors/engine_actor.hpp"
@@ -24,6 +25,9 @@ struct InferenceEngine::impl {
   std::atomic<uint64_t> last_id{0};
   std::atomic<bool> disposed{false};
   std::once_flag dispose_once;
+  // Held (shared) by every submission from its checks to its send, so
+  // Dispose knows when no half-submitted job can still appear.
+  std::shared_mutex submitting;
   size_t cancelled = 0;
 
   void check_open() const {
@@ -73,7 +77,7 @@ InferenceEngine::~InferenceEngine() {
   try {
     Dispose();
   } catch (...) {
-    // a destructor must not throw; Dispose reports through its result
+    // a destructor must not throw
   }
 }
 
@@ -93,6 +97,7 @@ uint64_t InferenceEngine::RunAsync(const std::vector<blob>& inputs,
 uint64_t InferenceEngine::submit(const std::vector<blob>& inputs,
                                  job_ticket arg) {
   auto& d = *impl_;
+  std::shared_lock<std::shared_mutex> submitting{d.submitting};
   d.check_open();
   auto j = std::make_shared<job>();
   j->inputs = bind_inputs(d.m->inputs(), inputs);
@@ -289,7 +294,10 @@ size_t InferenceEngine::Dispose() {
                            "callback itself; dispose from another thread");
   std::call_once(d.dispose_once, [&d] {
     d.disposed.store(true, std::memory_order_release);
-    d.sink->limiter.close();
+    d.sink->limiter.close(); // wakes submitters blocked for a slot
+    { // every job submitted so far is in the table after this
+      std::unique_lock<std::shared_mutex> no_submissions{d.submitting};
+    }
     if (!d.sink->limiter.drain(d.settings.dispose_timeout))
       d.cancelled = d.sink->cancel_open("InferenceEngine disposed before the "
                                         "job finished");

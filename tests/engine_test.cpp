@@ -475,3 +475,46 @@ TEST_CASE("callbacks may submit follow-up jobs without deadlock", "[engine]") {
   REQUIRE(all_done.get_future().wait_for(10s) == std::future_status::ready);
   CHECK(wait_refused);
 }
+
+TEST_CASE("Dispose racing submitters: every accepted job ends once",
+          "[engine]") {
+  for (int round = 0; round < 5; ++round) {
+    // Six jobs in flight on one 2 ms core outlast the 3 ms dispose timeout:
+    // some end by cancellation, the rest normally.
+    auto rt = make_runtime("sim:1:2ms");
+    EngineSettings s = on(rt);
+    s.dispose_timeout = 3ms;
+    InferenceEngine ie{model_path("tiny_cnn"), {}, s};
+    std::mutex mtx;
+    std::map<uint64_t, int> ended;
+    ie.RegisterCallback([&](const tensors&, void* arg, const failure&) {
+      std::lock_guard<std::mutex> guard{mtx};
+      ++ended[reinterpret_cast<uintptr_t>(arg)];
+      return 0;
+    });
+    std::atomic<uint64_t> accepted{0};
+    std::vector<std::thread> threads;
+    for (uint64_t t = 0; t < 3; ++t)
+      threads.emplace_back([&, t] {
+        for (uint64_t i = 1;; ++i) {
+          try {
+            ie.RunAsync({blob::allocate(ie.GetInputSize())},
+                        reinterpret_cast<void*>(t << 32 | i));
+            ++accepted;
+          } catch (const InvalidOperation&) {
+            return; // disposed
+          }
+        }
+      });
+    std::this_thread::sleep_for(20ms);
+    CHECK(ie.Dispose() > 0);
+    for (auto& t : threads)
+      t.join();
+    std::lock_guard<std::mutex> guard{mtx};
+    CHECK(ended.size() == accepted);
+    bool once = true;
+    for (auto& [arg, n] : ended)
+      once = once && n == 1;
+    CHECK(once);
+  }
+}
