@@ -46,7 +46,7 @@ struct core_report {
   std::string executor;
   bool alive = true;
   bool simulated = false;
-  uint64_t jobs = 0;
+  uint64_t jobs = 0; // dispatched to the core (in the scheduler's report)
 };
 
 // -- inspection (serialisation) ----------------------------------------------

@@ -22,10 +22,11 @@ void try_dispatch_queued(self_ptr self);
 void dispatch(self_ptr self, job_ptr j, size_t slot) {
   auto& st = self->state;
   st.policy.started(slot);
+  // Counted here, not at the core's answer: the job's result may reach its
+  // caller before that answer reaches us.
+  ++st.reports[slot].jobs;
   auto free_core = [self, slot] {
-    auto& st = self->state;
-    st.policy.finished(slot);
-    ++st.reports[slot].jobs;
+    self->state.policy.finished(slot);
     try_dispatch_queued(self);
   };
   // The job (and the caller's input buffers) stays referenced here until
