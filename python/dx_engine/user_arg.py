@@ -52,5 +52,23 @@ class UserArg:
     def __repr__(self):
         return f"UserArg({self.value!r})"
 
+    def __format__(self, spec):
+        return format(self.value, spec)
+
     def __getattr__(self, name):
         return getattr(self.value, name)
+
+
+def _delegate(name):
+    def method(self, *args):
+        return getattr(self.value, name)(*(
+            a.value if isinstance(a, UserArg) else a for a in args))
+    method.__name__ = name
+    return method
+
+
+# Operators are looked up on the type, not through __getattr__.
+for _name in ("__lt__", "__le__", "__gt__", "__ge__", "__add__", "__radd__",
+              "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
+              "__floordiv__", "__mod__", "__neg__", "__abs__"):
+    setattr(UserArg, _name, _delegate(_name))

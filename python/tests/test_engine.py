@@ -133,6 +133,9 @@ def test_user_arg_behaves_like_the_value(sim, tiny):
     assert arg == [7, 8, 9]
     index, *rest = arg
     assert index == 7 and rest == [8, 9]
+    n = type(arg)(5)  # the same wrapper around a number
+    assert n + 1 == 6 and 1 + n == 6 and n * 2 == 10 and n < 6 and -n == -5
+    assert f"{n:>3}" == "  5" and int(n) == 5 and n == 5
 
 
 def test_user_arg_round_trip_3_threads_10k_jobs(sim, tiny):
