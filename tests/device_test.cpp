@@ -110,7 +110,7 @@ TEST_CASE("device lists parse, and bad ones name the culprit", "[device]") {
 TEST_CASE("every registered backend honours the executor contract",
           "[device][conformance]") {
   for (auto kind : {"cpu", "sim"}) {
-    for (auto name : {"tiny_cnn", "multi_io", "detector"}) {
+    for (auto name : {"tiny_cnn", "multi_io", "detector", "dynamic_batch"}) {
       INFO(kind << " " << name);
       auto m = model::load(model_path(name));
       auto lane = make_executor({kind, 1, ""}, *m, 0);

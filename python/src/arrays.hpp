@@ -28,8 +28,8 @@ std::vector<blob> to_blobs(py::handle inputs, const char* what);
 /// Writable caller buffers (for run_batch outputs).
 std::vector<blob> to_output_blobs(py::handle outputs);
 
-/// Checks per-input arrays against the model: a single uint8 buffer of the
-/// total size, or one array per input with the declared dtype and shape.
+/// Checks per-input arrays against the model: one array per input must have
+/// the declared dtype (or be raw uint8 bytes); sizes are checked later.
 void check_arrays(py::handle inputs, const std::vector<tensor_info>& declared);
 
 /// numpy dtype of an element type.
