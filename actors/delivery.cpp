@@ -93,8 +93,11 @@ void delivery::finish(const callback_pair* cb, job_id id,
       report(id, "unknown exception");
     }
   }
+  // Results nobody may wait for count against the retention window; a
+  // synchronous Run's own result is always waited for.
+  bool bounded = cb != nullptr && !arg.silent;
   arg = {}; // the user argument lives until its callback has run
-  table.publish(id, std::move(result), cb != nullptr);
+  table.publish(id, std::move(result), bounded);
   limiter.release();
 }
 

@@ -85,14 +85,13 @@ std::vector<core_report> runtime::report() {
 }
 
 void runtime::kill_core(int device, int core) {
-  size_t index = 0;
-  for (int d = 0; d < device; ++d)
-    index += devices_[d].cores;
-  index += core;
   if (device < 0 || size_t(device) >= devices_.size() || core < 0
       || core >= devices_[device].cores)
     throw InvalidArgument("no NPU core " + std::to_string(device) + ":"
                           + std::to_string(core));
+  size_t index = core;
+  for (int d = 0; d < device; ++d)
+    index += devices_[d].cores;
   caf::anon_send_exit(top_.cores[index], caf::exit_reason::kill);
 }
 
