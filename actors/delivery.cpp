@@ -84,6 +84,8 @@ size_t delivery::cancel_open(const std::string& reason) {
 
 void delivery::finish(const callback_pair* cb, job_id id,
                       job_table::ticket& arg, job_table::outcome result) {
+  if (!result.error && !arg.outputs.empty())
+    result.outputs = copy_into(result.outputs, arg.outputs);
   if (cb && !arg.silent) {
     try {
       cb->fn(result.outputs, arg.ptr, result.error);

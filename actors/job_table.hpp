@@ -21,8 +21,9 @@ namespace actorrt {
 struct job_ticket {
   void* ptr = nullptr;
   std::shared_ptr<void> keep;
-  bool silent = false;   // no callback: a synchronous Run's own job
-  int64_t submitted = 0; // now_ns() at RunAsync
+  bool silent = false;       // no callback: a synchronous Run's own job
+  int64_t submitted = 0;     // now_ns() at RunAsync
+  std::vector<blob> outputs; // the caller's output buffers, if any
 };
 
 class job_table {

@@ -81,8 +81,9 @@ InferenceEngine::~InferenceEngine() {
   }
 }
 
-tensors InferenceEngine::Run(const std::vector<blob>& inputs) {
-  return Wait(submit(inputs, {nullptr, nullptr, true, 0}));
+tensors InferenceEngine::Run(const std::vector<blob>& inputs,
+                             std::vector<blob> outputs) {
+  return Wait(submit(inputs, {nullptr, nullptr, true, 0, std::move(outputs)}));
 }
 
 tensors InferenceEngine::Run(const void* input, size_t bytes) {
@@ -90,8 +91,10 @@ tensors InferenceEngine::Run(const void* input, size_t bytes) {
 }
 
 uint64_t InferenceEngine::RunAsync(const std::vector<blob>& inputs,
-                                   void* user_arg, std::shared_ptr<void> keep) {
-  return submit(inputs, {user_arg, std::move(keep), false, 0});
+                                   void* user_arg, std::shared_ptr<void> keep,
+                                   std::vector<blob> outputs) {
+  return submit(inputs,
+                {user_arg, std::move(keep), false, 0, std::move(outputs)});
 }
 
 uint64_t InferenceEngine::submit(const std::vector<blob>& inputs,
@@ -101,6 +104,8 @@ uint64_t InferenceEngine::submit(const std::vector<blob>& inputs,
   d.check_open();
   auto j = std::make_shared<job>();
   j->inputs = bind_inputs(d.m->inputs(), inputs);
+  if (!arg.outputs.empty())
+    check_output_buffers(d.m->outputs(), arg.outputs);
   // Inside a callback, blocking for a slot would deadlock: only this thread
   // frees slots. Such submissions may exceed the limit instead.
   bool got = delivery::delivering() ? d.sink->limiter.acquire_now()
@@ -174,18 +179,13 @@ void InferenceEngine::RunBatch(const std::vector<std::vector<blob>>& inputs,
     throw InvalidArgument("RunBatch got " + std::to_string(inputs.size())
                           + " inputs but " + std::to_string(outputs.size())
                           + " output buffers");
-  auto& infos = d.m->outputs();
   for (size_t i = 0; i < outputs.size(); ++i) {
-    auto& out = outputs[i];
-    bool one_raw = out.size() == 1 && out[0].size == d.m->output_size();
-    bool per_output = out.size() == infos.size();
-    for (size_t k = 0; per_output && k < out.size(); ++k)
-      per_output = out[k].size == infos[k].byte_size();
-    if (!one_raw && !per_output)
-      throw InvalidArgument("RunBatch output buffer " + std::to_string(i)
-                            + " must be one buffer of "
-                            + std::to_string(d.m->output_size())
-                            + " bytes or one buffer per model output");
+    try {
+      check_output_buffers(d.m->outputs(), outputs[i]);
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument("RunBatch item " + std::to_string(i) + ": "
+                            + e.what());
+    }
   }
   std::vector<uint64_t> ids;
   ids.reserve(inputs.size());
@@ -193,21 +193,15 @@ void InferenceEngine::RunBatch(const std::vector<std::vector<blob>>& inputs,
   // the caller's buffers.
   std::exception_ptr first_error;
   try {
-    for (auto& in : inputs)
-      ids.push_back(RunAsync(in));
+    // Silent, like Run: the batch's own jobs, waited for below.
+    for (size_t i = 0; i < inputs.size(); ++i)
+      ids.push_back(submit(inputs[i], {nullptr, nullptr, true, 0, outputs[i]}));
   } catch (...) {
     first_error = std::current_exception();
   }
   for (size_t i = 0; i < ids.size(); ++i) {
     try {
-      auto result = Wait(ids[i]);
-      uint8_t* dst = outputs[i][0].data;
-      for (size_t k = 0; k < result.size(); ++k) {
-        if (outputs[i].size() > 1)
-          dst = outputs[i][k].data;
-        std::memcpy(dst, result[k].bytes.data, result[k].bytes.size);
-        dst += result[k].bytes.size;
-      }
+      Wait(ids[i]); // the outputs are in the caller's buffers already
     } catch (...) {
       if (!first_error)
         first_error = std::current_exception();

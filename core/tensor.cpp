@@ -140,4 +140,40 @@ tensors bind_inputs(const std::vector<tensor_info>& infos,
   return result;
 }
 
+void check_output_buffers(const std::vector<tensor_info>& infos,
+                          const std::vector<blob>& buffers) {
+  auto total = total_bytes(infos);
+  if (buffers.size() == 1 && buffers[0].size == total)
+    return;
+  bool per_output = buffers.size() == infos.size();
+  for (size_t k = 0; per_output && k < infos.size(); ++k)
+    per_output = buffers[k].size == infos[k].byte_size();
+  if (per_output)
+    return;
+  size_t got = 0;
+  for (auto& b : buffers)
+    got += b.size;
+  throw InvalidArgument("output buffers must be one buffer of "
+                        + std::to_string(total)
+                        + " bytes or one buffer per model output; got "
+                        + std::to_string(buffers.size()) + " buffer(s) of "
+                        + std::to_string(got) + " bytes in all");
+}
+
+tensors copy_into(const tensors& outputs, const std::vector<blob>& buffers) {
+  tensors result;
+  result.reserve(outputs.size());
+  size_t offset = 0;
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    auto& src = outputs[k].bytes;
+    auto dst = buffers.size() == outputs.size()
+                 ? buffers[k]
+                 : buffers[0].slice(offset, src.size);
+    std::memcpy(dst.data, src.data, src.size);
+    offset += src.size;
+    result.push_back({outputs[k].info, std::move(dst)});
+  }
+  return result;
+}
+
 } // namespace actorrt

@@ -77,6 +77,15 @@ tensors split_inputs(const std::vector<tensor_info>& infos, blob raw);
 tensors bind_inputs(const std::vector<tensor_info>& infos,
                     const std::vector<blob>& buffers);
 
+/// Checks caller-owned output buffers: one buffer of the outputs' total
+/// size, or one per output of its size. Throws InvalidArgument.
+void check_output_buffers(const std::vector<tensor_info>& infos,
+                          const std::vector<blob>& buffers);
+
+/// Copies outputs into checked caller buffers and returns tensors that view
+/// those buffers.
+tensors copy_into(const tensors& outputs, const std::vector<blob>& buffers);
+
 /// Total byte size of a list of tensor infos.
 size_t total_bytes(const std::vector<tensor_info>& infos);
 

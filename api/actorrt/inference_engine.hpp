@@ -47,16 +47,20 @@ public:
   InferenceEngine& operator=(const InferenceEngine&) = delete;
 
   /// Runs one job and waits for it (one core). The callback does not see it.
-  tensors Run(const std::vector<blob>& inputs);
+  /// With `outputs` (one buffer of GetOutputSize() bytes, or one per model
+  /// output), the results are written there and the tensors view them.
+  tensors Run(const std::vector<blob>& inputs, std::vector<blob> outputs = {});
   /// One raw buffer of GetInputSize() bytes, borrowed for the call.
   tensors Run(const void* input, size_t bytes);
 
   /// Queues one job; blocks while the in-flight limit is reached. Inputs are
   /// one raw buffer of GetInputSize() bytes or one buffer per model input;
   /// each blob's owner keeps its memory alive until the job ends. `keep`
-  /// does the same for `user_arg`. Many threads may call this at once.
+  /// does the same for `user_arg`. With `outputs`, results are written into
+  /// those caller buffers (see Run). Many threads may call this at once.
   uint64_t RunAsync(const std::vector<blob>& inputs, void* user_arg = nullptr,
-                    std::shared_ptr<void> keep = nullptr);
+                    std::shared_ptr<void> keep = nullptr,
+                    std::vector<blob> outputs = {});
 
   /// The job's outputs, or its error thrown. Every job can be waited for
   /// once, also with a callback registered (within the retention window).
@@ -75,7 +79,8 @@ public:
   SetCallbackErrorHandler(std::function<void(uint64_t, const std::string&)> fn);
 
   /// Runs inputs[i] into outputs[i] (caller buffers of GetOutputSize()
-  /// bytes each, or one per model output), spread over all cores.
+  /// bytes each, or one per model output), spread over all cores. The
+  /// callback does not see these jobs.
   void RunBatch(const std::vector<std::vector<blob>>& inputs,
                 const std::vector<std::vector<blob>>& outputs);
 

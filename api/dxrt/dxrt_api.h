@@ -2,11 +2,10 @@
 // compiles and runs unchanged. CamelCase lives here and nowhere else.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -92,67 +91,65 @@ class InferenceEngine {
 public:
   explicit InferenceEngine(const std::string& modelPath,
                            InferenceOption& option = DefaultInferenceOption)
-    : engine_(modelPath, convert(option)) {
-    // Always on: jobs with an outputPtr get their outputs copied there as
-    // soon as they finish, whether or not anyone waits or listens.
-    engine_.RegisterCallback([this](const actorrt::tensors& outputs,
-                                    void* user_arg,
-                                    const actorrt::failure& error) {
-      auto* arg = static_cast<job_arg*>(user_arg);
-      TensorPtrs ptrs;
-      if (!error)
-        ptrs = to_tensor_ptrs(outputs, arg->output);
-      std::shared_ptr<user_callback> cb;
-      {
-        std::lock_guard<std::mutex> guard{mtx_};
-        cb = callback_;
-      }
-      return cb ? (*cb)(ptrs, arg->user) : 0;
-    });
-  }
+    : engine_(modelPath, convert(option)) {}
 
   /// Blocking, one core. With `outputPtr`, outputs are written there.
   TensorPtrs Run(void* inputPtr, void* userArg = nullptr,
                  void* outputPtr = nullptr) {
     (void) userArg;
-    auto raw = actorrt::blob::borrow(inputPtr, engine_.GetInputSize(), nullptr);
-    return to_tensor_ptrs(engine_.Run({raw}), outputPtr);
+    return to_tensor_ptrs(engine_.Run({input(inputPtr)}, output(outputPtr)));
   }
 
-  /// The caller keeps `inputPtr` (GetInputSize() bytes) alive until the job
-  /// ends, as with DX-RT.
+  /// The caller keeps `inputPtr` (GetInputSize() bytes) and `outputPtr`
+  /// (GetOutputSize() bytes) alive until the job ends, as with DX-RT.
   int RunAsync(void* inputPtr, void* userArg = nullptr,
                void* outputPtr = nullptr) {
-    auto arg = std::make_shared<job_arg>(job_arg{userArg, outputPtr});
-    auto raw = actorrt::blob::borrow(inputPtr, engine_.GetInputSize(), nullptr);
-    return static_cast<int>(engine_.RunAsync({raw}, arg.get(), arg));
+    return static_cast<int>(
+      engine_.RunAsync({input(inputPtr)}, userArg, nullptr, output(outputPtr)));
   }
 
-  /// The job's outputs; with an outputPtr they were also copied there.
   TensorPtrs Wait(int jobId) {
-    return to_tensor_ptrs(engine_.Wait(static_cast<uint64_t>(jobId)), nullptr);
+    return to_tensor_ptrs(engine_.Wait(static_cast<uint64_t>(jobId)));
   }
 
   void RegisterCallback(std::function<int(TensorPtrs&, void*)> cb) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    callback_ = cb ? std::make_shared<user_callback>(std::move(cb)) : nullptr;
+    if (!cb) {
+      engine_.RegisterCallback(nullptr);
+      return;
+    }
+    engine_.RegisterCallback([cb](const actorrt::tensors& outputs,
+                                  void* userArg,
+                                  const actorrt::failure& error) {
+      TensorPtrs ptrs;
+      if (!error)
+        ptrs = to_tensor_ptrs(outputs);
+      return cb(ptrs, userArg);
+    });
   }
   void RegisterCallBack(std::function<int(TensorPtrs&, void*)> cb) {
     RegisterCallback(std::move(cb));
   }
 
+  /// Frames per second over `num` jobs on all cores. Runs them as batches,
+  /// so the registered callback does not see them.
   float RunBenchmark(int num, void* inputPtr = nullptr) {
     std::vector<uint8_t> zeros;
     if (inputPtr == nullptr) {
       zeros.resize(engine_.GetInputSize());
       inputPtr = zeros.data();
     }
+    size_t chunk = 2 * static_cast<size_t>(engine_.GetMaxInFlight());
+    std::vector<std::vector<actorrt::blob>> in(chunk, {input(inputPtr)});
+    std::vector<std::vector<actorrt::blob>> out;
+    for (size_t i = 0; i < chunk; ++i)
+      out.push_back({actorrt::blob::allocate(engine_.GetOutputSize())});
     auto start = std::chrono::steady_clock::now();
-    std::vector<int> ids;
-    for (int i = 0; i < num; ++i)
-      ids.push_back(RunAsync(inputPtr));
-    for (int id : ids)
-      Wait(id);
+    for (int done = 0; done < num; done += static_cast<int>(in.size())) {
+      size_t n = std::min<size_t>(chunk, num - done);
+      in.resize(n);
+      out.resize(n);
+      engine_.RunBatch(in, out);
+    }
     std::chrono::duration<double> secs
       = std::chrono::steady_clock::now() - start;
     return static_cast<float>(num / secs.count());
@@ -206,12 +203,6 @@ public:
   }
 
 private:
-  struct job_arg {
-    void* user;
-    void* output;
-  };
-  using user_callback = std::function<int(TensorPtrs&, void*)>;
-
   static actorrt::InferenceOption convert(const InferenceOption& o) {
     actorrt::InferenceOption result;
     result.devices = o.devices;
@@ -228,27 +219,25 @@ private:
     return result;
   }
 
-  /// With `output`, copies the outputs there (DX-RT's outputPtr).
-  static TensorPtrs to_tensor_ptrs(const actorrt::tensors& outputs,
-                                   void* output) {
+  actorrt::blob input(void* ptr) {
+    return actorrt::blob::borrow(ptr, engine_.GetInputSize(), nullptr);
+  }
+
+  std::vector<actorrt::blob> output(void* ptr) {
+    if (ptr == nullptr)
+      return {};
+    return {actorrt::blob::borrow(ptr, engine_.GetOutputSize(), nullptr)};
+  }
+
+  static TensorPtrs to_tensor_ptrs(const actorrt::tensors& outputs) {
     TensorPtrs result;
-    auto* dst = static_cast<uint8_t*>(output);
-    for (auto& t : outputs) {
-      if (dst != nullptr) {
-        std::memcpy(dst, t.bytes.data, t.bytes.size);
-        result.push_back(std::make_shared<Tensor>(t.info, dst));
-        dst += t.bytes.size;
-      } else {
-        result.push_back(
-          std::make_shared<Tensor>(t.info, t.bytes.data, t.bytes.owner));
-      }
-    }
+    for (auto& t : outputs)
+      result.push_back(
+        std::make_shared<Tensor>(t.info, t.bytes.data, t.bytes.owner));
     return result;
   }
 
-  std::mutex mtx_;
-  std::shared_ptr<user_callback> callback_;
-  actorrt::InferenceEngine engine_; // last: disposed before the callback dies
+  actorrt::InferenceEngine engine_;
 };
 
 } // namespace dxrt

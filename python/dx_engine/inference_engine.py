@@ -84,17 +84,18 @@ class InferenceEngine(_native.Engine):
                 raise ValueError("output_buffers must be provided for batch "
                                  "synchronous inference")
             return self.run_batch(input_data, output_buffers)
-        outputs = self._run(input_data)
-        if output_buffers is None:
-            return outputs
-        return _copy_into(outputs, output_buffers)
+        return self._run(input_data, output_buffers)
 
-    def run_async(self, input_data: Arrays, user_arg: Any = None) -> int:
+    def run_async(self, input_data: Arrays, user_arg: Any = None,
+                  output_buffer: Optional[Arrays] = None) -> int:
         """Queues one job on all cores and returns its job id.
 
         Blocks (without the GIL) while the engine's in-flight limit is reached.
+        With ``output_buffer`` (one array of ``get_output_size()`` bytes, or
+        one per output), the outputs are written there; the arrays the
+        callback and ``wait`` get are views of it.
         """
-        return self._run_async(input_data, user_arg)
+        return self._run_async(input_data, user_arg, output_buffer)
 
     def wait(self, job_id: int, timeout: Optional[float] = None) -> List[np.ndarray]:
         """Returns the outputs of job ``job_id``, or raises its error.
@@ -243,23 +244,6 @@ class InferenceEngine(_native.Engine):
 def _is_batch(input_data):
     return (isinstance(input_data, list) and len(input_data) > 0
             and isinstance(input_data[0], (list, tuple)))
-
-
-def _copy_into(outputs, buffers):
-    if not isinstance(buffers, list):
-        raise TypeError("output_buffers must be a list of numpy arrays")
-    flat = [np.ascontiguousarray(o).view(np.uint8).reshape(-1) for o in outputs]
-    if len(buffers) == 1 and buffers[0].nbytes == sum(f.size for f in flat):
-        buffers[0].reshape(-1).view(np.uint8)[:] = np.concatenate(flat)
-        return buffers
-    if len(buffers) != len(outputs):
-        raise ValueError(f"got {len(buffers)} output buffers, the model has "
-                         f"{len(outputs)} outputs")
-    for buf, out in zip(buffers, flat):
-        if buf.nbytes != out.size:
-            raise ValueError(f"output buffer has {buf.nbytes} bytes, expected {out.size}")
-        buf.reshape(-1).view(np.uint8)[:] = out
-    return buffers
 
 
 @atexit.register

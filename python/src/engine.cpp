@@ -58,20 +58,23 @@ public:
     ie_.reset();
   }
 
-  py::list run(py::handle inputs) {
+  py::list run(py::handle inputs, py::handle output_buffers) {
     release_pending();
     auto blobs = prepare(inputs);
+    auto outputs = output_blobs(output_buffers);
     tensors out;
     {
       py::gil_scoped_release nogil;
-      out = ie_->Run(blobs);
+      out = ie_->Run(blobs, std::move(outputs));
     }
     return to_arrays(out);
   }
 
-  uint64_t run_async(py::handle inputs, py::object user_arg) {
+  uint64_t run_async(py::handle inputs, py::object user_arg,
+                     py::handle output_buffers) {
     release_pending();
     auto blobs = prepare(inputs);
+    auto outputs = output_blobs(output_buffers);
     auto* arg = new py::object(std::move(user_arg));
     std::shared_ptr<void> keep(arg, [](void* p) {
       auto* obj = static_cast<py::object*>(p);
@@ -80,7 +83,7 @@ public:
       delete obj;
     });
     py::gil_scoped_release nogil;
-    return ie_->RunAsync(blobs, arg, std::move(keep));
+    return ie_->RunAsync(blobs, arg, std::move(keep), std::move(outputs));
   }
 
   py::list wait(uint64_t job_id, std::optional<double> timeout_s) {
@@ -212,6 +215,12 @@ private:
     return std::make_unique<InferenceEngine>(path, opt, settings);
   }
 
+  static std::vector<blob> output_blobs(py::handle buffers) {
+    if (buffers.is_none())
+      return {};
+    return to_output_blobs(buffers);
+  }
+
   std::vector<blob> prepare(py::handle inputs) {
     check_arrays(inputs, ie_->GetInputs());
     return to_blobs(inputs, "inputs");
@@ -255,9 +264,11 @@ void bind_engine(py::module_& m) {
       py::init<const std::string&, std::vector<int>, int, bool, int, size_t>(),
       py::arg("model_path"), py::arg("devices"), py::arg("bound"),
       py::arg("use_ort"), py::arg("buffer_count"), py::arg("retention"))
-    .def("_run", &engine::run, py::arg("inputs"))
+    .def("_run", &engine::run, py::arg("inputs"),
+         py::arg("output_buffers") = py::none())
     .def("_run_async", &engine::run_async, py::arg("inputs"),
-         py::arg("user_arg") = py::none())
+         py::arg("user_arg") = py::none(),
+         py::arg("output_buffers") = py::none())
     .def("_wait", &engine::wait, py::arg("job_id"),
          py::arg("timeout") = py::none())
     .def("_register_callback", &engine::register_callback)

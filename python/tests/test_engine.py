@@ -366,3 +366,30 @@ def test_callback_can_chain_jobs(sim, tiny):
         ie.run_async(keyed(ie, 1), user_arg=1)
         assert done.wait(10)
     assert steps == list(range(1, 31))
+
+
+def test_run_async_into_an_output_buffer(sim, tiny):
+    got = {}
+    done = threading.Event()
+
+    def cb(outputs, user_arg):
+        got[user_arg.value] = outputs[0]
+        done.set()
+
+    with InferenceEngine(tiny) as ie:
+        buf = np.zeros(ie.get_output_size(), dtype=np.uint8)
+        job = ie.run_async(keyed(ie, 77), output_buffer=[buf])
+        out = ie.wait(job)
+        assert key_of([buf]) == 77  # written into the caller's buffer
+        assert np.shares_memory(out[0], buf)
+        ie.register_callback(cb)
+        buf2 = np.zeros(ie.get_output_size(), dtype=np.uint8)
+        ie.run_async(keyed(ie, 78), user_arg="x", output_buffer=buf2)
+        assert done.wait(10)
+        assert np.shares_memory(got["x"], buf2) and key_of([buf2]) == 78
+        with pytest.raises(ValueError, match="output buffers"):
+            ie.run_async(keyed(ie, 1), output_buffer=[np.zeros(3, np.uint8)])
+        with pytest.raises(ValueError, match="writeable"):
+            ro = np.zeros(ie.get_output_size(), np.uint8)
+            ro.flags.writeable = False
+            ie.run_async(keyed(ie, 1), output_buffer=[ro])
