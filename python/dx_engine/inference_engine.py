@@ -9,7 +9,7 @@ import threading
 import time
 import warnings
 import weakref
-from typing import Any, Callable, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -108,6 +108,29 @@ class InferenceEngine(_native.Engine):
         if job_id < 0:
             raise ValueError(f"job id {job_id} was never issued by this engine")
         return self._wait(int(job_id), timeout)
+
+    def run_multi_input(self, input_tensors: Dict[str, np.ndarray],
+                        output_buffers: Optional[list] = None,
+                        user_arg: Any = None) -> List[np.ndarray]:
+        """DX-RT v3: ``run`` with the inputs given by name."""
+        return self._run(self._by_name(input_tensors), output_buffers)
+
+    def run_async_multi_input(self, input_tensors: Dict[str, np.ndarray],
+                              user_arg: Any = None,
+                              output_buffer: Optional[Arrays] = None) -> int:
+        """DX-RT v3: ``run_async`` with the inputs given by name."""
+        return self._run_async(self._by_name(input_tensors), user_arg, output_buffer)
+
+    def _by_name(self, input_tensors):
+        if not isinstance(input_tensors, dict):
+            raise TypeError("input_tensors must be a dict of name -> numpy array")
+        names = self.get_input_tensor_names()
+        unknown = sorted(set(input_tensors) - set(names))
+        missing = [n for n in names if n not in input_tensors]
+        if unknown or missing:
+            raise ValueError(f"input names do not match the model: missing {missing}, "
+                             f"unknown {unknown} (model inputs: {names})")
+        return [input_tensors[n] for n in names]
 
     def register_callback(self, callback: Optional[Callback]) -> None:
         """``callback(outputs, user_arg)`` runs once per job on ActorRT's result

@@ -57,6 +57,13 @@ def test_multi_input_typed_arrays():
         assert ie.get_input_tensor_sizes() == [3 * 16 * 16 * 4, 32]
         assert sum(ie.get_output_tensor_sizes()) == ie.get_output_size()
         assert ie.is_multi_input_model()
+        by_name = ie.run_multi_input({"features": feats, "image": image})
+        np.testing.assert_array_equal(by_name[1], out[1])
+        assert len(ie.wait(ie.run_async_multi_input({"image": image, "features": feats}))) == 2
+        with pytest.raises(ValueError, match="missing \\['features'\\]"):
+            ie.run_multi_input({"image": image})
+        with pytest.raises(TypeError):
+            ie.run_multi_input([image, feats])
         raw = np.concatenate([image.view(np.uint8).reshape(-1), feats.view(np.uint8).reshape(-1)])
         for o, r in zip(out, ie.run([raw])):
             np.testing.assert_array_equal(o, r)
