@@ -34,10 +34,6 @@ void delivery::set_callback(callback fn, callback_scope scope) {
   callback_ = std::move(ptr);
 }
 
-bool delivery::has_callback() const {
-  return current() != nullptr;
-}
-
 std::shared_ptr<const delivery::callback_pair> delivery::current() const {
   std::lock_guard<std::mutex> guard{mtx_};
   return callback_;

@@ -38,7 +38,6 @@ public:
   /// thread must not block on the limiter or on an unfinished job: only it
   /// could end them.
   static bool delivering();
-  bool has_callback() const;
   void set_error_handler(error_handler fn);
 
   /// A job's id and how it ended.
