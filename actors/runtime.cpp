@@ -1,6 +1,7 @@
 #include "actors/runtime.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -28,7 +29,8 @@ topology start_devices(caf::actor_system& sys,
     auto& spec = devices[d];
     for (int c = 0; c < spec.cores; ++c) {
       auto core = sys.spawn<caf::detached>(npu_core_actor, int(d), c, spec);
-      core_report r{int(d), c, spec.kind, true, spec.kind == "sim", 0};
+      core_report r{int(d), c, spec.kind, true, is_simulated_kind(spec.kind),
+                    0};
       caf::anon_send(top.scheduler, join_atom::value, core, r);
       top.cores.push_back(core);
     }
@@ -48,6 +50,14 @@ runtime::config::config() {
 
 runtime::runtime(std::vector<device_spec> devices)
   : devices_(std::move(devices)) {
+  // Said once per process, so no result can pass for a real one unnoticed.
+  static std::once_flag said;
+  for (auto& d : devices_)
+    if (is_simulated_kind(d.kind))
+      std::call_once(said, [] {
+        std::fprintf(stderr, "actorrt: SIMULATED NPU device in use (latency "
+                             "model, no real compute)\n");
+      });
   system_ = std::make_unique<caf::actor_system>(cfg_);
   top_ = start_devices(*system_, devices_);
 }

@@ -69,6 +69,10 @@ bool has_backend(const std::string& kind) {
   return reg.by_kind.count(kind) > 0;
 }
 
+bool is_simulated_kind(const std::string& kind) {
+  return kind == "sim";
+}
+
 std::unique_ptr<executor> make_executor(const device_spec& spec, const model& m,
                                         int lane) {
   executor_factory factory;

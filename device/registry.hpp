@@ -32,6 +32,9 @@ void register_backend(const std::string& kind, executor_factory factory);
 
 bool has_backend(const std::string& kind);
 
+/// True for kinds whose executors do no real compute ("sim").
+bool is_simulated_kind(const std::string& kind);
+
 /// Throws InvalidArgument for an unknown kind; whatever the factory throws
 /// (InvalidModel, mostly) otherwise.
 std::unique_ptr<executor> make_executor(const device_spec& spec, const model& m,

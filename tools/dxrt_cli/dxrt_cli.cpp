@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
       auto cores = rt.report();
       for (size_t d = 0; d < devices.size(); ++d) {
         auto& spec = devices[d];
-        bool sim = spec.kind == "sim";
+        bool sim = is_simulated_kind(spec.kind);
         std::printf("* Device %zu: %s, %d NPU cores%s\n", d,
                     to_string(spec).c_str(), spec.cores,
                     sim ? " (SIMULATED NPU: latency model, no compute)"
