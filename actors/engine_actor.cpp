@@ -78,7 +78,8 @@ engine_config place_model(caf::actor_system& sys, const caf::actor& scheduler,
   engine_config cfg;
   cfg.model = m;
   cfg.model_id = ++model_ids;
-  cfg.where = {option.devices, bound_core_mask(option.bound)};
+  cfg.where
+    = {option.devices, bound_core_mask(option.bound), option.buffer_count};
   cfg.scheduler = scheduler;
   caf::scoped_actor self{sys};
   std::vector<core_report> cores;

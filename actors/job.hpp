@@ -16,11 +16,13 @@ namespace actorrt {
 
 using job_id = uint64_t;
 
-/// Where an engine's jobs may run: device ids (empty = all) and a mask over
-/// a device's core indices (from the bound option).
+/// Where an engine's jobs may run: device ids (empty = all), a mask over a
+/// device's core indices (from the bound option), and the most jobs a device
+/// may hold when one of these is added (DX-RT's max load; 0 = no cap).
 struct placement {
   std::vector<int> devices;
   uint32_t core_mask = ~0u;
+  int max_per_device = 0;
 
   bool allows(int device, int core) const;
 };

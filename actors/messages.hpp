@@ -112,7 +112,8 @@ typename Inspector::result_type inspect(Inspector& f, model_handle& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, placement& x) {
-  return f(caf::meta::type_name("placement"), x.devices, x.core_mask);
+  return f(caf::meta::type_name("placement"), x.devices, x.core_mask,
+           x.max_per_device);
 }
 
 template <class Inspector>

@@ -28,7 +28,10 @@ std::optional<size_t> scheduling_policy::pick(const placement& where) {
     auto& c = cores_[i];
     if (!c.alive || c.in_flight >= depth_ || !where.allows(c.device, c.core))
       continue;
-    auto key = std::make_tuple(device_load(c.device), c.in_flight, c.last_pick);
+    int load = device_load(c.device);
+    if (where.max_per_device > 0 && load >= where.max_per_device)
+      continue;
+    auto key = std::make_tuple(load, c.in_flight, c.last_pick);
     if (!best || key < best_key) {
       best = i;
       best_key = key;

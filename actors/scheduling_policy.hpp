@@ -22,7 +22,7 @@ public:
 
   /// The least-loaded eligible core with room: fewest jobs on its device
   /// first, then on the core, then the one that waited longest. Nothing when
-  /// every eligible core is full.
+  /// every eligible core, or its device (max_per_device), is full.
   std::optional<size_t> pick(const placement& where);
 
   /// True when some living core could ever take a job with this placement.

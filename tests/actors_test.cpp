@@ -57,6 +57,21 @@ TEST_CASE("the policy honours devices, bound cores and dead cores",
   CHECK(p.can_serve(placement{}));
 }
 
+TEST_CASE("the policy caps jobs per device (max load)", "[actors]") {
+  scheduling_policy p{2};
+  for (int d = 0; d < 2; ++d)
+    for (int c = 0; c < 3; ++c)
+      p.add_core(d, c);
+  placement capped{{}, ~0u, 2};
+  std::vector<int> per_device(2);
+  while (auto slot = p.pick(capped)) {
+    p.started(*slot);
+    ++per_device[p.device_of(*slot)];
+  }
+  CHECK(per_device == std::vector<int>{2, 2});
+  CHECK(p.pick(placement{})); // uncapped jobs still find room
+}
+
 TEST_CASE("the limiter blocks at its limit and wakes on release", "[actors]") {
   inflight_limiter lim{2};
   CHECK(lim.acquire());
