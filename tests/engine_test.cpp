@@ -538,3 +538,46 @@ TEST_CASE("outputs go into caller buffers when given", "[engine]") {
                               nullptr, {blob::allocate(3)}),
                   InvalidArgument);
 }
+
+namespace {
+
+/// Counts how many jobs run on the device at once.
+struct counting_executor : simulated_executor {
+  static inline std::atomic<int> running{0}, peak{0};
+  counting_executor(const model& m) : simulated_executor(m, 2ms) {}
+  tensors run(const tensors& inputs) override {
+    int now = ++running;
+    int p = peak.load();
+    while (now > p && !peak.compare_exchange_weak(p, now)) {
+    }
+    auto out = simulated_executor::run(inputs);
+    --running;
+    return out;
+  }
+};
+
+} // namespace
+
+TEST_CASE("engines sharing a device share its max load", "[engine]") {
+  register_backend("counting", [](const model& m, const device_spec&, int) {
+    return std::unique_ptr<executor>(new counting_executor(m));
+  });
+  auto rt = make_runtime("counting:3");
+  InferenceOption opt;
+  opt.buffer_count = 2;
+  InferenceEngine a{model_path("tiny_cnn"), opt, on(rt)};
+  InferenceEngine b{model_path("tiny_cnn"), opt, on(rt)};
+  std::vector<std::thread> threads;
+  for (auto* ie : {&a, &b})
+    threads.emplace_back([ie] {
+      std::vector<uint64_t> ids;
+      for (int i = 0; i < 30; ++i)
+        ids.push_back(ie->RunAsync({blob::allocate(ie->GetInputSize())}));
+      for (auto id : ids)
+        ie->Wait(id);
+    });
+  for (auto& t : threads)
+    t.join();
+  // Three cores, but never more than buffer_count jobs on the device.
+  CHECK(counting_executor::peak == 2);
+}
