@@ -9,6 +9,7 @@
 
 #include <caf/actor.hpp>
 
+#include "core/clock.hpp"
 #include "core/errors.hpp"
 #include "core/tensor.hpp"
 
@@ -26,13 +27,6 @@ struct placement {
 
   bool allows(int device, int core) const;
 };
-
-/// Monotonic nanoseconds; only differences mean anything.
-inline int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-           std::chrono::steady_clock::now().time_since_epoch())
-    .count();
-}
 
 /// A submitted job on its way to a core.
 struct job {

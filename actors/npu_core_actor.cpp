@@ -17,6 +17,8 @@ job_result run_job(npu_core_state& st, core_job& job) {
   } else {
     try {
       result.outputs = lane->second->run(job.inputs);
+      if (auto begun = lane->second->last_compute_start())
+        result.started = begun; // a host-CPU wait is not NPU time
     } catch (...) {
       result.error = failure::from_current_exception();
     }

@@ -3,6 +3,7 @@
 // queues or job ids.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "core/tensor.hpp"
@@ -25,6 +26,13 @@ public:
   /// of the model and every report must say so.
   virtual bool is_simulated() const {
     return false;
+  }
+
+  /// (optional) When the last run's compute began (now_ns()), for lanes that
+  /// first wait for a shared host resource; 0 when it began at the call.
+  /// Keeps that wait out of the NPU time.
+  virtual int64_t last_compute_start() const {
+    return 0;
   }
 };
 

@@ -6,6 +6,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/core/utils/logger.hpp>
 
+#include "core/clock.hpp"
 #include "core/errors.hpp"
 #include "device/cpu_slots.hpp"
 
@@ -109,6 +110,7 @@ tensors opencv_executor::forward(const tensors& inputs) {
 
 tensors opencv_executor::run(const tensors& inputs) {
   cpu_slots::lease slot{cpu_slots::host()};
+  compute_start_ = now_ns();
   try {
     return forward(inputs);
   } catch (const cv::Exception& e) {

@@ -19,6 +19,9 @@ public:
     return "opencv-dnn";
   }
   tensors run(const tensors& inputs) override;
+  int64_t last_compute_start() const override {
+    return compute_start_;
+  }
 
 private:
   tensors forward(const tensors& inputs);
@@ -26,6 +29,7 @@ private:
   cv::dnn::Net net_;
   std::vector<tensor_info> outputs_;
   std::vector<cv::String> output_names_;
+  int64_t compute_start_ = 0;
 };
 
 } // namespace actorrt

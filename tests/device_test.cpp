@@ -6,6 +6,7 @@
 
 #include <opencv2/dnn.hpp>
 
+#include "core/clock.hpp"
 #include "core/errors.hpp"
 #include "device/opencv_executor.hpp"
 #include "device/registry.hpp"
@@ -69,7 +70,9 @@ TEST_CASE("the OpenCV lane matches a direct OpenCV DNN forward", "[device]") {
 TEST_CASE("outputs depend on the inputs (no constant results)", "[device]") {
   auto m = model::load(model_path("tiny_cnn"));
   opencv_executor lane{*m};
+  auto before = now_ns();
   auto a = lane.run(random_inputs(*m, 1));
+  CHECK(lane.last_compute_start() >= before); // after any wait for a slot
   auto b = lane.run(random_inputs(*m, 2));
   CHECK(std::memcmp(a[0].bytes.data, b[0].bytes.data, a[0].bytes.size) != 0);
 }
