@@ -2,7 +2,6 @@
 // run, its inputs, and what became of it.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <vector>

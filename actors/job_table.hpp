@@ -60,9 +60,6 @@ public:
 
   /// Finished results still held (for memory checks).
   size_t held() const;
-  size_t retention() const {
-    return retention_;
-  }
 
 private:
   enum class state { open, claimed, done };

@@ -24,7 +24,6 @@ job_result run_job(npu_core_state& st, core_job& job) {
     }
   }
   result.finished = now_ns();
-  ++st.jobs;
   return result;
 }
 
@@ -51,15 +50,6 @@ caf::behavior npu_core_actor(caf::stateful_actor<npu_core_state>* self,
       // tells the scheduler that this core is free.
       self->send(job.reply_to, done_atom::value, job.id,
                  run_job(self->state, job));
-    },
-    [=](report_atom) -> core_report {
-      auto& st = self->state;
-      core_report r{st.device, st.core, st.spec.kind, true, false, st.jobs};
-      if (!st.lanes.empty()) {
-        r.executor = st.lanes.begin()->second->name();
-        r.simulated = st.lanes.begin()->second->is_simulated();
-      }
-      return r;
     },
   };
 }

@@ -17,14 +17,13 @@ struct npu_core_state {
   int core = 0;
   device_spec spec;
   std::unordered_map<uint64_t, std::unique_ptr<executor>> lanes;
-  uint64_t jobs = 0;
 
   static inline const char* name = "actorrt.npu_core";
 };
 
-/// Handles (load_atom, model_handle) → failure, (unload_atom, model id),
+/// Handles (load_atom, model_handle) → failure, (unload_atom, model id) and
 /// (run_atom, core_job) → (), sending (done_atom, job id, job_result) to the
-/// job's reply_to, and (report_atom) → core_report.
+/// job's reply_to. The scheduler keeps the per-core counters.
 caf::behavior npu_core_actor(caf::stateful_actor<npu_core_state>* self,
                              int device, int core, device_spec spec);
 

@@ -40,9 +40,6 @@ public:
   int in_flight(size_t slot) const {
     return cores_[slot].in_flight;
   }
-  size_t size() const {
-    return cores_.size();
-  }
 
 private:
   struct core_load {

@@ -1,7 +1,6 @@
 #include "actorrt/inference_engine.hpp"
 
 #include <atomic>
-#include <cstring>
 #include <iostream>
 #include <mutex>
 #include <shared_mutex>

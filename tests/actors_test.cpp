@@ -124,8 +124,8 @@ TEST_CASE("messages survive CAF serialisation (remote cores)", "[actors]") {
   add_actorrt_types(cfg);
   caf::actor_system sys{cfg};
   auto m = model::load(model_path("tiny_cnn"));
-  core_job job{7, 3,
-               split_inputs(m->inputs(), blob::allocate(m->input_size()))};
+  core_job job{7, 3, split_inputs(m->inputs(), blob::allocate(m->input_size())),
+               caf::actor{}, 11};
   job.inputs[0].bytes.data[5] = 42;
   model_handle handle{3, m};
   std::vector<char> buf;

@@ -42,6 +42,13 @@ blob keyed_input(size_t size, uint64_t key) {
   return b;
 }
 
+/// Raises `peak` to `value` if that is higher (many threads may call it).
+void raise_to(std::atomic<int>& peak, int value) {
+  int seen = peak.load();
+  while (value > seen && !peak.compare_exchange_weak(seen, value)) {
+  }
+}
+
 uint64_t key_of(const tensors& outputs) {
   uint64_t key = 0;
   std::memcpy(&key, outputs.at(0).bytes.data, sizeof key);
@@ -204,10 +211,7 @@ TEST_CASE("jobs in flight never exceed buffer_count", "[engine]") {
     threads.emplace_back([&] {
       for (int i = 0; i < 60; ++i) {
         ie.RunAsync({blob::allocate(ie.GetInputSize())});
-        int now = ++running;
-        int p = peak.load();
-        while (now > p && !peak.compare_exchange_weak(p, now)) {
-        }
+        raise_to(peak, ++running);
       }
     });
   for (auto& t : threads)
@@ -546,10 +550,7 @@ struct counting_executor : simulated_executor {
   static inline std::atomic<int> running{0}, peak{0};
   counting_executor(const model& m) : simulated_executor(m, 2ms) {}
   tensors run(const tensors& inputs) override {
-    int now = ++running;
-    int p = peak.load();
-    while (now > p && !peak.compare_exchange_weak(p, now)) {
-    }
+    raise_to(peak, ++running);
     auto out = simulated_executor::run(inputs);
     --running;
     return out;

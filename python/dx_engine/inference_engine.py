@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import collections
 import os
-import threading
 import time
 import warnings
 import weakref
