@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import collections
 import os
 import time
 import warnings
@@ -19,8 +18,6 @@ from .user_arg import UserArg
 Arrays = Union[np.ndarray, Sequence[np.ndarray]]
 Callback = Callable[[List[np.ndarray], UserArg], Any]
 
-# Marks run_benchmark's own jobs, which the user's callback does not see.
-_BENCHMARK_JOB = object()
 _live_engines = weakref.WeakSet()
 _ort_warned = False
 
@@ -135,7 +132,7 @@ class InferenceEngine(_native.Engine):
         """``callback(outputs, user_arg)`` runs once per job on ActorRT's result
         thread. ``None`` unregisters. Exceptions it raises are reported once
         per job (stderr, or ``set_callback_error_handler``)."""
-        self._register_callback(callback, UserArg, _BENCHMARK_JOB)
+        self._register_callback(callback, UserArg)
         self._callback = callback
 
     def run_batch(self, input_buffers: List[Arrays],
@@ -159,15 +156,14 @@ class InferenceEngine(_native.Engine):
             raise ValueError("num_loops must be a positive int")
         if input_data is None:
             input_data = [np.zeros(self.get_input_size(), dtype=np.uint8)]
-        window = collections.deque()
-        depth = 2 * self.get_max_in_flight()
+        # Batches are the engine's own jobs: the callback does not see them.
+        chunk = 2 * self.get_max_in_flight()
+        outputs = [[np.empty(self.get_output_size(), dtype=np.uint8)]
+                   for _ in range(chunk)]
         start = time.perf_counter()
-        for _ in range(num_loops):
-            window.append(self._run_async(input_data, _BENCHMARK_JOB))
-            if len(window) > depth:
-                self._wait(window.popleft())
-        while window:
-            self._wait(window.popleft())
+        for done in range(0, num_loops, chunk):
+            n = min(chunk, num_loops - done)
+            self._run_batch([input_data] * n, outputs[:n])
         return num_loops / (time.perf_counter() - start)
 
     # -- model information -------------------------------------------------

@@ -21,14 +21,12 @@ struct python_callback {
   py::object fn;
   py::object wrap_user_arg;
   py::object on_error;
-  py::object skip_marker; // jobs of run_benchmark: not the user's
 
   ~python_callback() {
     py::gil_scoped_acquire gil;
     fn = py::object();
     wrap_user_arg = py::object();
     on_error = py::object();
-    skip_marker = py::object();
   }
 };
 
@@ -115,8 +113,7 @@ public:
     return to_arrays(out);
   }
 
-  void register_callback(py::object fn, py::object wrap_user_arg,
-                         py::object skip_marker) {
+  void register_callback(py::object fn, py::object wrap_user_arg) {
     if (fn.is_none()) {
       std::lock_guard<std::mutex> guard{mtx_};
       callback_.reset();
@@ -128,7 +125,6 @@ public:
     auto cb = std::make_shared<python_callback>();
     cb->fn = std::move(fn);
     cb->wrap_user_arg = std::move(wrap_user_arg);
-    cb->skip_marker = std::move(skip_marker);
     {
       std::lock_guard<std::mutex> guard{mtx_};
       cb->on_error = on_error_;
@@ -144,8 +140,6 @@ public:
         auto* arg = static_cast<py::object*>(user_arg);
         py::object value = arg ? std::move(*arg) : py::none();
         release_pending();
-        if (cb->skip_marker && value.is(cb->skip_marker))
-          return 0;
         try {
           py::object outs
             = error ? py::object(py::list()) : py::object(to_arrays(outputs));
