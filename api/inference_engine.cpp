@@ -1,6 +1,8 @@
 #include "actorrt/inference_engine.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <iostream>
 #include <mutex>
 #include <shared_mutex>
@@ -208,6 +210,27 @@ void InferenceEngine::RunBatch(const std::vector<std::vector<blob>>& inputs,
   }
   if (first_error)
     std::rethrow_exception(first_error);
+}
+
+double InferenceEngine::RunBenchmark(int num, const std::vector<blob>& inputs) {
+  impl_->check_open();
+  if (num <= 0)
+    throw InvalidArgument("RunBenchmark needs a positive number of jobs, got "
+                          + std::to_string(num));
+  size_t chunk = 2 * static_cast<size_t>(GetMaxInFlight());
+  std::vector<std::vector<blob>> in(chunk, inputs);
+  std::vector<std::vector<blob>> out;
+  for (size_t i = 0; i < chunk; ++i)
+    out.push_back({blob::allocate(GetOutputSize())});
+  auto start = std::chrono::steady_clock::now();
+  for (int done = 0; done < num; done += static_cast<int>(in.size())) {
+    size_t n = std::min<size_t>(chunk, num - done);
+    in.resize(n);
+    out.resize(n);
+    RunBatch(in, out);
+  }
+  std::chrono::duration<double> secs = std::chrono::steady_clock::now() - start;
+  return num / secs.count();
 }
 
 uint64_t InferenceEngine::GetInputSize() const {

@@ -84,6 +84,10 @@ public:
   void RunBatch(const std::vector<std::vector<blob>>& inputs,
                 const std::vector<std::vector<blob>>& outputs);
 
+  /// Frames per second over `num` jobs of `inputs` on all cores, run as
+  /// batches: the callback does not see them.
+  double RunBenchmark(int num, const std::vector<blob>& inputs);
+
   uint64_t GetInputSize() const;
   uint64_t GetOutputSize() const;
   const std::vector<tensor_info>& GetInputs() const;

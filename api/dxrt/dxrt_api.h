@@ -2,8 +2,6 @@
 // compiles and runs unchanged. CamelCase lives here and nowhere else.
 #pragma once
 
-#include <algorithm>
-#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -130,29 +128,15 @@ public:
     RegisterCallback(std::move(cb));
   }
 
-  /// Frames per second over `num` jobs on all cores. Runs them as batches,
-  /// so the registered callback does not see them.
+  /// Frames per second over `num` jobs on all cores; the registered
+  /// callback does not see them.
   float RunBenchmark(int num, void* inputPtr = nullptr) {
     std::vector<uint8_t> zeros;
     if (inputPtr == nullptr) {
       zeros.resize(engine_.GetInputSize());
       inputPtr = zeros.data();
     }
-    size_t chunk = 2 * static_cast<size_t>(engine_.GetMaxInFlight());
-    std::vector<std::vector<actorrt::blob>> in(chunk, {input(inputPtr)});
-    std::vector<std::vector<actorrt::blob>> out;
-    for (size_t i = 0; i < chunk; ++i)
-      out.push_back({actorrt::blob::allocate(engine_.GetOutputSize())});
-    auto start = std::chrono::steady_clock::now();
-    for (int done = 0; done < num; done += static_cast<int>(in.size())) {
-      size_t n = std::min<size_t>(chunk, num - done);
-      in.resize(n);
-      out.resize(n);
-      engine_.RunBatch(in, out);
-    }
-    std::chrono::duration<double> secs
-      = std::chrono::steady_clock::now() - start;
-    return static_cast<float>(num / secs.count());
+    return static_cast<float>(engine_.RunBenchmark(num, {input(inputPtr)}));
   }
 
   uint64_t GetInputSize() {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import time
 import warnings
 import weakref
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
@@ -156,15 +155,7 @@ class InferenceEngine(_native.Engine):
             raise ValueError("num_loops must be a positive int")
         if input_data is None:
             input_data = [np.zeros(self.get_input_size(), dtype=np.uint8)]
-        # Batches are the engine's own jobs: the callback does not see them.
-        chunk = 2 * self.get_max_in_flight()
-        outputs = [[np.empty(self.get_output_size(), dtype=np.uint8)]
-                   for _ in range(chunk)]
-        start = time.perf_counter()
-        for done in range(0, num_loops, chunk):
-            n = min(chunk, num_loops - done)
-            self._run_batch([input_data] * n, outputs[:n])
-        return num_loops / (time.perf_counter() - start)
+        return self._run_benchmark(num_loops, input_data)
 
     # -- model information -------------------------------------------------
 

@@ -176,6 +176,12 @@ public:
     return py::reinterpret_borrow<py::list>(outputs);
   }
 
+  double run_benchmark(int num, py::handle inputs) {
+    auto blobs = prepare(inputs);
+    py::gil_scoped_release nogil;
+    return ie_->RunBenchmark(num, blobs);
+  }
+
   size_t dispose() {
     size_t cancelled;
     {
@@ -269,6 +275,7 @@ void bind_engine(py::module_& m) {
     .def("set_callback_error_handler", &engine::set_callback_error_handler,
          py::arg("handler"))
     .def("_run_batch", &engine::run_batch)
+    .def("_run_benchmark", &engine::run_benchmark)
     .def("_dispose", &engine::dispose)
     .def("get_input_size", [](engine& e) { return e.get().GetInputSize(); })
     .def("get_output_size", [](engine& e) { return e.get().GetOutputSize(); })
