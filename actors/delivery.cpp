@@ -58,10 +58,7 @@ void delivery::deliver(std::vector<finished_job>& batch) {
       finish(cb.get(), id, *arg, {std::move(r.outputs), std::move(r.error)});
     }
   };
-  if (cb && cb->scope)
-    cb->scope(run);
-  else
-    run();
+  in_scope(cb.get(), run);
 }
 
 size_t delivery::cancel_open(const std::string& reason) {
@@ -71,11 +68,16 @@ size_t delivery::cancel_open(const std::string& reason) {
     for (auto& [id, arg] : open)
       finish(cb.get(), id, arg, {{}, {errc::cancelled, reason}});
   };
+  in_scope(cb.get(), run);
+  return open.size();
+}
+
+void delivery::in_scope(const callback_pair* cb,
+                        const std::function<void()>& run) {
   if (cb && cb->scope)
     cb->scope(run);
   else
     run();
-  return open.size();
 }
 
 void delivery::finish(const callback_pair* cb, job_id id,

@@ -63,6 +63,8 @@ private:
   void finish(const callback_pair* cb, job_id id, job_table::ticket& arg,
               job_table::outcome result);
   std::shared_ptr<const callback_pair> current() const;
+  static void in_scope(const callback_pair* cb,
+                       const std::function<void()>& run);
   void report(job_id id, const std::string& what);
 
   mutable std::mutex mtx_;
