@@ -1,121 +1,276 @@
 #include "actors/engine_actor.hpp"
 
-#include <atomic>
+#include <cstring>
+#include <iostream>
 #include <set>
+
+#include "core/clock.hpp"
 
 namespace actorrt {
 
 namespace {
 
-using self_ptr = caf::stateful_actor<engine_state>*;
+using self_ptr = engine_actor::stateful_pointer<engine_state>;
+using callback_pair = engine_books::callback_pair;
 
-void start(self_ptr self, job_ptr j) {
-  ++self->state.in_flight;
-  self->send(self->state.cfg.scheduler, submit_atom::value, std::move(j));
+thread_local const engine_books* current_books = nullptr;
+
+/// Marks the running handler's thread as `books`' engine thread.
+struct engine_thread {
+  explicit engine_thread(const engine_books* books) {
+    current_books = books;
+  }
+};
+
+void in_scope(const callback_pair* cb, const std::function<void()>& run) {
+  if (cb && cb->scope)
+    cb->scope(run);
+  else
+    run();
 }
 
-std::vector<blob> buffers_of(const tensors& xs) {
-  std::vector<blob> result;
-  for (auto& x : xs)
-    result.push_back(x.bytes);
-  return result;
+/// The outputs in the caller's buffers when it gave some. In-process the
+/// core wrote there already; a remote core's results arrive elsewhere.
+std::vector<blob> into_caller_buffers(std::vector<blob> outputs,
+                                      const std::vector<blob>& given) {
+  if (given.size() != outputs.size())
+    return outputs;
+  for (size_t k = 0; k < outputs.size(); ++k)
+    if (outputs[k].data != given[k].data) {
+      std::memcpy(given[k].data, outputs[k].data,
+                  std::min(outputs[k].size, given[k].size));
+      outputs[k] = given[k];
+    }
+  return outputs;
+}
+
+/// Ends one claimed job: its client's answer, or callback then Wait's
+/// result; then its credit.
+void finish(self_ptr self, const callback_pair* cb, job_id id, job_ticket& t,
+            job_table::outcome result) {
+  auto& b = *self->state.books;
+  int device = t.device;
+  if (t.client) {
+    auto i = self->state.clients.find(id);
+    if (i != self->state.clients.end()) {
+      if (result.error)
+        i->second.deliver(to_caf_error(result.error));
+      else
+        i->second.deliver(std::move(result.outputs));
+      self->state.clients.erase(i);
+    }
+    b.table.forget(id);
+  } else {
+    if (cb && !t.silent) {
+      try {
+        cb->fn(result.outputs, t.ptr, result.error);
+      } catch (const std::exception& e) {
+        b.report(id, e.what());
+      } catch (...) {
+        b.report(id, "unknown exception");
+      }
+    }
+    // Results nobody may wait for count against the retention window; a
+    // synchronous Run's own result is always waited for.
+    bool bounded = cb != nullptr && !t.silent;
+    t = {}; // the user argument lives until its callback has run
+    b.table.publish(id, std::move(result), bounded);
+  }
+  b.credit->release(device);
+}
+
+void done(self_ptr self, job_results& results) {
+  auto& b = *self->state.books;
+  auto cb = b.current_callback();
+  in_scope(cb.get(), [&] {
+    auto now = now_ns();
+    for (auto& r : results) {
+      auto t = b.table.claim(r.id);
+      if (!t)
+        continue; // ended already (cancelled, or timed out and late)
+      b.latency.record((now - t->submitted) / 1000);
+      job_table::outcome o;
+      if (r.error) {
+        o.error = std::move(r.error);
+      } else {
+        b.npu_time.record((r.finished - r.started) / 1000);
+        o.outputs
+          = attach(b.model->output_metas(),
+                   into_caller_buffers(std::move(r.outputs), t->outputs));
+      }
+      finish(self, cb.get(), r.id, *t, std::move(o));
+    }
+  });
+}
+
+uint64_t cancel(self_ptr self, const std::string& reason) {
+  auto& b = *self->state.books;
+  auto cb = b.current_callback();
+  auto open = b.table.claim_all_open();
+  in_scope(cb.get(), [&] {
+    for (auto& [id, t] : open)
+      finish(self, cb.get(), id, t, {{}, {errc::cancelled, reason}});
+  });
+  return open.size();
+}
+
+caf::typed_response_promise<tensors> infer(self_ptr self,
+                                           std::vector<blob>& inputs) {
+  auto& st = self->state;
+  auto promise = self->make_response_promise<tensors>();
+  try {
+    auto bound = bind_inputs(st.books->model->inputs(), inputs);
+    job_ticket t;
+    t.client = true;
+    // Actors never block: past the credit, the scheduler's queue holds it.
+    auto j = st.books->open(std::move(bound), {}, std::move(t));
+    st.clients.emplace(j.id, promise);
+    std::vector<job> jobs;
+    jobs.push_back(std::move(j));
+    st.books->submit(self, std::move(jobs));
+  } catch (...) {
+    promise.deliver(to_caf_error(failure::from_current_exception()));
+  }
+  return promise;
 }
 
 } // namespace
 
-caf::behavior engine_actor(self_ptr self, engine_config cfg) {
-  self->state.cfg = std::move(cfg);
-  auto scheduler = self->state.cfg.scheduler;
-  auto model_id = self->state.cfg.model_id;
+bool on_engine_thread(const engine_books* books) {
+  return books ? current_books == books : current_books != nullptr;
+}
+
+void engine_books::set_callback(callback fn, callback_scope scope) {
+  std::shared_ptr<const callback_pair> ptr;
+  if (fn)
+    ptr = std::make_shared<const callback_pair>(
+      callback_pair{std::move(fn), std::move(scope)});
+  std::lock_guard<std::mutex> guard{mtx_};
+  callback_ = std::move(ptr);
+}
+
+std::shared_ptr<const callback_pair> engine_books::current_callback() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return callback_;
+}
+
+void engine_books::set_error_handler(error_handler fn) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  on_error_ = std::move(fn);
+}
+
+void engine_books::report(job_id id, const std::string& what) {
+  error_handler on_error;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    on_error = on_error_;
+  }
+  if (on_error)
+    on_error(id, what);
+  else
+    std::cerr << "actorrt: callback for job " << id << " threw: " << what
+              << "\n";
+}
+
+job engine_books::open(std::vector<blob> inputs, std::vector<blob> outputs,
+                       job_ticket t) {
+  if (closed.load(std::memory_order_acquire))
+    throw InvalidOperation("InferenceEngine already disposed");
+  // On a result thread only this thread frees credit: never block there.
+  int device = on_engine_thread()
+                 ? credit->acquire_now(devices)
+                 : credit->acquire(devices, buffer_count, closed);
+  if (device < 0)
+    throw InvalidOperation("InferenceEngine disposed while RunAsync waited");
+  t.device = device;
+  t.submitted = now_ns();
+  if (!outputs.empty())
+    t.outputs = outputs;
+  auto id = table.open(std::move(t));
+  return job{id, std::move(inputs), std::move(outputs), device};
+}
+
+void engine_books::submit(const engine_actor& engine, std::vector<job> jobs) {
+  caf::anon_send(scheduler, submit_atom::value,
+                 job_batch{model_id, engine, std::move(jobs)});
+}
+
+engine_actor::behavior_type
+engine(engine_actor::stateful_pointer<engine_state> self,
+       std::shared_ptr<engine_books> books) {
+  self->state.books = books;
+  auto scheduler = books->scheduler;
+  auto model_id = books->model_id;
   self->attach_functor([scheduler, model_id] {
     caf::anon_send(scheduler, unload_atom::value, model_id);
   });
   return {
-    [=](infer_atom, tensors& inputs) -> caf::result<tensors> {
-      auto& st = self->state;
-      auto j = std::make_shared<job>();
-      try {
-        j->inputs = bind_inputs(st.cfg.model->inputs(), buffers_of(inputs));
-      } catch (...) {
-        return to_caf_error(failure::from_current_exception());
-      }
-      j->id = ++st.last_id;
-      j->model_id = st.cfg.model_id;
-      j->where = st.cfg.where;
-      j->reply_to = caf::actor_cast<caf::actor>(self);
-      auto promise = self->make_response_promise();
-      st.promises.emplace(j->id, promise);
-      if (st.in_flight < st.cfg.max_in_flight)
-        start(self, std::move(j));
-      else
-        st.waiting.push_back(std::move(j));
-      return promise;
+    [=](done_atom, job_results& results) {
+      engine_thread here{self->state.books.get()};
+      done(self, results);
     },
-    [=](done_atom, job_id id, job_result& r) {
-      auto& st = self->state;
-      --st.in_flight;
-      auto i = st.promises.find(id);
-      if (i != st.promises.end()) {
-        if (r.error)
-          i->second.deliver(to_caf_error(r.error));
-        else
-          i->second.deliver(std::move(r.outputs));
-        st.promises.erase(i);
-      }
-      if (!st.waiting.empty()) {
-        auto next = std::move(st.waiting.front());
-        st.waiting.pop_front();
-        start(self, std::move(next));
-      }
+    [=](infer_atom, std::vector<blob>& inputs) {
+      engine_thread here{self->state.books.get()};
+      return infer(self, inputs);
+    },
+    [=](cancel_atom, std::string& reason) {
+      engine_thread here{self->state.books.get()};
+      return cancel(self, reason);
     },
   };
 }
 
-engine_config place_model(caf::actor_system& sys, const caf::actor& scheduler,
-                          model_ptr m, const InferenceOption& option) {
+std::shared_ptr<engine_books>
+place_model(caf::actor_system& sys, const scheduler_actor& scheduler,
+            std::shared_ptr<admission> credit, model_ptr m,
+            const InferenceOption& option, size_t retention) {
   static std::atomic<uint64_t> model_ids{0};
   option.validate();
-  engine_config cfg;
-  cfg.model = m;
-  cfg.model_id = ++model_ids;
-  cfg.where
-    = {option.devices, bound_core_mask(option.bound), option.buffer_count};
-  cfg.scheduler = scheduler;
+  auto b = std::make_shared<engine_books>(retention);
+  b->model = m;
+  b->model_id = ++model_ids;
+  b->where = {option.devices, bound_core_mask(option.bound)};
+  b->buffer_count = option.buffer_count;
+  b->scheduler = scheduler;
+  b->credit = std::move(credit);
   caf::scoped_actor self{sys};
   std::vector<core_report> cores;
   self->request(scheduler, caf::infinite, report_atom::value)
     .receive([&](std::vector<core_report>& r) { cores = std::move(r); },
              [&](caf::error& e) { throw DeviceIO(sys.render(e)); });
   std::set<int> devices;
-  cfg.simulated = true;
+  b->simulated = true;
   for (auto& c : cores)
-    if (c.alive && cfg.where.allows(c.device, c.core)) {
+    if (c.alive && b->where.allows(c.device, c.core)) {
       devices.insert(c.device);
-      cfg.simulated = cfg.simulated && c.simulated;
+      b->simulated = b->simulated && c.simulated;
     }
   for (int id : option.devices)
     if (!devices.count(id))
       throw InvalidArgument("device " + std::to_string(id)
                             + " does not exist or has no core the bound "
                               "option allows");
-  cfg.max_in_flight = option.buffer_count
-                      * static_cast<int>(std::max<size_t>(1, devices.size()));
+  b->devices.assign(devices.begin(), devices.end());
+  std::string backend;
+  if (option.use_ort)
+    backend = "ort";
   failure loaded;
   self
     ->request(scheduler, caf::infinite, load_atom::value,
-              model_handle{cfg.model_id, m}, cfg.where)
+              model_handle{b->model_id, m, backend}, b->where)
     .receive([&](failure& f) { loaded = std::move(f); },
              [&](caf::error& e) { loaded = to_failure(sys, e); });
   if (loaded) {
-    caf::anon_send(scheduler, unload_atom::value, cfg.model_id);
+    caf::anon_send(scheduler, unload_atom::value, b->model_id);
     throw_error(loaded.code, loaded.message);
   }
-  return cfg;
+  return b;
 }
 
-caf::actor spawn_engine(caf::actor_system& sys, const caf::actor& scheduler,
-                        model_ptr m, const InferenceOption& option) {
-  return sys.spawn(engine_actor, place_model(sys, scheduler, m, option));
+engine_actor spawn_engine(caf::actor_system& sys, const topology& devices,
+                          model_ptr m, const InferenceOption& option) {
+  return sys.spawn<caf::detached>(
+    engine, place_model(sys, devices.scheduler, devices.credit, m, option));
 }
 
 } // namespace actorrt

@@ -1,53 +1,109 @@
-// One per engine: owns the model's placement on the cores and the engine's
-// in-flight limit for clients that talk to it as an actor.
+// One per engine, detached: the end of every job's path, whoever submitted
+// it. It owns the engine's books (job ids and the per-job table Wait blocks
+// on, statistics, the callback) and ends each job exactly once on its own
+// thread: statistics, callback, the result for Wait, the admission credit.
 #pragma once
 
-#include <deque>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <unordered_map>
 
+#include "actors/admission.hpp"
+#include "actors/job_table.hpp"
 #include "actors/messages.hpp"
+#include "actors/runtime.hpp"
 #include "core/inference_option.hpp"
+#include "core/stats.hpp"
 
 namespace actorrt {
 
-struct engine_config {
+/// An engine's books, shared by its callers (who open jobs and wait) and
+/// its actor (who ends them).
+struct engine_books {
+  /// Called once per job on the engine's thread: outputs (empty on
+  /// failure), the caller's user argument, and the failure (none on
+  /// success).
+  using callback = std::function<void(const tensors& outputs, void* user_arg,
+                                      const failure& error)>;
+  /// Runs a batch of callbacks; a binding takes its interpreter lock here
+  /// once per batch instead of once per job.
+  using callback_scope = std::function<void(const std::function<void()>&)>;
+  /// Reports an exception thrown by a callback; the default prints to stderr.
+  using error_handler = std::function<void(job_id, const std::string&)>;
+
+  engine_books(size_t retention) : table(retention) {}
+
   model_ptr model;
   uint64_t model_id = 0;
   placement where;
-  caf::actor scheduler;
-  int max_in_flight = 6;  // buffer_count × devices used
-  bool simulated = false; // every core it may use is a simulated NPU
+  std::vector<int> devices; // the devices it may use (its credit's)
+  int buffer_count = 6;     // credit per device
+  bool simulated = false;   // every core it may use is a simulated NPU
+  scheduler_actor scheduler;
+  std::shared_ptr<admission> credit;
+  std::atomic<bool> closed{false}; // no new jobs (Dispose)
+
+  job_table table;
+  time_stats latency;  // submitted → outputs ready, µs
+  time_stats npu_time; // compute on the core, µs
+
+  void set_callback(callback fn, callback_scope scope = nullptr);
+  void set_error_handler(error_handler fn);
+
+  /// Takes a credit (blocking unless on a result thread, where blocking
+  /// could deadlock) and opens a job; the caller sends it. Throws
+  /// InvalidOperation once closed.
+  job open(std::vector<blob> inputs, std::vector<blob> outputs,
+           job_ticket ticket);
+
+  /// Sends opened jobs to the scheduler as one batch, their results to
+  /// `engine`.
+  void submit(const engine_actor& engine, std::vector<job> jobs);
+
+  struct callback_pair {
+    callback fn;
+    callback_scope scope;
+  };
+  std::shared_ptr<const callback_pair> current_callback() const;
+  void report(job_id id, const std::string& what);
+
+private:
+  mutable std::mutex mtx_;
+  std::shared_ptr<const callback_pair> callback_;
+  error_handler on_error_;
 };
 
+/// True on the thread of `books`' engine actor (any engine's when null):
+/// inside a callback, where Wait on an open job, a blocking RunAsync or
+/// Dispose would wait for this very thread.
+bool on_engine_thread(const engine_books* books = nullptr);
+
 struct engine_state {
-  engine_config cfg;
-  job_id last_id = 0;
-  int in_flight = 0;
-  std::deque<job_ptr> waiting;
-  std::unordered_map<job_id, caf::response_promise> promises;
+  std::shared_ptr<engine_books> books;
+  std::unordered_map<job_id, caf::typed_response_promise<tensors>> clients;
 
   static inline const char* name = "actorrt.engine";
 };
 
-/// Handles
-///   (infer_atom, tensors) → tensors  for actor clients: inputs as one raw
-///                                 buffer or one tensor per model input;
-///                                 at most max_in_flight run at once, the
-///                                 rest wait here (actors never block)
-///   (done_atom, job id, job_result)  from a core (or the scheduler)
-/// On exit it unloads its model from the cores.
-caf::behavior engine_actor(caf::stateful_actor<engine_state>* self,
-                           engine_config cfg);
+/// The behaviour of an engine actor (see engine_actor in messages.hpp). On
+/// exit it unloads the model from the cores.
+engine_actor::behavior_type
+engine(engine_actor::stateful_pointer<engine_state> self,
+       std::shared_ptr<engine_books> books);
 
-/// Loads `m` on every core `option` allows, blocking until they answer.
-/// Throws InvalidModel or InvalidArgument. The engine actor made from the
-/// result unloads the model when it exits.
-engine_config place_model(caf::actor_system& sys, const caf::actor& scheduler,
+/// Loads `m` on every core `option` allows, blocking until they answer,
+/// and makes the engine's books. Throws InvalidModel or InvalidArgument.
+std::shared_ptr<engine_books>
+place_model(caf::actor_system& sys, const scheduler_actor& scheduler,
+            std::shared_ptr<admission> credit, model_ptr m,
+            const InferenceOption& option, size_t retention = 4096);
+
+/// Set-up step for programs with their own actor system: place_model on
+/// `devices` (from start_devices), then spawn the engine actor (detached).
+/// Send it (infer_atom, inputs).
+engine_actor spawn_engine(caf::actor_system& sys, const topology& devices,
                           model_ptr m, const InferenceOption& option);
-
-/// Set-up step for programs with their own actor system: place_model, then
-/// spawn the engine actor.
-caf::actor spawn_engine(caf::actor_system& sys, const caf::actor& scheduler,
-                        model_ptr m, const InferenceOption& option);
 
 } // namespace actorrt

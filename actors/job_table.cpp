@@ -4,20 +4,50 @@
 
 namespace actorrt {
 
-void job_table::open(job_id id, ticket arg) {
+job_id job_table::open(ticket arg) {
   std::lock_guard<std::mutex> guard{mtx_};
+  auto id = ++last_id_;
   entries_.try_emplace(id).first->second.arg = std::move(arg);
-  if (id > last_id_)
-    last_id_ = id;
+  if (++open_ > peak_open_)
+    peak_open_ = open_;
+  return id;
 }
 
 std::optional<job_table::ticket> job_table::claim(job_id id) {
+  bool idle;
+  std::optional<ticket> result;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = entries_.find(id);
+    if (i == entries_.end() || i->second.st != state::open)
+      return std::nullopt;
+    i->second.st = state::claimed;
+    result = std::move(i->second.arg);
+    idle = --open_ == 0;
+  }
+  if (idle)
+    idle_.notify_all();
+  return result;
+}
+
+void job_table::forget(job_id id) {
   std::lock_guard<std::mutex> guard{mtx_};
-  auto i = entries_.find(id);
-  if (i == entries_.end() || i->second.st != state::open)
-    return std::nullopt;
-  i->second.st = state::claimed;
-  return std::move(i->second.arg);
+  entries_.erase(id);
+}
+
+bool job_table::wait_idle(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> guard{mtx_};
+  return idle_.wait_for(guard, timeout, [this] { return open_ == 0; });
+}
+
+int job_table::open_count() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return open_;
+}
+
+int job_table::peak_open() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return peak_open_;
 }
 
 void job_table::publish(job_id id, outcome result, bool bounded) {
@@ -82,13 +112,17 @@ job_table::wait(job_id id, std::optional<std::chrono::milliseconds> timeout) {
 }
 
 std::vector<std::pair<job_id, job_table::ticket>> job_table::claim_all_open() {
-  std::lock_guard<std::mutex> guard{mtx_};
   std::vector<std::pair<job_id, ticket>> claimed;
-  for (auto& [id, e] : entries_)
-    if (e.st == state::open) {
-      e.st = state::claimed;
-      claimed.emplace_back(id, std::move(e.arg));
-    }
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    for (auto& [id, e] : entries_)
+      if (e.st == state::open) {
+        e.st = state::claimed;
+        claimed.emplace_back(id, std::move(e.arg));
+      }
+    open_ -= static_cast<int>(claimed.size());
+  }
+  idle_.notify_all();
   return claimed;
 }
 

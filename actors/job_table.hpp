@@ -1,6 +1,7 @@
 // One engine's jobs between submission and the caller taking the result:
-// the exactly-once gate and the per-job promise that Wait blocks on. Plain
-// logic, no CAF.
+// job ids, the exactly-once gate and the per-job promise that Wait blocks
+// on. Plain logic, no CAF: callers open and wait, the engine actor claims
+// and publishes.
 #pragma once
 
 #include <chrono>
@@ -12,7 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "actors/job.hpp"
+#include "actors/messages.hpp"
 
 namespace actorrt {
 
@@ -21,8 +22,10 @@ namespace actorrt {
 struct job_ticket {
   void* ptr = nullptr;
   std::shared_ptr<void> keep;
-  bool silent = false;       // no callback: a synchronous Run's own job
+  bool silent = false;       // no callback: Run's or RunBatch's own job
+  bool client = false;       // an actor client's: answered, never waited
   int64_t submitted = 0;     // now_ns() at RunAsync
+  int device = -1;           // whose admission credit it holds
   std::vector<blob> outputs; // the caller's output buffers, if any
 };
 
@@ -39,7 +42,8 @@ public:
   /// callback also receives them; older ones are released.
   explicit job_table(size_t retention) : retention_(retention) {}
 
-  void open(job_id id, ticket t = {});
+  /// Opens a job under the next id (ids start at 1, never reused).
+  job_id open(ticket t = {});
 
   /// The exactly-once gate: the ticket for the first caller only (the
   /// result actor, or shutdown cancelling the job), nothing after that.
@@ -55,11 +59,20 @@ public:
   /// another thread already waits for it.
   outcome wait(job_id id, std::optional<std::chrono::milliseconds> timeout);
 
+  /// Forgets a claimed job nobody will wait for (an actor client's).
+  void forget(job_id id);
+
   /// Claims every job not yet claimed; the caller ends them.
   std::vector<std::pair<job_id, ticket>> claim_all_open();
 
+  /// Waits until every opened job has been claimed; false on timeout.
+  bool wait_idle(std::chrono::milliseconds timeout);
+
   /// Finished results still held (for memory checks).
   size_t held() const;
+  /// Jobs opened and not yet claimed, now and at most.
+  int open_count() const;
+  int peak_open() const;
 
 private:
   enum class state { open, claimed, done };
@@ -73,11 +86,14 @@ private:
   };
 
   mutable std::mutex mtx_;
+  std::condition_variable idle_;
   std::unordered_map<job_id, entry> entries_;
   std::deque<job_id> bounded_;
   size_t retention_;
   size_t held_ = 0;
   job_id last_id_ = 0;
+  int open_ = 0;
+  int peak_open_ = 0;
 };
 
 } // namespace actorrt

@@ -1,53 +1,146 @@
-// The whole message vocabulary of ActorRT's actors, in data-flow order.
+// The whole vocabulary of ActorRT's actors: what travels, and each actor's
+// protocol as a typed handle, in data-flow order.
 //
 // clang-format off
-//   facade ──submit──▶ scheduler_actor      (engine_actor owns the placement)
+//   facade ──submit(job_batch)──▶ scheduler_actor       (credit taken first)
 //   actor client ──infer──▶ engine_actor ──submit──▶ scheduler_actor
-//   scheduler_actor ──run (request)──▶ npu_core_actor ──(ack)──▶ scheduler
-//   npu_core_actor ──done──▶ result_actor (facade jobs) or engine_actor
-//   scheduler_actor ──done──▶ the same, for jobs no core could finish
+//   scheduler_actor ──run(job_batch), request──▶ npu_core_actor
+//   npu_core_actor ──done(job_results)──▶ engine_actor  (reply: core is free)
+//   scheduler_actor ──done(job_results)──▶ engine_actor (jobs no core could end)
 // clang-format on
 //
-// Results go from the core straight to the job's reply_to: one hop less
-// than through the scheduler, which only learns that the core is free.
-// Conversations with npu_core_actor cross hosts when cores are remote, so
-// their payloads (model_handle, core_job, job_result, failure) are
-// serialisable. A job_ptr never leaves its process.
+// Every message carries a batch: every job ready at that moment, one when
+// the runtime is idle, many under load. Everything a core receives or sends
+// is serialisable (blobs by value, models as ONNX bytes), so a core may live
+// on another host.
 #pragma once
 
 #include <caf/all.hpp>
 
-#include "actors/job.hpp"
+#include "core/errors.hpp"
 #include "core/model.hpp"
 
 namespace actorrt {
 
+using job_id = uint64_t;
+
+/// Where an engine's jobs may run: device ids (empty = all) and a mask over
+/// a device's core indices (from the bound option).
+struct placement {
+  std::vector<int> devices;
+  uint32_t core_mask = ~0u;
+
+  bool allows(int device, int core) const;
+};
+
 /// A model on its way to a core: in-process a shared pointer, on the wire
-/// the ONNX bytes (re-validated on arrival).
+/// the ONNX bytes (re-validated on arrival), with the backend the engine
+/// asked for ("" = the device's default, "opencv", "ort").
 struct model_handle {
   uint64_t id = 0;
   model_ptr ptr;
+  std::string backend;
 };
 
-/// What a core runs: one job's inputs for one loaded model, and where the
-/// result goes.
-struct core_job {
+/// One job: its inputs (one buffer per model input), the caller's output
+/// buffers (one per output, or none), and the device whose credit it holds
+/// (-1: none; it may run anywhere its placement allows).
+struct job {
   job_id id = 0;
-  uint64_t model_id = 0;
-  tensors inputs;
-  caf::actor reply_to;
-  int64_t dispatched = 0;
+  std::vector<blob> inputs;
+  std::vector<blob> outputs;
+  int device = -1;
 };
 
-/// Per-core counters, for tests, tools and the scheduler's report.
+/// How a job ended: outputs (one per model output) or a failure, and when it
+/// was dispatched, started and finished (now_ns() of the core's host).
+struct job_result {
+  job_id id = 0;
+  std::vector<blob> outputs;
+  failure error;
+  int64_t dispatched = 0;
+  int64_t started = 0;
+  int64_t finished = 0;
+};
+
+using job_results = std::vector<job_result>;
+
+/// Per-core facts and counters, for the scheduler, tests and tools. `host`
+/// and `device_key` name the device uniquely across hosts; `device` is the
+/// number the scheduler gave it (local devices first, in join order).
 struct core_report {
   int device = 0;
   int core = 0;
-  std::string executor;
+  std::string kind;
+  std::string host;
+  std::string device_key;
   bool alive = true;
   bool simulated = false;
-  uint64_t jobs = 0; // dispatched to the core (in the scheduler's report)
+  uint64_t jobs = 0; // dispatched to the core
 };
+
+} // namespace actorrt
+
+CAF_BEGIN_TYPE_ID_BLOCK(actorrt, caf::first_custom_type_id)
+
+  CAF_ADD_ATOM(actorrt, actorrt, load_atom, "load")
+  CAF_ADD_ATOM(actorrt, actorrt, unload_atom, "unload")
+  CAF_ADD_ATOM(actorrt, actorrt, submit_atom, "submit")
+  CAF_ADD_ATOM(actorrt, actorrt, infer_atom, "infer")
+  CAF_ADD_ATOM(actorrt, actorrt, run_atom, "run")
+  CAF_ADD_ATOM(actorrt, actorrt, done_atom, "done")
+  CAF_ADD_ATOM(actorrt, actorrt, cancel_atom, "cancel")
+  CAF_ADD_ATOM(actorrt, actorrt, report_atom, "report")
+  CAF_ADD_ATOM(actorrt, actorrt, join_atom, "join")
+  CAF_ADD_ATOM(actorrt, actorrt, tick_atom, "tick")
+  CAF_ADD_TYPE_ID(actorrt, (actorrt::failure))
+  CAF_ADD_TYPE_ID(actorrt, (actorrt::placement))
+  CAF_ADD_TYPE_ID(actorrt, (actorrt::model_handle))
+  CAF_ADD_TYPE_ID(actorrt, (actorrt::blob))
+  CAF_ADD_TYPE_ID(actorrt, (std::vector<actorrt::blob>) )
+  CAF_ADD_TYPE_ID(actorrt, (actorrt::tensor))
+  CAF_ADD_TYPE_ID(actorrt, (actorrt::tensors))
+  CAF_ADD_TYPE_ID(actorrt, (actorrt::job_result))
+  CAF_ADD_TYPE_ID(actorrt, (actorrt::job_results))
+  CAF_ADD_TYPE_ID(actorrt, (actorrt::core_report))
+  CAF_ADD_TYPE_ID(actorrt, (std::vector<actorrt::core_report>) )
+
+CAF_END_TYPE_ID_BLOCK(actorrt)
+
+namespace actorrt {
+
+// -- protocols ---------------------------------------------------------------
+
+/// One per engine, detached: the end of every job's path. It ends each job
+/// exactly once (statistics, callback, the result for Wait, the credit) on
+/// its own thread, serves actor clients, and cancels what is open when
+/// asked.
+using engine_actor = caf::typed_actor<
+  caf::reacts_to<done_atom, job_results>,
+  caf::replies_to<infer_atom, std::vector<blob>>::with<tensors>,
+  caf::replies_to<cancel_atom, std::string>::with<uint64_t>>;
+
+/// Jobs of one engine for one model, and the engine their results go to.
+struct job_batch {
+  uint64_t model = 0;
+  engine_actor engine;
+  std::vector<job> jobs;
+};
+
+/// One per NPU core, detached: loads lanes, runs batches, sends their
+/// results to the batch's engine, then answers how many jobs it ran.
+using npu_core_actor
+  = caf::typed_actor<caf::replies_to<load_atom, model_handle>::with<failure>,
+                     caf::reacts_to<unload_atom, uint64_t>,
+                     caf::replies_to<run_atom, job_batch>::with<uint64_t>>;
+
+/// One per runtime: which core holds which model, and where each job runs.
+using scheduler_actor = caf::typed_actor<
+  caf::reacts_to<join_atom, npu_core_actor, core_report>,
+  caf::replies_to<load_atom, model_handle, placement>::with<failure>,
+  caf::reacts_to<unload_atom, uint64_t>, caf::reacts_to<submit_atom, job_batch>,
+  caf::replies_to<report_atom>::with<std::vector<core_report>>,
+  caf::reacts_to<tick_atom>>;
 
 // -- inspection (serialisation) ----------------------------------------------
 
@@ -59,6 +152,11 @@ typename Inspector::result_type inspect(Inspector& f, failure& x) {
              x.code = static_cast<errc>(code);
              return caf::none;
            }));
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, placement& x) {
+  return f(caf::meta::type_name("placement"), x.devices, x.core_mask);
 }
 
 template <class Inspector>
@@ -76,25 +174,29 @@ typename Inspector::result_type inspect(Inspector& f, blob& x) {
 }
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, tensor_info& x) {
-  auto type = static_cast<uint8_t>(x.type);
-  return f(caf::meta::type_name("tensor_info"), x.name, x.shape, type, x.note,
+typename Inspector::result_type inspect(Inspector& f, tensor& x) {
+  tensor_info info;
+  uint8_t type = 0;
+  return f(caf::meta::type_name("tensor"),
+           caf::meta::save_callback([&]() -> caf::error {
+             if (x.meta)
+               info = *x.meta;
+             type = static_cast<uint8_t>(info.type);
+             return caf::none;
+           }),
+           info.name, info.shape, type, info.note, x.bytes,
            caf::meta::load_callback([&]() -> caf::error {
-             x.type = static_cast<dtype>(type);
+             info.type = static_cast<dtype>(type);
+             x.meta = std::make_shared<const tensor_info>(std::move(info));
              return caf::none;
            }));
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, tensor& x) {
-  return f(caf::meta::type_name("tensor"), x.info, x.bytes);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, model_handle& x) {
   std::string name;
   std::string bytes;
-  return f(caf::meta::type_name("model_handle"), x.id,
+  return f(caf::meta::type_name("model_handle"), x.id, x.backend,
            caf::meta::save_callback([&]() -> caf::error {
              name = x.ptr ? x.ptr->name() : "";
              bytes = x.ptr ? x.ptr->bytes() : "";
@@ -111,66 +213,26 @@ typename Inspector::result_type inspect(Inspector& f, model_handle& x) {
 }
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, placement& x) {
-  return f(caf::meta::type_name("placement"), x.devices, x.core_mask,
-           x.max_per_device);
+typename Inspector::result_type inspect(Inspector& f, job& x) {
+  return f(caf::meta::type_name("job"), x.id, x.inputs, x.outputs, x.device);
 }
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, core_job& x) {
-  return f(caf::meta::type_name("core_job"), x.id, x.model_id, x.inputs,
-           x.reply_to, x.dispatched);
+typename Inspector::result_type inspect(Inspector& f, job_batch& x) {
+  return f(caf::meta::type_name("job_batch"), x.model, x.engine, x.jobs);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_result& x) {
-  return f(caf::meta::type_name("job_result"), x.outputs, x.error, x.dispatched,
-           x.started, x.finished);
+  return f(caf::meta::type_name("job_result"), x.id, x.outputs, x.error,
+           x.dispatched, x.started, x.finished);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, core_report& x) {
-  return f(caf::meta::type_name("core_report"), x.device, x.core, x.executor,
-           x.alive, x.simulated, x.jobs);
+  return f(caf::meta::type_name("core_report"), x.device, x.core, x.kind,
+           x.host, x.device_key, x.alive, x.simulated, x.jobs);
 }
-
-} // namespace actorrt
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorrt::job_ptr)
-
-CAF_BEGIN_TYPE_ID_BLOCK(actorrt, caf::first_custom_type_id)
-
-  // -- engine/facade → scheduler: set-up --------------------------------------
-  CAF_ADD_ATOM(actorrt, actorrt, load_atom, "load")
-  CAF_ADD_ATOM(actorrt, actorrt, unload_atom, "unload")
-  CAF_ADD_TYPE_ID(actorrt, (actorrt::model_handle))
-  CAF_ADD_TYPE_ID(actorrt, (actorrt::failure))
-  CAF_ADD_TYPE_ID(actorrt, (actorrt::placement))
-
-  // -- facade → engine → scheduler: jobs --------------------------------------
-  CAF_ADD_ATOM(actorrt, actorrt, submit_atom, "submit")
-  CAF_ADD_ATOM(actorrt, actorrt, infer_atom, "infer")
-
-  // -- scheduler → npu core
-  // ----------------------------------------------------
-  CAF_ADD_ATOM(actorrt, actorrt, run_atom, "run")
-  CAF_ADD_TYPE_ID(actorrt, (actorrt::core_job))
-  CAF_ADD_TYPE_ID(actorrt, (actorrt::job_result))
-
-  // -- scheduler → result actor / engine
-  // ---------------------------------------
-  CAF_ADD_ATOM(actorrt, actorrt, done_atom, "done")
-
-  // -- anyone → scheduler / core: reports -------------------------------------
-  CAF_ADD_ATOM(actorrt, actorrt, report_atom, "report")
-  CAF_ADD_ATOM(actorrt, actorrt, join_atom, "join")
-  CAF_ADD_TYPE_ID(actorrt, (actorrt::core_report))
-  CAF_ADD_TYPE_ID(actorrt, (std::vector<actorrt::core_report>) )
-  CAF_ADD_TYPE_ID(actorrt, (actorrt::tensors))
-
-CAF_END_TYPE_ID_BLOCK(actorrt)
-
-namespace actorrt {
 
 /// A failure as a CAF error, for response promises of actor clients.
 inline caf::error to_caf_error(const failure& f) {
@@ -187,3 +249,16 @@ inline failure to_failure(caf::actor_system& sys, const caf::error& e) {
 }
 
 } // namespace actorrt
+
+// Handles and batches are declared after the block that names their
+// element types; their IDs live in a second block.
+CAF_BEGIN_TYPE_ID_BLOCK(actorrt_handles, caf::id_block::actorrt::end)
+
+  CAF_ADD_TYPE_ID(actorrt_handles, (actorrt::job))
+  CAF_ADD_TYPE_ID(actorrt_handles, (std::vector<actorrt::job>) )
+  CAF_ADD_TYPE_ID(actorrt_handles, (actorrt::engine_actor))
+  CAF_ADD_TYPE_ID(actorrt_handles, (actorrt::job_batch))
+  CAF_ADD_TYPE_ID(actorrt_handles, (actorrt::npu_core_actor))
+  CAF_ADD_TYPE_ID(actorrt_handles, (actorrt::scheduler_actor))
+
+CAF_END_TYPE_ID_BLOCK(actorrt_handles)

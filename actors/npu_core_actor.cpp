@@ -1,36 +1,56 @@
 #include "actors/npu_core_actor.hpp"
 
+#include "core/clock.hpp"
+
 namespace actorrt {
 
 namespace {
 
-job_result run_job(npu_core_state& st, core_job& job) {
-  job_result result;
-  result.dispatched = job.dispatched;
-  result.started = now_ns();
-  auto lane = st.lanes.find(job.model_id);
+std::string core_name(const npu_core_state& st) {
+  return std::to_string(st.device) + ":" + std::to_string(st.core);
+}
+
+/// Runs a batch on its lane; every job gets a result, failed or not.
+job_results run_batch(npu_core_state& st, job_batch& batch) {
+  auto dispatched = now_ns();
+  job_results results(batch.jobs.size());
+  auto lane = st.lanes.find(batch.model);
   if (lane == st.lanes.end()) {
-    result.error
-      = {errc::invalid_operation,
-         "model " + std::to_string(job.model_id) + " is not loaded on NPU core "
-           + std::to_string(st.device) + ":" + std::to_string(st.core)};
-  } else {
-    try {
-      result.outputs = lane->second->run(job.inputs);
-      if (auto begun = lane->second->last_compute_start())
-        result.started = begun; // a host-CPU wait is not NPU time
-    } catch (...) {
-      result.error = failure::from_current_exception();
+    for (size_t i = 0; i < batch.jobs.size(); ++i) {
+      results[i].id = batch.jobs[i].id;
+      results[i].error = {errc::invalid_operation,
+                          "model " + std::to_string(batch.model)
+                            + " is not loaded on NPU core " + core_name(st)};
     }
+    return results;
   }
-  result.finished = now_ns();
-  return result;
+  auto& m = *lane->second.model;
+  std::vector<lane_job> work(batch.jobs.size());
+  for (size_t i = 0; i < batch.jobs.size(); ++i) {
+    auto& j = batch.jobs[i];
+    work[i].inputs = attach(m.input_metas(), std::move(j.inputs));
+    work[i].outputs = attach(m.output_metas(), std::move(j.outputs));
+  }
+  lane->second.lane->run_batch(work);
+  for (size_t i = 0; i < work.size(); ++i) {
+    auto& r = results[i];
+    r.id = batch.jobs[i].id;
+    r.dispatched = dispatched;
+    r.started = work[i].started ? work[i].started : dispatched;
+    r.finished = work[i].finished ? work[i].finished : now_ns();
+    r.error = std::move(work[i].error);
+    if (!r.error)
+      for (auto& out : work[i].outputs)
+        r.outputs.push_back(std::move(out.bytes));
+  }
+  return results;
 }
 
 } // namespace
 
-caf::behavior npu_core_actor(caf::stateful_actor<npu_core_state>* self,
-                             int device, int core, device_spec spec) {
+npu_core_actor::behavior_type
+npu_core(npu_core_actor::stateful_pointer<npu_core_state> self, int device,
+         int core, device_spec spec) {
   self->state.device = device;
   self->state.core = core;
   self->state.spec = std::move(spec);
@@ -38,18 +58,20 @@ caf::behavior npu_core_actor(caf::stateful_actor<npu_core_state>* self,
     [=](load_atom, model_handle& m) -> failure {
       auto& st = self->state;
       try {
-        st.lanes[m.id] = make_executor(st.spec, *m.ptr, st.core);
+        st.lanes[m.id]
+          = {m.ptr, make_executor(st.spec, *m.ptr, {st.core, m.backend})};
       } catch (...) {
         return failure::from_current_exception();
       }
       return {};
     },
-    [=](unload_atom, uint64_t model_id) { self->state.lanes.erase(model_id); },
-    [=](run_atom, core_job& job) {
-      // The result goes to its receiver directly; the (empty) answer only
-      // tells the scheduler that this core is free.
-      self->send(job.reply_to, done_atom::value, job.id,
-                 run_job(self->state, job));
+    [=](unload_atom, uint64_t model) { self->state.lanes.erase(model); },
+    [=](run_atom, job_batch& batch) -> uint64_t {
+      // Results go to their engine directly; the answer only tells the
+      // scheduler that this core is free again.
+      auto n = batch.jobs.size();
+      self->send(batch.engine, done_atom::value, run_batch(self->state, batch));
+      return n;
     },
   };
 }

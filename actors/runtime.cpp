@@ -7,12 +7,12 @@
 #include <thread>
 
 #include "actors/npu_core_actor.hpp"
-#include "actors/scheduler_actor.hpp"
 
 namespace actorrt {
 
 void add_actorrt_types(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::actorrt>();
+  cfg.add_message_types<caf::id_block::actorrt_handles>();
   size_t threads = std::max(2u, std::thread::hardware_concurrency());
   cfg.set("scheduler.max-threads", threads);
   // Work sharing wakes an idle worker at once; work stealing's sleeping
@@ -21,16 +21,23 @@ void add_actorrt_types(caf::actor_system_config& cfg) {
 }
 
 topology start_devices(caf::actor_system& sys,
-                       const std::vector<device_spec>& devices) {
+                       const std::vector<device_spec>& devices,
+                       scheduler_settings settings) {
   topology top;
-  // Two per core: one running, one waiting in its mailbox.
-  top.scheduler = sys.spawn(scheduler_actor, 2);
+  top.scheduler = sys.spawn(scheduler, settings);
+  top.credit = std::make_shared<admission>();
+  auto host = to_string(sys.node());
   for (size_t d = 0; d < devices.size(); ++d) {
     auto& spec = devices[d];
     for (int c = 0; c < spec.cores; ++c) {
-      auto core = sys.spawn<caf::detached>(npu_core_actor, int(d), c, spec);
-      core_report r{int(d), c, spec.kind, true, is_simulated_kind(spec.kind),
-                    0};
+      auto core = sys.spawn<caf::detached>(npu_core, int(d), c, spec);
+      core_report r;
+      r.device = int(d);
+      r.core = c;
+      r.kind = spec.kind;
+      r.host = host;
+      r.device_key = host + "/" + std::to_string(d);
+      r.simulated = is_simulated_kind(spec.kind);
       caf::anon_send(top.scheduler, join_atom::value, core, r);
       top.cores.push_back(core);
     }
@@ -48,7 +55,7 @@ runtime::config::config() {
   add_actorrt_types(*this);
 }
 
-runtime::runtime(std::vector<device_spec> devices)
+runtime::runtime(std::vector<device_spec> devices, scheduler_settings settings)
   : devices_(std::move(devices)) {
   // Said once per process, so no result can pass for a real one unnoticed.
   static std::once_flag said;
@@ -59,7 +66,7 @@ runtime::runtime(std::vector<device_spec> devices)
                              "model, no real compute)\n");
       });
   system_ = std::make_unique<caf::actor_system>(cfg_);
-  top_ = start_devices(*system_, devices_);
+  top_ = start_devices(*system_, devices_, settings);
 }
 
 runtime::~runtime() {
@@ -102,7 +109,12 @@ void runtime::kill_core(int device, int core) {
   size_t index = core;
   for (int d = 0; d < device; ++d)
     index += devices_[d].cores;
-  caf::anon_send_exit(top_.cores[index], caf::exit_reason::kill);
+  // Urgent, like a crash: jobs waiting in its mailbox never run.
+  auto victim = caf::actor_cast<caf::abstract_actor*>(top_.cores[index]);
+  victim->enqueue(
+    nullptr, caf::make_message_id(caf::message_priority::high),
+    caf::make_message(caf::exit_msg{caf::actor_addr{}, caf::exit_reason::kill}),
+    nullptr);
 }
 
 } // namespace actorrt

@@ -6,7 +6,9 @@
 #include <memory>
 #include <vector>
 
+#include "actors/admission.hpp"
 #include "actors/messages.hpp"
+#include "actors/scheduler_actor.hpp"
 #include "device/registry.hpp"
 
 namespace actorrt {
@@ -15,22 +17,27 @@ namespace actorrt {
 /// (CAF 0.17 starts 4 workers even on 2 cores, which slows every hop).
 void add_actorrt_types(caf::actor_system_config& cfg);
 
+/// A scheduler with its local cores, and the admission credit its engines
+/// share.
 struct topology {
-  caf::actor scheduler;
-  std::vector<caf::actor> cores;
+  scheduler_actor scheduler;
+  std::vector<npu_core_actor> cores;
+  std::shared_ptr<admission> credit;
 };
 
 /// Spawns the scheduler and, for device i of `devices`, one detached
 /// npu_core_actor per core, joined to the scheduler as device i.
 topology start_devices(caf::actor_system& sys,
-                       const std::vector<device_spec>& devices);
+                       const std::vector<device_spec>& devices,
+                       scheduler_settings settings = {});
 
 /// Stops the cores and the scheduler.
 void stop_devices(const topology& top);
 
 class runtime {
 public:
-  explicit runtime(std::vector<device_spec> devices);
+  explicit runtime(std::vector<device_spec> devices,
+                   scheduler_settings settings = {});
   ~runtime();
 
   runtime(const runtime&) = delete;
@@ -42,8 +49,11 @@ public:
   caf::actor_system& system() {
     return *system_;
   }
-  const caf::actor& scheduler() const {
+  const scheduler_actor& scheduler() const {
     return top_.scheduler;
+  }
+  const std::shared_ptr<admission>& credit() const {
+    return top_.credit;
   }
   const std::vector<device_spec>& devices() const {
     return devices_;

@@ -4,68 +4,238 @@ namespace actorrt {
 
 namespace {
 
-using self_ptr = caf::stateful_actor<scheduler_state>*;
+using self_ptr = scheduler_actor::stateful_pointer<scheduler_state>;
+using lane = scheduling_policy::lane;
 
 std::string core_name(const scheduler_state& st, size_t slot) {
   return std::to_string(st.reports[slot].device) + ":"
          + std::to_string(st.reports[slot].core);
 }
 
-void fail_job(self_ptr self, const job_ptr& j, errc code, std::string msg) {
-  job_result r;
-  r.error = {code, std::move(msg)};
-  self->send(j->reply_to, done_atom::value, j->id, std::move(r));
+void fail(self_ptr self, const engine_actor& engine,
+          const std::vector<job_id>& ids, errc code, const std::string& msg) {
+  job_results results(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    results[i].id = ids[i];
+    results[i].error = {code, msg};
+  }
+  self->send(engine, done_atom::value, std::move(results));
 }
 
-void try_dispatch_queued(self_ptr self);
+void drain(self_ptr self);
 
-void dispatch(self_ptr self, job_ptr j, size_t slot) {
+void schedule_tick(self_ptr self) {
   auto& st = self->state;
-  st.policy.started(slot);
-  // Counted here, not at the core's answer: the job's result may reach its
-  // caller before that answer reaches us.
-  ++st.reports[slot].jobs;
-  auto free_core = [self, slot] {
-    self->state.policy.finished(slot);
-    try_dispatch_queued(self);
-  };
-  // The job (and the caller's input buffers) stays referenced here until
-  // the core is done with it.
+  if (st.ticking || st.batches.empty())
+    return;
+  st.ticking = true;
+  self->delayed_send(self, st.settings.tick, tick_atom::value);
+}
+
+void batch_answered(self_ptr self, uint64_t seq) {
+  auto& st = self->state;
+  auto i = st.batches.find(seq);
+  if (i == st.batches.end())
+    return;
+  st.policy.finished(i->second.slot, static_cast<int>(i->second.ids.size()));
+  if (i->second.late)
+    st.policy.set_stalled(i->second.slot, false);
+  st.batches.erase(i);
+  drain(self);
+}
+
+void send_batch(self_ptr self, size_t slot, job_batch batch) {
+  auto& st = self->state;
+  auto seq = ++st.last_batch;
+  auto& o = st.batches
+              .emplace(seq,
+                       scheduler_state::outstanding{
+                         slot, batch.engine, {}, self->clock().now()})
+              .first->second;
+  o.ids.reserve(batch.jobs.size());
+  for (auto& j : batch.jobs)
+    o.ids.push_back(j.id);
+  schedule_tick(self);
+  // Dead cores answer with an error (CAF bounces requests to them); stalled
+  // ones are caught by the tick.
   self
-    ->request(st.cores[slot], caf::infinite, run_atom::value,
-              core_job{j->id, j->model_id, j->inputs, j->reply_to, now_ns()})
-    .then([j, free_core] { free_core(); },
-          [self, slot, j, free_core](caf::error& e) {
-            fail_job(self, j, errc::device_io,
-                     "NPU core " + core_name(self->state, slot)
-                       + " failed: " + self->system().render(e));
-            free_core();
+    ->request(st.cores[slot], caf::infinite, run_atom::value, std::move(batch))
+    .then([self, seq](uint64_t) { batch_answered(self, seq); },
+          [self, seq](caf::error& e) {
+            auto& st = self->state;
+            auto i = st.batches.find(seq);
+            if (i != st.batches.end() && !i->second.late)
+              fail(self, i->second.engine, i->second.ids, errc::device_io,
+                   "NPU core " + core_name(st, i->second.slot)
+                     + " failed: " + self->system().render(e));
+            batch_answered(self, seq);
           });
 }
 
-void submit(self_ptr self, job_ptr j) {
+/// Places queued jobs on cores with room; jobs bound for the same core,
+/// model and engine travel as one batch.
+void drain(self_ptr self) {
   auto& st = self->state;
-  if (auto slot = st.policy.pick(j->where))
-    dispatch(self, std::move(j), *slot);
-  else if (st.policy.can_serve(j->where))
-    st.queue.push_back(std::move(j));
-  else
-    fail_job(self, j, errc::device_io,
-             "no running NPU core matches this engine's devices and bound "
-             "option");
+  struct outgoing {
+    size_t slot;
+    job_batch batch;
+  };
+  std::vector<outgoing> out;
+  // Every queued job can be served (unservable ones end on arrival or when
+  // a core goes), so the scan stops as soon as no core has room.
+  for (auto i = st.queue.begin();
+       i != st.queue.end() && st.policy.has_room();) {
+    auto& where = st.models.at(i->model).where;
+    auto slot = st.policy.pick(i->model, where, i->j.device);
+    if (!slot) {
+      ++i;
+      continue;
+    }
+    st.policy.started(*slot);
+    ++st.reports[*slot].jobs;
+    auto same = std::find_if(out.begin(), out.end(), [&](const outgoing& o) {
+      return o.slot == *slot && o.batch.model == i->model
+             && o.batch.engine == i->engine;
+    });
+    if (same == out.end())
+      same = out.insert(out.end(),
+                        outgoing{*slot, job_batch{i->model, i->engine, {}}});
+    same->batch.jobs.push_back(std::move(i->j));
+    i = st.queue.erase(i);
+  }
+  for (auto& o : out)
+    send_batch(self, o.slot, std::move(o.batch));
 }
 
-void try_dispatch_queued(self_ptr self) {
+/// Why no core will ever run `q`, or nothing when one may.
+std::optional<failure> unservable(const scheduler_state& st,
+                                  const scheduler_state::queued& q) {
+  auto m = st.models.find(q.model);
+  if (m == st.models.end())
+    return failure{errc::invalid_operation,
+                   "the engine's model is no longer loaded (disposed?)"};
+  if (!st.policy.can_serve(q.model, m->second.where, q.j.device))
+    return failure{errc::device_io,
+                   "no running NPU core that holds this engine's model "
+                   "matches its devices and bound option"};
+  return std::nullopt;
+}
+
+/// Ends the queued jobs no core will ever run (after a core stopped, a
+/// model was unloaded or a lane failed to load).
+void fail_unservable(self_ptr self) {
   auto& st = self->state;
   for (auto i = st.queue.begin(); i != st.queue.end();) {
-    if (auto slot = st.policy.pick((*i)->where)) {
-      auto j = std::move(*i);
+    if (auto why = unservable(st, *i)) {
+      fail(self, i->engine, {i->j.id}, why->code, why->message);
       i = st.queue.erase(i);
-      dispatch(self, std::move(j), *slot);
     } else {
       ++i;
     }
   }
+}
+
+void tick(self_ptr self) {
+  auto& st = self->state;
+  st.ticking = false;
+  // The actor clock, not the wall: tests drive it deterministically.
+  auto overdue = self->clock().now() - st.settings.core_timeout;
+  for (auto& [seq, o] : st.batches) {
+    if (o.late || o.sent > overdue)
+      continue;
+    o.late = true;
+    st.policy.set_stalled(o.slot, true);
+    fail(self, o.engine, o.ids, errc::timeout,
+         "NPU core " + core_name(st, o.slot) + " did not answer within "
+           + std::to_string(st.settings.core_timeout.count()) + " ms");
+  }
+  schedule_tick(self);
+  drain(self);
+}
+
+/// Asks core `slot` to load `entry`'s model; the lane is ready when it says.
+/// Returns false when the core may not hold it.
+bool load_on(self_ptr self, size_t slot,
+             const scheduler_state::model_entry& entry,
+             std::function<void(failure)> done) {
+  auto& st = self->state;
+  auto& r = st.reports[slot];
+  if (!r.alive || !entry.where.allows(r.device, r.core))
+    return false;
+  auto model = entry.handle.id;
+  st.policy.set_lane(slot, model, lane::loading);
+  self->request(st.cores[slot], caf::infinite, load_atom::value, entry.handle)
+    .then(
+      [self, slot, model, done](failure& f) {
+        if (self->state.models.count(model))
+          self->state.policy.set_lane(slot, model,
+                                      f ? lane::failed : lane::ready);
+        done(std::move(f));
+        fail_unservable(self);
+        drain(self);
+      },
+      [self, slot, model, done](caf::error& e) {
+        if (self->state.models.count(model))
+          self->state.policy.set_lane(slot, model, lane::failed);
+        done({errc::device_io, self->system().render(e)});
+        fail_unservable(self);
+        drain(self);
+      });
+  return true;
+}
+
+void join(self_ptr self, npu_core_actor core, core_report report) {
+  auto& st = self->state;
+  auto key = report.device_key.empty() ? std::to_string(report.device)
+                                       : report.device_key;
+  auto number = st.device_numbers.emplace(
+    key, static_cast<int>(st.device_numbers.size()));
+  report.device = number.first->second;
+  self->monitor(core);
+  auto slot = st.policy.add_core(report.device, report.core);
+  st.cores.push_back(std::move(core));
+  st.reports.push_back(std::move(report));
+  // Models loaded before this core came: it gets them before any job.
+  for (auto& [id, entry] : st.models)
+    load_on(self, slot, entry, [](failure) {});
+}
+
+struct load_fanout {
+  scheduler_actor::stateful_pointer<scheduler_state> self;
+  caf::typed_response_promise<failure> promise;
+  size_t pending = 0;
+  failure first_error;
+};
+
+caf::typed_response_promise<failure> load(self_ptr self, model_handle& m,
+                                          placement& where) {
+  auto& st = self->state;
+  auto& entry = st.models[m.id] = {std::move(m), std::move(where)};
+  auto fan = std::make_shared<load_fanout>();
+  fan->promise = self->make_response_promise<failure>();
+  auto reply = [fan](failure f) {
+    if (f && !fan->first_error)
+      fan->first_error = std::move(f);
+    if (--fan->pending == 0)
+      fan->promise.deliver(fan->first_error);
+  };
+  for (size_t slot = 0; slot < st.cores.size(); ++slot)
+    if (load_on(self, slot, entry, reply))
+      ++fan->pending;
+  if (fan->pending == 0)
+    fan->promise.deliver(failure{errc::invalid_argument,
+                                 "no running NPU core matches the engine's "
+                                 "devices and bound option"});
+  return fan->promise;
+}
+
+void unload(self_ptr self, uint64_t model) {
+  auto& st = self->state;
+  st.models.erase(model);
+  st.policy.forget_model(model);
+  for (auto& core : st.cores)
+    self->send(core, unload_atom::value, model);
+  fail_unservable(self);
 }
 
 void core_down(self_ptr self, const caf::down_msg& msg) {
@@ -75,70 +245,54 @@ void core_down(self_ptr self, const caf::down_msg& msg) {
       st.policy.set_alive(slot, false);
       st.reports[slot].alive = false;
     }
-  // Queued jobs that no living core can take end now, not never.
-  for (auto i = st.queue.begin(); i != st.queue.end();) {
-    if (st.policy.can_serve((*i)->where)) {
+  // Its batches end here: a dead core's answers may never come.
+  for (auto i = st.batches.begin(); i != st.batches.end();) {
+    auto& o = i->second;
+    if (st.policy.alive(o.slot)) {
       ++i;
       continue;
     }
-    fail_job(self, *i, errc::device_io,
-             "every NPU core this job may use has stopped");
-    i = st.queue.erase(i);
+    if (!o.late)
+      fail(self, o.engine, o.ids, errc::device_io,
+           "NPU core " + core_name(st, o.slot)
+             + " stopped: " + self->system().render(msg.reason));
+    st.policy.finished(o.slot, static_cast<int>(o.ids.size()));
+    i = st.batches.erase(i);
   }
+  // Queued jobs that no living core can take end now, not never.
+  fail_unservable(self);
+  drain(self);
 }
-
-struct load_fanout {
-  caf::response_promise promise;
-  size_t pending = 0;
-  failure first_error;
-};
 
 } // namespace
 
-caf::behavior scheduler_actor(self_ptr self, int core_depth) {
-  self->state.policy = scheduling_policy{core_depth};
+scheduler_actor::behavior_type
+scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
+          scheduler_settings settings) {
+  self->state.settings = settings;
+  self->state.policy = scheduling_policy{settings.core_depth};
   self->set_down_handler([self](caf::down_msg& msg) { core_down(self, msg); });
   return {
-    [=](join_atom, caf::actor core, core_report& report) {
-      auto& st = self->state;
-      self->monitor(core);
-      st.policy.add_core(report.device, report.core);
-      st.cores.push_back(std::move(core));
-      st.reports.push_back(std::move(report));
+    [=](join_atom, npu_core_actor& core, core_report& report) {
+      join(self, std::move(core), std::move(report));
     },
     [=](load_atom, model_handle& m, placement& where) {
+      return load(self, m, where);
+    },
+    [=](unload_atom, uint64_t model) { unload(self, model); },
+    [=](submit_atom, job_batch& batch) {
       auto& st = self->state;
-      auto fan = std::make_shared<load_fanout>();
-      fan->promise = self->make_response_promise();
-      for (size_t slot = 0; slot < st.cores.size(); ++slot) {
-        auto& r = st.reports[slot];
-        if (!r.alive || !where.allows(r.device, r.core))
-          continue;
-        ++fan->pending;
-        auto reply = [fan](failure f) {
-          if (f && !fan->first_error)
-            fan->first_error = std::move(f);
-          if (--fan->pending == 0)
-            fan->promise.deliver(fan->first_error);
-        };
-        self->request(st.cores[slot], caf::infinite, load_atom::value, m)
-          .then([reply](failure& f) { reply(std::move(f)); },
-                [reply, self](caf::error& e) {
-                  reply({errc::device_io, self->system().render(e)});
-                });
+      for (auto& j : batch.jobs) {
+        scheduler_state::queued q{batch.model, batch.engine, std::move(j)};
+        if (auto why = unservable(st, q))
+          fail(self, q.engine, {q.j.id}, why->code, why->message);
+        else
+          st.queue.push_back(std::move(q));
       }
-      if (fan->pending == 0)
-        fan->promise.deliver(failure{errc::invalid_argument,
-                                     "no running NPU core matches the "
-                                     "engine's devices and bound option"});
-      return fan->promise;
+      drain(self);
     },
-    [=](unload_atom, uint64_t model_id) {
-      for (auto& core : self->state.cores)
-        self->send(core, unload_atom::value, model_id);
-    },
-    [=](submit_atom, job_ptr& j) { submit(self, std::move(j)); },
     [=](report_atom) { return self->state.reports; },
+    [=](tick_atom) { tick(self); },
   };
 }
 

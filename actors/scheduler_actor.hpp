@@ -1,8 +1,12 @@
-// One per actor system: places jobs on NPU cores. It holds core handles only
-// and never assumes a core lives in this process.
+// One per runtime: knows which core holds which model and places jobs on
+// cores. It holds core handles only and never assumes a core lives in this
+// process.
 #pragma once
 
+#include <chrono>
 #include <deque>
+#include <map>
+#include <unordered_map>
 #include <vector>
 
 #include "actors/messages.hpp"
@@ -10,28 +14,57 @@
 
 namespace actorrt {
 
+struct scheduler_settings {
+  /// Jobs a core holds at once: one running, the rest waiting in its
+  /// mailbox so it never idles for a round trip. More means bigger batches
+  /// under load and coarser balance.
+  int core_depth = 2;
+  /// How long a core may take to answer one batch before its jobs end with
+  /// Timeout and it takes nothing new until it answers.
+  std::chrono::milliseconds core_timeout{60000};
+  /// How often outstanding batches are checked against core_timeout.
+  std::chrono::milliseconds tick{250};
+};
+
 struct scheduler_state {
+  scheduler_settings settings;
   scheduling_policy policy;
-  std::vector<caf::actor> cores;
+  std::vector<npu_core_actor> cores;
   std::vector<core_report> reports;
-  std::deque<job_ptr> queue;
+  std::map<std::string, int> device_numbers; // device_key → device id
+
+  struct model_entry {
+    model_handle handle;
+    placement where;
+  };
+  std::unordered_map<uint64_t, model_entry> models;
+
+  struct queued {
+    uint64_t model;
+    engine_actor engine;
+    job j;
+  };
+  std::deque<queued> queue;
+
+  struct outstanding {
+    size_t slot;
+    engine_actor engine;
+    std::vector<job_id> ids;
+    caf::actor_clock::time_point sent;
+    bool late = false;
+  };
+  std::unordered_map<uint64_t, outstanding> batches; // by sequence number
+  uint64_t last_batch = 0;
+  bool ticking = false;
 
   static inline const char* name = "actorrt.scheduler";
 };
 
-/// Handles
-// clang-format off
-///   (join_atom, actor, core_report)      a core joins (local or remote)
-///   (load_atom, model_handle, placement) → failure
-///                                        load on every eligible core
-///   (unload_atom, model id)
-///   (submit_atom, job_ptr)               run on a core, which sends
-///                                        (done_atom, id, job_result) to
-///                                        the job's reply_to
-///   (report_atom) → std::vector<core_report>
-// clang-format on
-/// `core_depth`: jobs a core holds at once (see scheduling_policy).
-caf::behavior scheduler_actor(caf::stateful_actor<scheduler_state>* self,
-                              int core_depth);
+/// The behaviour of the scheduler (see scheduler_actor in messages.hpp).
+/// Loads are replayed to cores that join later, before they get jobs; a job
+/// only goes to a core whose lane for its model is ready.
+scheduler_actor::behavior_type
+scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
+          scheduler_settings settings);
 
 } // namespace actorrt

@@ -4,6 +4,17 @@
 
 namespace actorrt {
 
+bool placement::allows(int device, int core) const {
+  if (core < 0 || core >= 32 || (core_mask & (1u << core)) == 0)
+    return false;
+  if (devices.empty())
+    return true;
+  for (int d : devices)
+    if (d == device)
+      return true;
+  return false;
+}
+
 size_t scheduling_policy::add_core(int device, int core) {
   cores_.push_back(core_load{device, core});
   return cores_.size() - 1;
@@ -11,6 +22,32 @@ size_t scheduling_policy::add_core(int device, int core) {
 
 void scheduling_policy::set_alive(size_t slot, bool alive) {
   cores_[slot].alive = alive;
+}
+
+void scheduling_policy::set_stalled(size_t slot, bool stalled) {
+  cores_[slot].stalled = stalled;
+}
+
+void scheduling_policy::set_lane(size_t slot, uint64_t model, lane state) {
+  cores_[slot].lanes[model] = state;
+}
+
+scheduling_policy::lane scheduling_policy::lane_of(size_t slot,
+                                                   uint64_t model) const {
+  auto& lanes = cores_[slot].lanes;
+  auto i = lanes.find(model);
+  return i == lanes.end() ? lane::none : i->second;
+}
+
+void scheduling_policy::forget_model(uint64_t model) {
+  for (auto& c : cores_)
+    c.lanes.erase(model);
+}
+
+bool scheduling_policy::eligible(const core_load& c, const placement& where,
+                                 int device) const {
+  return c.alive && (device < 0 || c.device == device)
+         && where.allows(c.device, c.core);
 }
 
 int scheduling_policy::device_load(int device) const {
@@ -21,17 +58,18 @@ int scheduling_policy::device_load(int device) const {
   return load;
 }
 
-std::optional<size_t> scheduling_policy::pick(const placement& where) {
+std::optional<size_t>
+scheduling_policy::pick(uint64_t model, const placement& where, int device) {
   std::optional<size_t> best;
   std::tuple<int, int, uint64_t> best_key;
   for (size_t i = 0; i < cores_.size(); ++i) {
     auto& c = cores_[i];
-    if (!c.alive || c.in_flight >= depth_ || !where.allows(c.device, c.core))
+    if (c.stalled || c.in_flight >= depth_ || !eligible(c, where, device))
       continue;
-    int load = device_load(c.device);
-    if (where.max_per_device > 0 && load >= where.max_per_device)
+    auto lane_state = c.lanes.find(model);
+    if (lane_state == c.lanes.end() || lane_state->second != lane::ready)
       continue;
-    auto key = std::make_tuple(load, c.in_flight, c.last_pick);
+    auto key = std::make_tuple(device_load(c.device), c.in_flight, c.last_pick);
     if (!best || key < best_key) {
       best = i;
       best_key = key;
@@ -42,19 +80,32 @@ std::optional<size_t> scheduling_policy::pick(const placement& where) {
   return best;
 }
 
-bool scheduling_policy::can_serve(const placement& where) const {
+bool scheduling_policy::can_serve(uint64_t model, const placement& where,
+                                  int device) const {
+  for (auto& c : cores_) {
+    if (!eligible(c, where, device))
+      continue;
+    auto i = c.lanes.find(model);
+    if (i != c.lanes.end()
+        && (i->second == lane::ready || i->second == lane::loading))
+      return true;
+  }
+  return false;
+}
+
+bool scheduling_policy::has_room() const {
   for (auto& c : cores_)
-    if (c.alive && where.allows(c.device, c.core))
+    if (c.alive && !c.stalled && c.in_flight < depth_)
       return true;
   return false;
 }
 
-void scheduling_policy::started(size_t slot) {
-  ++cores_[slot].in_flight;
+void scheduling_policy::started(size_t slot, int n) {
+  cores_[slot].in_flight += n;
 }
 
-void scheduling_policy::finished(size_t slot) {
-  --cores_[slot].in_flight;
+void scheduling_policy::finished(size_t slot, int n) {
+  cores_[slot].in_flight -= n;
 }
 
 } // namespace actorrt

@@ -3,10 +3,12 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
-#include "actors/job.hpp"
+#include "actors/messages.hpp"
 
 namespace actorrt {
 
@@ -19,18 +21,35 @@ public:
   /// Adds a core; returns its slot number.
   size_t add_core(int device, int core);
   void set_alive(size_t slot, bool alive);
+  /// A core that did not answer in time takes nothing new until it does.
+  void set_stalled(size_t slot, bool stalled);
 
-  /// The least-loaded eligible core with room: fewest jobs on its device
-  /// first, then on the core, then the one that waited longest. Nothing when
-  /// every eligible core, or its device (max_per_device), is full.
-  std::optional<size_t> pick(const placement& where);
+  /// What a core knows of a model: nothing, loading, ready, or refused.
+  enum class lane { none, loading, ready, failed };
+  void set_lane(size_t slot, uint64_t model, lane state);
+  lane lane_of(size_t slot, uint64_t model) const;
+  void forget_model(uint64_t model);
 
-  /// True when some living core could ever take a job with this placement.
-  bool can_serve(const placement& where) const;
+  /// The least-loaded core that may take a job of `model`: alive, not
+  /// stalled, the model ready on it, allowed by `where`, on `device` unless
+  /// that is -1, and with room. Fewest jobs on its device first, then on
+  /// the core, then the one that waited longest. Nothing when all are full.
+  std::optional<size_t> pick(uint64_t model, const placement& where,
+                             int device);
 
-  void started(size_t slot);
-  void finished(size_t slot);
+  /// True when some living core could ever take such a job (its model
+  /// ready or still loading there).
+  bool can_serve(uint64_t model, const placement& where, int device) const;
 
+  /// True when some living core has room at all.
+  bool has_room() const;
+
+  void started(size_t slot, int n = 1);
+  void finished(size_t slot, int n = 1);
+
+  size_t size() const {
+    return cores_.size();
+  }
   int device_of(size_t slot) const {
     return cores_[slot].device;
   }
@@ -40,6 +59,9 @@ public:
   int in_flight(size_t slot) const {
     return cores_[slot].in_flight;
   }
+  bool alive(size_t slot) const {
+    return cores_[slot].alive;
+  }
 
 private:
   struct core_load {
@@ -47,9 +69,12 @@ private:
     int core;
     int in_flight = 0;
     bool alive = true;
+    bool stalled = false;
     uint64_t last_pick = 0;
+    std::unordered_map<uint64_t, lane> lanes;
   };
 
+  bool eligible(const core_load& c, const placement& where, int device) const;
   int device_load(int device) const;
 
   int depth_;

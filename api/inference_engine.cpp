@@ -7,9 +7,7 @@
 #include <mutex>
 #include <shared_mutex>
 
-#include "actors/delivery.hpp"
 #include "actors/engine_actor.hpp"
-#include "actors/result_actor.hpp"
 #include "actors/runtime.hpp"
 #include "core/model.hpp"
 
@@ -18,12 +16,8 @@ namespace actorrt {
 struct InferenceEngine::impl {
   EngineSettings settings;
   std::shared_ptr<runtime> rt;
-  model_ptr m;
-  std::shared_ptr<delivery> sink;
-  engine_config cfg;
-  caf::actor engine; // owns the model's placement; unloads it on exit
-  caf::actor results;
-  std::atomic<uint64_t> last_id{0};
+  std::shared_ptr<engine_books> books;
+  engine_actor engine; // every job's results come back here
   std::atomic<bool> disposed{false};
   std::once_flag dispose_once;
   // Held (shared) by every submission from its checks to its send, so
@@ -34,6 +28,10 @@ struct InferenceEngine::impl {
   void check_open() const {
     if (disposed.load(std::memory_order_acquire))
       throw InvalidOperation("InferenceEngine already disposed");
+  }
+
+  const model& m() const {
+    return *books->model;
   }
 
   tensors finish(job_table::outcome r) {
@@ -65,13 +63,11 @@ InferenceEngine::InferenceEngine(const std::string& model_path,
   auto& d = *impl_;
   d.settings = std::move(settings);
   d.rt = d.settings.rt ? d.settings.rt : runtime::shared();
-  d.m = model::load(model_path);
+  auto m = model::load(model_path);
   auto& sys = d.rt->system();
-  d.cfg = place_model(sys, d.rt->scheduler(), d.m, option);
-  d.engine = sys.spawn(engine_actor, d.cfg);
-  d.sink
-    = std::make_shared<delivery>(d.cfg.max_in_flight, d.settings.retention);
-  d.results = sys.spawn<caf::detached>(result_actor, d.sink);
+  d.books = place_model(sys, d.rt->scheduler(), d.rt->credit(), m, option,
+                        d.settings.retention);
+  d.engine = sys.spawn<caf::detached>(engine, d.books);
 }
 
 InferenceEngine::~InferenceEngine() {
@@ -84,7 +80,9 @@ InferenceEngine::~InferenceEngine() {
 
 tensors InferenceEngine::Run(const std::vector<blob>& inputs,
                              std::vector<blob> outputs) {
-  return Wait(submit(inputs, {nullptr, nullptr, true, 0, std::move(outputs)}));
+  job_ticket t;
+  t.silent = true;
+  return Wait(submit(inputs, std::move(t), std::move(outputs)));
 }
 
 tensors InferenceEngine::Run(const void* input, size_t bytes) {
@@ -94,34 +92,26 @@ tensors InferenceEngine::Run(const void* input, size_t bytes) {
 uint64_t InferenceEngine::RunAsync(const std::vector<blob>& inputs,
                                    void* user_arg, std::shared_ptr<void> keep,
                                    std::vector<blob> outputs) {
-  return submit(inputs,
-                {user_arg, std::move(keep), false, 0, std::move(outputs)});
+  job_ticket t;
+  t.ptr = user_arg;
+  t.keep = std::move(keep);
+  return submit(inputs, std::move(t), std::move(outputs));
 }
 
 uint64_t InferenceEngine::submit(const std::vector<blob>& inputs,
-                                 job_ticket arg) {
+                                 job_ticket ticket, std::vector<blob> outputs) {
   auto& d = *impl_;
   std::shared_lock<std::shared_mutex> submitting{d.submitting};
   d.check_open();
-  auto j = std::make_shared<job>();
-  j->inputs = bind_inputs(d.m->inputs(), inputs);
-  if (!arg.outputs.empty())
-    check_output_buffers(d.m->outputs(), arg.outputs);
-  // Inside a callback, blocking for a slot would deadlock: only this thread
-  // frees slots. Such submissions may exceed the limit instead.
-  bool got = delivery::delivering() ? d.sink->limiter.acquire_now()
-                                    : d.sink->limiter.acquire();
-  if (!got)
-    throw InvalidOperation("InferenceEngine disposed while RunAsync waited");
-  j->id = ++d.last_id;
-  arg.submitted = now_ns();
-  j->model_id = d.cfg.model_id;
-  j->where = d.cfg.where;
-  j->reply_to = d.results;
-  d.sink->table.open(j->id, std::move(arg));
-  auto id = j->id;
-  // Straight to the scheduler: the engine actor would only add a hop.
-  caf::anon_send(d.cfg.scheduler, submit_atom::value, std::move(j));
+  auto bound = bind_inputs(d.m().inputs(), inputs);
+  if (!outputs.empty())
+    outputs = bind_outputs(d.m().outputs(), outputs);
+  auto j
+    = d.books->open(std::move(bound), std::move(outputs), std::move(ticket));
+  auto id = j.id;
+  std::vector<job> jobs;
+  jobs.push_back(std::move(j));
+  d.books->submit(d.engine, std::move(jobs));
   return id;
 }
 
@@ -132,8 +122,8 @@ tensors InferenceEngine::Wait(uint64_t job_id) {
 tensors InferenceEngine::Wait(uint64_t job_id,
                               std::chrono::milliseconds timeout) {
   impl_->check_open();
-  auto& table = impl_->sink->table;
-  if (delivery::delivering()) {
+  auto& table = impl_->books->table;
+  if (on_engine_thread(impl_->books.get())) {
     // Inside a callback: this thread delivers results, so waiting for one
     // that has not arrived would never end.
     try {
@@ -156,10 +146,10 @@ void InferenceEngine::RegisterCallback(Callback fn) {
 void InferenceEngine::RegisterCallback(Callback fn, CallbackScope scope) {
   impl_->check_open();
   if (!fn) {
-    impl_->sink->set_callback(nullptr);
+    impl_->books->set_callback(nullptr);
     return;
   }
-  impl_->sink->set_callback(
+  impl_->books->set_callback(
     [fn = std::move(fn)](const tensors& outputs, void* user_arg,
                          const failure& error) {
       fn(outputs, user_arg, error);
@@ -169,7 +159,7 @@ void InferenceEngine::RegisterCallback(Callback fn, CallbackScope scope) {
 
 void InferenceEngine::SetCallbackErrorHandler(
   std::function<void(uint64_t, const std::string&)> fn) {
-  impl_->sink->set_error_handler(std::move(fn));
+  impl_->books->set_error_handler(std::move(fn));
 }
 
 void InferenceEngine::RunBatch(const std::vector<std::vector<blob>>& inputs,
@@ -182,7 +172,7 @@ void InferenceEngine::RunBatch(const std::vector<std::vector<blob>>& inputs,
                           + " output buffers");
   for (size_t i = 0; i < outputs.size(); ++i) {
     try {
-      check_output_buffers(d.m->outputs(), outputs[i]);
+      bind_outputs(d.m().outputs(), outputs[i]);
     } catch (const InvalidArgument& e) {
       throw InvalidArgument("RunBatch item " + std::to_string(i) + ": "
                             + e.what());
@@ -195,8 +185,11 @@ void InferenceEngine::RunBatch(const std::vector<std::vector<blob>>& inputs,
   std::exception_ptr first_error;
   try {
     // Silent, like Run: the batch's own jobs, waited for below.
-    for (size_t i = 0; i < inputs.size(); ++i)
-      ids.push_back(submit(inputs[i], {nullptr, nullptr, true, 0, outputs[i]}));
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      job_ticket t;
+      t.silent = true;
+      ids.push_back(submit(inputs[i], std::move(t), outputs[i]));
+    }
   } catch (...) {
     first_error = std::current_exception();
   }
@@ -235,67 +228,68 @@ double InferenceEngine::RunBenchmark(int num, const std::vector<blob>& inputs) {
 
 uint64_t InferenceEngine::GetInputSize() const {
   impl_->check_open();
-  return impl_->m->input_size();
+  return impl_->m().input_size();
 }
 
 uint64_t InferenceEngine::GetOutputSize() const {
   impl_->check_open();
-  return impl_->m->output_size();
+  return impl_->m().output_size();
 }
 
 const std::vector<tensor_info>& InferenceEngine::GetInputs() const {
   impl_->check_open();
-  return impl_->m->inputs();
+  return impl_->m().inputs();
 }
 
 const std::vector<tensor_info>& InferenceEngine::GetOutputs() const {
   impl_->check_open();
-  return impl_->m->outputs();
+  return impl_->m().outputs();
 }
 
 const std::string& InferenceEngine::GetModelName() const {
   impl_->check_open();
-  return impl_->m->name();
+  return impl_->m().name();
 }
 
 stats_summary InferenceEngine::GetLatency() const {
   impl_->check_open();
-  return impl_->sink->latency.summary();
+  return impl_->books->latency.summary();
 }
 
 stats_summary InferenceEngine::GetNpuInferenceTime() const {
   impl_->check_open();
-  return impl_->sink->npu_time.summary();
+  return impl_->books->npu_time.summary();
 }
 
 std::vector<int64_t> InferenceEngine::GetLatencyVector() const {
   impl_->check_open();
-  return impl_->sink->latency.recent();
+  return impl_->books->latency.recent();
 }
 
 std::vector<int64_t> InferenceEngine::GetNpuInferenceTimeVector() const {
   impl_->check_open();
-  return impl_->sink->npu_time.recent();
+  return impl_->books->npu_time.recent();
 }
 
 int InferenceEngine::GetMaxInFlight() const {
   impl_->check_open();
-  return impl_->sink->limiter.limit();
+  auto& b = *impl_->books;
+  return b.buffer_count * static_cast<int>(b.devices.size());
 }
 
 int InferenceEngine::GetPeakInFlight() const {
   impl_->check_open();
-  return impl_->sink->limiter.peak();
+  return impl_->books->table.peak_open();
 }
 
 size_t InferenceEngine::GetHeldResults() const {
   impl_->check_open();
-  return impl_->sink->table.held();
+  return impl_->books->table.held();
 }
 
 bool InferenceEngine::IsSimulated() const {
   impl_->check_open();
-  return impl_->cfg.simulated;
+  return impl_->books->simulated;
 }
 
 std::shared_ptr<runtime> InferenceEngine::GetRuntime() const {
@@ -305,27 +299,30 @@ std::shared_ptr<runtime> InferenceEngine::GetRuntime() const {
 
 size_t InferenceEngine::Dispose() {
   auto& d = *impl_;
-  if (delivery::delivering() && !d.disposed)
+  if (on_engine_thread(d.books.get()) && !d.disposed)
     throw InvalidOperation("Dispose inside a callback would wait for the "
                            "callback itself; dispose from another thread");
   std::call_once(d.dispose_once, [&d] {
     d.disposed.store(true, std::memory_order_release);
-    d.sink->limiter.close(); // wakes submitters blocked for a slot
+    d.books->closed.store(true, std::memory_order_release);
+    d.rt->credit()->wake_all(); // submitters blocked for credit give up
     { // every job submitted so far is in the table after this
       std::unique_lock<std::shared_mutex> no_submissions{d.submitting};
     }
-    if (!d.sink->limiter.drain(d.settings.dispose_timeout))
-      d.cancelled = d.sink->cancel_open("InferenceEngine disposed before the "
-                                        "job finished");
-    caf::anon_send_exit(d.engine, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(d.results, caf::exit_reason::user_shutdown);
-    // The result thread may still run a callback: wait for it, so nothing of
-    // the caller's (a Python callable, say) outlives Dispose.
     caf::scoped_actor self{d.rt->system()};
-    self->wait_for(d.results);
-    d.sink->set_callback(nullptr);
+    if (!d.books->table.wait_idle(d.settings.dispose_timeout))
+      // Cancelled on the engine's own thread, like every other ending.
+      self
+        ->request(d.engine, caf::infinite, cancel_atom::value,
+                  std::string("InferenceEngine disposed before the job "
+                              "finished"))
+        .receive([&d](uint64_t n) { d.cancelled = n; }, [](caf::error&) {});
+    // Its exit unloads the model. Wait for the thread: no callback (a
+    // Python callable, say) outlives Dispose.
+    self->send_exit(d.engine, caf::exit_reason::user_shutdown);
+    self->wait_for(d.engine);
+    d.books->set_callback(nullptr);
     d.engine = nullptr;
-    d.results = nullptr;
   });
   return d.cancelled;
 }

@@ -166,6 +166,8 @@ model_ptr model::from_bytes(std::string name, std::string bytes) {
     m.outputs_.push_back(to_info(output));
   if (m.inputs_.empty() || m.outputs_.empty())
     throw InvalidModel("'" + m.name_ + "' declares no inputs or no outputs");
+  m.input_metas_ = share(m.inputs_);
+  m.output_metas_ = share(m.outputs_);
   for (auto& node : graph.node())
     ++m.op_census_[node.op_type()];
   try {

@@ -33,6 +33,13 @@ public:
   const std::vector<tensor_info>& outputs() const {
     return outputs_;
   }
+  /// The same descriptions, shared by every tensor made for this model.
+  const tensor_metas& input_metas() const {
+    return input_metas_;
+  }
+  const tensor_metas& output_metas() const {
+    return output_metas_;
+  }
   /// Bytes over all inputs (DX-RT's GetInputSize).
   size_t input_size() const {
     return total_bytes(inputs_);
@@ -58,6 +65,8 @@ private:
   std::string bytes_;
   std::vector<tensor_info> inputs_;
   std::vector<tensor_info> outputs_;
+  tensor_metas input_metas_;
+  tensor_metas output_metas_;
   std::map<std::string, int> op_census_;
   uint64_t macs_ = 0;
   int64_t opset_ = 0;

@@ -101,55 +101,69 @@ std::string shape_string(const std::vector<int64_t>& shape) {
   return result + "]";
 }
 
-tensors split_inputs(const std::vector<tensor_info>& infos, blob raw) {
+tensor_metas share(const std::vector<tensor_info>& infos) {
+  tensor_metas metas;
+  metas.reserve(infos.size());
+  for (auto& info : infos)
+    metas.push_back(std::make_shared<const tensor_info>(info));
+  return metas;
+}
+
+std::vector<blob> split_inputs(const std::vector<tensor_info>& infos,
+                               blob raw) {
   auto expected = total_bytes(infos);
   if (raw.size != expected)
     throw InvalidArgument("input buffer has " + std::to_string(raw.size)
                           + " bytes, the model expects "
                           + std::to_string(expected)
                           + " bytes (get_input_size())");
-  tensors result;
+  if (infos.size() == 1)
+    return {std::move(raw)};
+  std::vector<blob> result;
   result.reserve(infos.size());
   size_t offset = 0;
   for (auto& info : infos) {
-    result.push_back({info, raw.slice(offset, info.byte_size())});
+    result.push_back(raw.slice(offset, info.byte_size()));
     offset += info.byte_size();
   }
   return result;
 }
 
-tensors bind_inputs(const std::vector<tensor_info>& infos,
-                    const std::vector<blob>& buffers) {
+std::vector<blob> bind_inputs(const std::vector<tensor_info>& infos,
+                              const std::vector<blob>& buffers) {
   if (buffers.size() == 1 && infos.size() != 1)
     return split_inputs(infos, buffers.front());
   if (buffers.size() != infos.size())
     throw InvalidArgument("got " + std::to_string(buffers.size())
                           + " input buffers, the model has "
                           + std::to_string(infos.size()) + " inputs");
-  tensors result;
-  result.reserve(infos.size());
-  for (size_t i = 0; i < infos.size(); ++i) {
+  for (size_t i = 0; i < infos.size(); ++i)
     if (buffers[i].size != infos[i].byte_size())
       throw InvalidArgument(
         "input " + std::to_string(i) + " ('" + infos[i].name + "') has "
         + std::to_string(buffers[i].size) + " bytes, expected "
         + std::to_string(infos[i].byte_size()) + " bytes ("
         + to_string(infos[i].type) + " " + shape_string(infos[i].shape) + ")");
-    result.push_back({infos[i], buffers[i]});
-  }
-  return result;
+  return buffers;
 }
 
-void check_output_buffers(const std::vector<tensor_info>& infos,
-                          const std::vector<blob>& buffers) {
+std::vector<blob> bind_outputs(const std::vector<tensor_info>& infos,
+                               const std::vector<blob>& buffers) {
   auto total = total_bytes(infos);
-  if (buffers.size() == 1 && buffers[0].size == total)
-    return;
+  if (buffers.size() == 1 && buffers[0].size == total) {
+    std::vector<blob> result;
+    size_t offset = 0;
+    for (auto& info : infos) {
+      result.push_back(buffers[0].slice(offset, info.byte_size()));
+      offset += info.byte_size();
+    }
+    return result;
+  }
   bool per_output = buffers.size() == infos.size();
   for (size_t k = 0; per_output && k < infos.size(); ++k)
     per_output = buffers[k].size == infos[k].byte_size();
   if (per_output)
-    return;
+    return buffers;
   size_t got = 0;
   for (auto& b : buffers)
     got += b.size;
@@ -160,19 +174,12 @@ void check_output_buffers(const std::vector<tensor_info>& infos,
                         + std::to_string(got) + " bytes in all");
 }
 
-tensors copy_into(const tensors& outputs, const std::vector<blob>& buffers) {
+tensors attach(const tensor_metas& metas, std::vector<blob> buffers) {
   tensors result;
-  result.reserve(outputs.size());
-  size_t offset = 0;
-  for (size_t k = 0; k < outputs.size(); ++k) {
-    auto& src = outputs[k].bytes;
-    auto dst = buffers.size() == outputs.size()
-                 ? buffers[k]
-                 : buffers[0].slice(offset, src.size);
-    std::memcpy(dst.data, src.data, src.size);
-    offset += src.size;
-    result.push_back({outputs[k].info, std::move(dst)});
-  }
+  result.reserve(metas.size());
+  for (size_t k = 0; k < metas.size(); ++k)
+    result.push_back(
+      {metas[k], k < buffers.size() ? std::move(buffers[k]) : blob{}});
   return result;
 }
 

@@ -56,9 +56,15 @@ struct blob {
   blob slice(size_t offset, size_t length) const;
 };
 
+/// Bytes and what they are. The description is shared (with the model,
+/// normally), so passing a tensor never copies names or shapes.
 struct tensor {
-  tensor_info info;
+  std::shared_ptr<const tensor_info> meta;
   blob bytes;
+
+  const tensor_info& info() const {
+    return *meta;
+  }
 
   template <class T>
   const T* as() const {
@@ -68,23 +74,32 @@ struct tensor {
 
 using tensors = std::vector<tensor>;
 
+/// Descriptions shared by every tensor made from them.
+using tensor_metas = std::vector<std::shared_ptr<const tensor_info>>;
+
+/// Shares each description of `infos` (copied once).
+tensor_metas share(const std::vector<tensor_info>& infos);
+
 /// Splits one raw buffer of exactly the models' total input size into its
 /// inputs, in order (DX-RT semantics). Throws InvalidArgument on a mismatch.
-tensors split_inputs(const std::vector<tensor_info>& infos, blob raw);
+std::vector<blob> split_inputs(const std::vector<tensor_info>& infos, blob raw);
 
-/// Checks per-input buffers against the declared inputs (count and bytes) and
-/// attaches the declared names, shapes and dtypes.
-tensors bind_inputs(const std::vector<tensor_info>& infos,
-                    const std::vector<blob>& buffers);
+/// Checks input buffers against the declared inputs: one raw buffer of the
+/// total input size (split into the inputs), or one per input of its size.
+/// Returns one buffer per input. Throws InvalidArgument with expected and
+/// actual bytes.
+std::vector<blob> bind_inputs(const std::vector<tensor_info>& infos,
+                              const std::vector<blob>& buffers);
 
 /// Checks caller-owned output buffers: one buffer of the outputs' total
-/// size, or one per output of its size. Throws InvalidArgument.
-void check_output_buffers(const std::vector<tensor_info>& infos,
-                          const std::vector<blob>& buffers);
+/// size (split into the outputs), or one per output of its size. Returns one
+/// buffer per output. Throws InvalidArgument.
+std::vector<blob> bind_outputs(const std::vector<tensor_info>& infos,
+                               const std::vector<blob>& buffers);
 
-/// Copies outputs into checked caller buffers and returns tensors that view
-/// those buffers.
-tensors copy_into(const tensors& outputs, const std::vector<blob>& buffers);
+/// Tensors of `metas`' descriptions over `buffers`, one per description;
+/// those past the end of `buffers` get no memory (an executor allocates it).
+tensors attach(const tensor_metas& metas, std::vector<blob> buffers);
 
 /// Total byte size of a list of tensor infos.
 size_t total_bytes(const std::vector<tensor_info>& infos);

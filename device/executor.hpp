@@ -5,10 +5,22 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "core/clock.hpp"
+#include "core/errors.hpp"
 #include "core/tensor.hpp"
 
 namespace actorrt {
+
+/// One job as a lane sees it, for the batch entry point.
+struct lane_job {
+  tensors inputs;
+  tensors outputs;
+  int64_t started = 0;  // when its compute began (now_ns())
+  int64_t finished = 0; // when it ended
+  failure error;
+};
 
 class executor {
 public:
@@ -17,23 +29,39 @@ public:
   /// A short name for reports, e.g. "opencv-dnn" or "simulated-npu".
   virtual std::string name() const = 0;
 
-  /// Runs one job. Inputs are in the model's declared order; outputs come
-  /// back in the declared order, shapes and dtypes, in memory the caller may
-  /// keep. Throws on failure; the lane stays usable.
-  virtual tensors run(const tensors& inputs) = 0;
+  /// Runs one job. `inputs` are in the model's declared order. `outputs`
+  /// holds one tensor per model output with its description set: a
+  /// non-empty blob is caller memory of the output's size to write into,
+  /// an empty one is allocated here. Returns when the compute began
+  /// (now_ns()), after any wait for a shared host resource, so that wait
+  /// stays out of NPU time. Throws on failure; the lane stays usable.
+  virtual int64_t run(const tensors& inputs, tensors& outputs) = 0;
+
+  /// (optional) Runs several jobs; a backend that computes a batch at once
+  /// overrides it. Each job's failure is its own.
+  virtual void run_batch(std::vector<lane_job>& jobs) {
+    for (auto& j : jobs) {
+      try {
+        j.started = run(j.inputs, j.outputs);
+      } catch (...) {
+        j.error = failure::from_current_exception();
+      }
+      j.finished = now_ns();
+    }
+  }
 
   /// (optional) True when no real compute happens: results are not outputs
   /// of the model and every report must say so.
   virtual bool is_simulated() const {
     return false;
   }
-
-  /// (optional) When the last run's compute began (now_ns()), for lanes that
-  /// first wait for a shared host resource; 0 when it began at the call.
-  /// Keeps that wait out of the NPU time.
-  virtual int64_t last_compute_start() const {
-    return 0;
-  }
 };
+
+/// The output's memory: the caller's when given, else a new allocation.
+inline blob& output_memory(tensor& out) {
+  if (!out.bytes.data)
+    out.bytes = blob::allocate(out.info().byte_size());
+  return out.bytes;
+}
 
 } // namespace actorrt

@@ -39,14 +39,15 @@ int cv_depth(dtype type) {
 }
 
 cv::Mat wrap(const tensor& t) {
-  std::vector<int> dims(t.info.shape.begin(), t.info.shape.end());
+  std::vector<int> dims(t.info().shape.begin(), t.info().shape.end());
   if (dims.empty())
     dims.push_back(1);
   return cv::Mat(static_cast<int>(dims.size()), dims.data(),
-                 cv_depth(t.info.type), t.bytes.data);
+                 cv_depth(t.info().type), t.bytes.data);
 }
 
-blob copy_out(const cv::Mat& mat, const tensor_info& info) {
+void copy_out(const cv::Mat& mat, tensor& out) {
+  auto& info = out.info();
   if (mat.total() != info.element_count())
     throw DeviceIO(
       "output '" + info.name + "' has " + std::to_string(mat.total())
@@ -55,20 +56,19 @@ blob copy_out(const cv::Mat& mat, const tensor_info& info) {
       + std::to_string(info.element_count()) + " " + shape_string(info.shape));
   cv::Mat source = mat.isContinuous() ? mat : mat.clone();
   int depth = cv_depth(info.type);
-  auto bytes = blob::allocate(info.byte_size());
+  auto& bytes = output_memory(out);
   if (source.depth() == depth) {
     std::memcpy(bytes.data, source.data, bytes.size);
-    return bytes;
+    return;
   }
   cv::Mat flat = source.reshape(1, 1);
   cv::Mat target(1, static_cast<int>(info.element_count()), depth, bytes.data);
   flat.convertTo(target, depth);
-  return bytes;
 }
 
 } // namespace
 
-opencv_executor::opencv_executor(const model& m) : outputs_(m.outputs()) {
+opencv_executor::opencv_executor(const model& m) {
   static std::once_flag single_threaded;
   std::call_once(single_threaded, [] {
     // Each lane is one thread; OpenCV's own pool would oversubscribe the host.
@@ -80,15 +80,16 @@ opencv_executor::opencv_executor(const model& m) : outputs_(m.outputs()) {
     net_ = cv::dnn::readNetFromONNX(m.bytes().data(), m.bytes().size());
     net_.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
     net_.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
-    for (auto& out : outputs_)
+    for (auto& out : m.outputs())
       output_names_.push_back(out.name);
     tensors zeros;
-    for (auto& info : m.inputs()) {
-      auto bytes = blob::allocate(info.byte_size());
+    for (auto& meta : m.input_metas()) {
+      auto bytes = blob::allocate(meta->byte_size());
       std::memset(bytes.data, 0, bytes.size);
-      zeros.push_back({info, bytes});
+      zeros.push_back({meta, bytes});
     }
-    forward(zeros);
+    auto outputs = attach(m.output_metas(), {});
+    forward(zeros, outputs);
   } catch (const cv::Exception& e) {
     throw InvalidModel("OpenCV DNN cannot run '" + m.name() + "': " + e.what());
   } catch (const DeviceIO& e) {
@@ -96,23 +97,21 @@ opencv_executor::opencv_executor(const model& m) : outputs_(m.outputs()) {
   }
 }
 
-tensors opencv_executor::forward(const tensors& inputs) {
+void opencv_executor::forward(const tensors& inputs, tensors& outputs) {
   for (auto& in : inputs)
-    net_.setInput(wrap(in), in.info.name);
+    net_.setInput(wrap(in), in.info().name);
   std::vector<cv::Mat> outs;
   net_.forward(outs, output_names_);
-  tensors result;
-  result.reserve(outs.size());
-  for (size_t i = 0; i < outs.size(); ++i)
-    result.push_back({outputs_[i], copy_out(outs[i], outputs_[i])});
-  return result;
+  for (size_t i = 0; i < outs.size() && i < outputs.size(); ++i)
+    copy_out(outs[i], outputs[i]);
 }
 
-tensors opencv_executor::run(const tensors& inputs) {
+int64_t opencv_executor::run(const tensors& inputs, tensors& outputs) {
   cpu_slots::lease slot{cpu_slots::host()};
-  compute_start_ = now_ns();
+  auto started = now_ns();
   try {
-    return forward(inputs);
+    forward(inputs, outputs);
+    return started;
   } catch (const cv::Exception& e) {
     throw DeviceIO(std::string("OpenCV DNN forward failed: ") + e.what());
   }

@@ -18,18 +18,13 @@ public:
   std::string name() const override {
     return "opencv-dnn";
   }
-  tensors run(const tensors& inputs) override;
-  int64_t last_compute_start() const override {
-    return compute_start_;
-  }
+  int64_t run(const tensors& inputs, tensors& outputs) override;
 
 private:
-  tensors forward(const tensors& inputs);
+  void forward(const tensors& inputs, tensors& outputs);
 
   cv::dnn::Net net_;
-  std::vector<tensor_info> outputs_;
   std::vector<cv::String> output_names_;
-  int64_t compute_start_ = 0;
 };
 
 } // namespace actorrt

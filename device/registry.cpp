@@ -34,11 +34,17 @@ struct backends {
   std::mutex mtx;
   std::map<std::string, executor_factory> by_kind{
     {"cpu",
-     [](const model& m, const device_spec&, int) {
+     [](const model& m, const device_spec&, const lane_request& lane) {
+       // ONNX Runtime is not in this build: "ort" runs on OpenCV DNN (the
+       // engine has said so once).
+       if (!lane.backend.empty() && lane.backend != "opencv"
+           && lane.backend != "ort")
+         throw InvalidArgument("unknown CPU backend '" + lane.backend
+                               + "' (known: opencv, ort)");
        return std::unique_ptr<executor>(new opencv_executor(m));
      }},
     {"sim",
-     [](const model& m, const device_spec& spec, int) {
+     [](const model& m, const device_spec& spec, const lane_request&) {
        return std::unique_ptr<executor>(
          new simulated_executor(m, sim_latency(m, spec.param)));
      }},
@@ -74,7 +80,7 @@ bool is_simulated_kind(const std::string& kind) {
 }
 
 std::unique_ptr<executor> make_executor(const device_spec& spec, const model& m,
-                                        int lane) {
+                                        const lane_request& lane) {
   executor_factory factory;
   {
     auto& reg = backends::instance();

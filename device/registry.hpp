@@ -23,9 +23,16 @@ struct device_spec {
 
 std::string to_string(const device_spec& spec);
 
+/// Which backend an engine asks its CPU lanes to run: "" (the device's
+/// default), "opencv" or "ort". Devices that are not CPU lanes ignore it.
+struct lane_request {
+  int lane = 0;
+  std::string backend;
+};
+
 /// Builds the executor for one lane of a device.
 using executor_factory = std::function<std::unique_ptr<executor>(
-  const model& m, const device_spec& spec, int lane)>;
+  const model& m, const device_spec& spec, const lane_request& lane)>;
 
 /// Adds (or replaces) a backend kind. "cpu" and "sim" are built in.
 void register_backend(const std::string& kind, executor_factory factory);
@@ -35,10 +42,10 @@ bool has_backend(const std::string& kind);
 /// True for kinds whose executors do no real compute ("sim").
 bool is_simulated_kind(const std::string& kind);
 
-/// Throws InvalidArgument for an unknown kind; whatever the factory throws
-/// (InvalidModel, mostly) otherwise.
+/// Throws InvalidArgument for an unknown kind or backend; whatever the
+/// factory throws (InvalidModel, mostly) otherwise.
 std::unique_ptr<executor> make_executor(const device_spec& spec, const model& m,
-                                        int lane);
+                                        const lane_request& lane);
 
 /// Parses "cpu:3,sim:3:250us". Throws InvalidArgument naming the bad part.
 std::vector<device_spec> parse_devices(const std::string& text);

@@ -23,13 +23,12 @@ public:
   std::string name() const override {
     return "simulated-npu";
   }
-  tensors run(const tensors& inputs) override;
+  int64_t run(const tensors& inputs, tensors& outputs) override;
   bool is_simulated() const override {
     return true;
   }
 
 private:
-  std::vector<tensor_info> outputs_;
   std::chrono::nanoseconds latency_;
 };
 

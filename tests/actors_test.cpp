@@ -2,8 +2,8 @@
 
 #include <thread>
 
+#include "actors/admission.hpp"
 #include "actors/engine_actor.hpp"
-#include "actors/inflight_limiter.hpp"
 #include "actors/job_table.hpp"
 #include "actors/runtime.hpp"
 #include "actors/scheduling_policy.hpp"
@@ -12,17 +12,28 @@
 
 using namespace actorrt;
 using actorrt::test::model_path;
+using lane = scheduling_policy::lane;
+
+namespace {
+
+/// A policy over `devices` × 3 cores with model 1 ready everywhere.
+scheduling_policy three_core_devices(int devices, int depth = 2) {
+  scheduling_policy p{depth};
+  for (int d = 0; d < devices; ++d)
+    for (int c = 0; c < 3; ++c)
+      p.set_lane(p.add_core(d, c), 1, lane::ready);
+  return p;
+}
+
+} // namespace
 
 TEST_CASE("the policy picks the least-loaded eligible core", "[actors]") {
-  scheduling_policy p{2};
-  for (int d = 0; d < 2; ++d)
-    for (int c = 0; c < 3; ++c)
-      p.add_core(d, c);
+  auto p = three_core_devices(2);
   placement all;
   // Six picks spread over both devices before any core gets a second job.
   std::vector<int> per_device(2);
   for (int i = 0; i < 6; ++i) {
-    auto slot = p.pick(all);
+    auto slot = p.pick(1, all, -1);
     REQUIRE(slot);
     CHECK(p.in_flight(*slot) == 0);
     p.started(*slot);
@@ -30,76 +41,98 @@ TEST_CASE("the policy picks the least-loaded eligible core", "[actors]") {
   }
   CHECK(per_device == std::vector<int>{3, 3});
   for (int i = 0; i < 6; ++i)
-    p.started(*p.pick(all));
-  CHECK_FALSE(p.pick(all)); // depth 2 everywhere: queue
+    p.started(*p.pick(1, all, -1));
+  CHECK_FALSE(p.pick(1, all, -1)); // depth 2 everywhere: queue
+  CHECK_FALSE(p.has_room());
   p.finished(4);
-  CHECK(p.pick(all) == size_t{4});
+  CHECK(p.pick(1, all, -1) == size_t{4});
+  p.started(4);
+  // A job holding device 0's credit stays on device 0.
+  p.finished(1);
+  CHECK_FALSE(p.pick(1, all, 1));
+  CHECK(p.pick(1, all, 0) == size_t{1});
 }
 
 TEST_CASE("the policy honours devices, bound cores and dead cores",
           "[actors]") {
-  scheduling_policy p{2};
-  for (int d = 0; d < 2; ++d)
-    for (int c = 0; c < 3; ++c)
-      p.add_core(d, c);
+  auto p = three_core_devices(2);
   placement npu1_dev1{{1}, bound_core_mask(bound_option::npu_1)};
   for (int i = 0; i < 2; ++i) {
-    auto slot = p.pick(npu1_dev1);
+    auto slot = p.pick(1, npu1_dev1, -1);
     REQUIRE(slot);
     CHECK(p.device_of(*slot) == 1);
     CHECK(p.core_of(*slot) == 1);
     p.started(*slot);
   }
-  CHECK_FALSE(p.pick(npu1_dev1));
-  CHECK(p.can_serve(npu1_dev1));
+  CHECK_FALSE(p.pick(1, npu1_dev1, -1));
+  CHECK(p.can_serve(1, npu1_dev1, -1));
   p.set_alive(4, false);
-  CHECK_FALSE(p.can_serve(npu1_dev1));
-  CHECK(p.can_serve(placement{}));
+  CHECK_FALSE(p.can_serve(1, npu1_dev1, -1));
+  CHECK(p.can_serve(1, placement{}, -1));
 }
 
-TEST_CASE("the policy caps jobs per device (max load)", "[actors]") {
+TEST_CASE("the policy only routes a model to cores whose lane is ready",
+          "[actors]") {
   scheduling_policy p{2};
-  for (int d = 0; d < 2; ++d)
-    for (int c = 0; c < 3; ++c)
-      p.add_core(d, c);
-  placement capped{{}, ~0u, 2};
-  std::vector<int> per_device(2);
-  while (auto slot = p.pick(capped)) {
+  auto a = p.add_core(0, 0);
+  auto b = p.add_core(0, 1);
+  placement all;
+  CHECK_FALSE(p.can_serve(7, all, -1)); // nowhere loaded
+  p.set_lane(a, 7, lane::loading);
+  CHECK(p.can_serve(7, all, -1)); // will be: the job waits
+  CHECK_FALSE(p.pick(7, all, -1));
+  p.set_lane(a, 7, lane::ready);
+  p.set_lane(b, 7, lane::failed);
+  for (int i = 0; i < 2; ++i) {
+    auto slot = p.pick(7, all, -1);
+    REQUIRE(slot);
+    CHECK(*slot == a);
     p.started(*slot);
-    ++per_device[p.device_of(*slot)];
   }
-  CHECK(per_device == std::vector<int>{2, 2});
-  CHECK(p.pick(placement{})); // uncapped jobs still find room
+  CHECK_FALSE(p.pick(7, all, -1)); // b has room, but not the model
+  p.set_stalled(a, true);
+  p.finished(a, 2);
+  CHECK_FALSE(p.pick(7, all, -1)); // a stalled: nothing new until it answers
+  p.set_stalled(a, false);
+  CHECK(p.pick(7, all, -1) == a);
+  p.forget_model(7);
+  CHECK_FALSE(p.can_serve(7, all, -1));
 }
 
-TEST_CASE("the limiter blocks at its limit and wakes on release", "[actors]") {
-  inflight_limiter lim{2};
-  CHECK(lim.acquire());
-  CHECK(lim.acquire());
-  std::atomic<bool> third{false};
-  std::thread t([&] {
-    lim.acquire();
-    third = true;
-  });
+TEST_CASE("admission blocks per device, shared by engines, and closes",
+          "[actors]") {
+  admission credit;
+  std::atomic<bool> open{false}, closed{false};
+  // Least-loaded device first: 0, 1, 0, 1.
+  CHECK(credit.acquire({0, 1}, 2, open) == 0);
+  CHECK(credit.acquire({0, 1}, 2, open) == 1);
+  CHECK(credit.acquire({0, 1}, 2, open) == 0);
+  // Another engine on device 1 only: one credit left there.
+  CHECK(credit.acquire({1}, 2, closed) == 1);
+  std::atomic<int> got{-2};
+  std::thread t([&] { got = credit.acquire({0, 1}, 2, open); });
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  CHECK_FALSE(third);
-  lim.release();
+  CHECK(got == -2); // both devices full: blocked
+  credit.release(1);
   t.join();
-  CHECK(third);
-  CHECK(lim.peak() == 2);
-  CHECK_FALSE(lim.drain(std::chrono::milliseconds(10)));
-  lim.release();
-  lim.release();
-  CHECK(lim.drain(std::chrono::milliseconds(10)));
-  lim.close();
-  CHECK_FALSE(lim.acquire());
+  CHECK(got == 1);
+  CHECK(credit.load(0) == 2);
+  CHECK(credit.acquire_now({0}) == 0); // past the limit, never blocks
+  CHECK(credit.load(0) == 3);
+  std::thread u([&] { got = credit.acquire({0}, 2, closed); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  closed = true;
+  credit.wake_all();
+  u.join();
+  CHECK(got == -1);
 }
 
 TEST_CASE("the job table ends each job once and bounds what it keeps",
           "[actors]") {
   job_table t{2};
   for (job_id id = 1; id <= 4; ++id)
-    t.open(id);
+    CHECK(t.open() == id);
+  CHECK(t.open_count() == 4);
   CHECK(t.claim(1));
   CHECK_FALSE(t.claim(1));
   t.publish(1, {{}, {}}, true);
@@ -108,11 +141,15 @@ TEST_CASE("the job table ends each job once and bounds what it keeps",
     t.publish(id, {{}, {errc::device_io, "boom"}}, true);
   }
   CHECK(t.held() == 2); // job 1 and 2 released
+  CHECK(t.open_count() == 0);
+  CHECK(t.peak_open() == 4);
+  CHECK(t.wait_idle(std::chrono::milliseconds(0)));
   CHECK_THROWS_WITH(t.wait(1, std::nullopt), Catch::Contains("no result"));
   CHECK_THROWS_WITH(t.wait(99, std::nullopt), Catch::Contains("never issued"));
   CHECK(t.wait(4, std::nullopt).error.message == "boom");
   CHECK_THROWS_AS(t.wait(4, std::nullopt), InvalidArgument);
-  t.open(5);
+  CHECK(t.open() == 5);
+  CHECK_FALSE(t.wait_idle(std::chrono::milliseconds(10)));
   CHECK_THROWS_AS(t.wait(5, std::chrono::milliseconds(10)), Timeout);
   auto open = t.claim_all_open();
   REQUIRE(open.size() == 1);
@@ -124,26 +161,40 @@ TEST_CASE("messages survive CAF serialisation (remote cores)", "[actors]") {
   add_actorrt_types(cfg);
   caf::actor_system sys{cfg};
   auto m = model::load(model_path("tiny_cnn"));
-  core_job job{7, 3, split_inputs(m->inputs(), blob::allocate(m->input_size())),
-               caf::actor{}, 11};
-  job.inputs[0].bytes.data[5] = 42;
-  model_handle handle{3, m};
+  job_batch batch{3, {}, {}};
+  batch.jobs.push_back(
+    {7, split_inputs(m->inputs(), blob::allocate(m->input_size())), {}, 1});
+  batch.jobs[0].inputs[0].data[5] = 42;
+  model_handle handle{3, m, "opencv"};
+  job_results results(1);
+  results[0].id = 7;
+  results[0].error = {errc::timeout, "late"};
+  tensors outputs = attach(m->output_metas(), {blob::allocate(40)});
   std::vector<char> buf;
   caf::binary_serializer sink{sys, buf};
-  REQUIRE_FALSE(sink(job, handle));
-  core_job job2;
+  REQUIRE_FALSE(sink(batch, handle, results, outputs));
+  job_batch batch2;
   model_handle handle2;
+  job_results results2;
+  tensors outputs2;
   caf::binary_deserializer source{sys, buf};
-  REQUIRE_FALSE(source(job2, handle2));
-  CHECK(job2.id == 7);
-  CHECK(job2.model_id == 3);
-  REQUIRE(job2.inputs.size() == 1);
-  CHECK(job2.inputs[0].info.shape == m->inputs()[0].shape);
-  CHECK(job2.inputs[0].bytes.size == m->input_size());
-  CHECK(job2.inputs[0].bytes.data[5] == 42);
-  CHECK(job2.inputs[0].bytes.data != job.inputs[0].bytes.data);
+  REQUIRE_FALSE(source(batch2, handle2, results2, outputs2));
+  CHECK(batch2.model == 3);
+  REQUIRE(batch2.jobs.size() == 1);
+  CHECK(batch2.jobs[0].id == 7);
+  CHECK(batch2.jobs[0].device == 1);
+  REQUIRE(batch2.jobs[0].inputs.size() == 1);
+  CHECK(batch2.jobs[0].inputs[0].size == m->input_size());
+  CHECK(batch2.jobs[0].inputs[0].data[5] == 42);
+  CHECK(batch2.jobs[0].inputs[0].data != batch.jobs[0].inputs[0].data);
   REQUIRE(handle2.ptr);
+  CHECK(handle2.backend == "opencv");
   CHECK(handle2.ptr->input_size() == m->input_size());
+  REQUIRE(results2.size() == 1);
+  CHECK(results2[0].error.code == errc::timeout);
+  REQUIRE(outputs2.size() == 1);
+  CHECK(outputs2[0].info().shape == m->outputs()[0].shape);
+  CHECK(outputs2[0].bytes.size == 40);
 }
 
 TEST_CASE("the engine actor answers infer requests from a plain actor",
@@ -155,26 +206,28 @@ TEST_CASE("the engine actor answers infer requests from a plain actor",
   auto m = model::load(model_path("tiny_cnn"));
   InferenceOption opt;
   opt.buffer_count = 1;
-  auto engine = spawn_engine(sys, top.scheduler, m, opt);
+  auto engine = spawn_engine(sys, top, m, opt);
   caf::scoped_actor self{sys};
   int answered = 0;
-  // Three at once with a limit of 1 per device: the engine queues them.
+  // Three at once with a credit of 1: the scheduler queues what waits.
   for (int i = 0; i < 3; ++i)
     self->send(engine, infer_atom::value,
-               tensors{{{}, blob::allocate(m->input_size())}});
+               std::vector<blob>{blob::allocate(m->input_size())});
   for (int i = 0; i < 3; ++i)
     self->receive(
       [&](tensors& out) {
         REQUIRE(out.size() == 1);
         CHECK(out[0].bytes.size == 40);
+        CHECK(out[0].info().name == m->outputs()[0].name);
         ++answered;
       },
       [&](caf::error& e) { FAIL(sys.render(e)); });
   CHECK(answered == 3);
+  CHECK(top.credit->load(0) == 0); // every credit returned
   // A wrong size is an error reply, and the engine keeps serving.
   self
     ->request(engine, caf::infinite, infer_atom::value,
-              tensors{{{}, blob::allocate(3)}})
+              std::vector<blob>{blob::allocate(3)})
     .receive([&](tensors&) { FAIL("expected an error"); },
              [&](caf::error& e) {
                CHECK(to_failure(sys, e).code == errc::invalid_argument);

@@ -65,10 +65,10 @@ TEST_CASE("a raw buffer splits into the model's inputs", "[core]") {
   auto raw = blob::allocate(m->input_size());
   auto parts = split_inputs(m->inputs(), raw);
   REQUIRE(parts.size() == 2);
-  CHECK(parts[0].bytes.data == raw.data);
-  CHECK(parts[1].bytes.data == raw.data + 3 * 16 * 16 * 4);
-  CHECK(parts[1].bytes.size == 32);
-  CHECK(parts[0].bytes.owner == raw.owner);
+  CHECK(parts[0].data == raw.data);
+  CHECK(parts[1].data == raw.data + 3 * 16 * 16 * 4);
+  CHECK(parts[1].size == 32);
+  CHECK(parts[0].owner == raw.owner);
 }
 
 TEST_CASE("wrong input sizes state expected and actual bytes", "[core]") {

@@ -22,14 +22,21 @@ tensors random_inputs(const model& m, unsigned seed) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> dist(-1, 1);
   tensors result;
-  for (auto& info : m.inputs()) {
-    auto bytes = blob::allocate(info.byte_size());
+  for (auto& meta : m.input_metas()) {
+    auto bytes = blob::allocate(meta->byte_size());
     auto* f = reinterpret_cast<float*>(bytes.data);
-    for (size_t i = 0; i < info.element_count(); ++i)
+    for (size_t i = 0; i < meta->element_count(); ++i)
       f[i] = dist(rng);
-    result.push_back({info, bytes});
+    result.push_back({meta, bytes});
   }
   return result;
+}
+
+/// Runs one job into outputs the executor allocates.
+tensors run(executor& lane, const model& m, const tensors& inputs) {
+  auto outputs = attach(m.output_metas(), {});
+  lane.run(inputs, outputs);
+  return outputs;
 }
 
 } // namespace
@@ -40,13 +47,13 @@ TEST_CASE("the OpenCV lane matches a direct OpenCV DNN forward", "[device]") {
     auto m = model::load(model_path(name));
     opencv_executor lane{*m};
     auto inputs = random_inputs(*m, 7);
-    auto outputs = lane.run(inputs);
+    auto outputs = run(lane, *m, inputs);
     auto net = cv::dnn::readNetFromONNX(model_path(name));
     for (auto& in : inputs) {
-      std::vector<int> dims(in.info.shape.begin(), in.info.shape.end());
+      std::vector<int> dims(in.info().shape.begin(), in.info().shape.end());
       net.setInput(
         cv::Mat(int(dims.size()), dims.data(), CV_32F, in.bytes.data),
-        in.info.name);
+        in.info().name);
     }
     std::vector<cv::String> names;
     for (auto& o : m->outputs())
@@ -55,7 +62,7 @@ TEST_CASE("the OpenCV lane matches a direct OpenCV DNN forward", "[device]") {
     net.forward(expected, names);
     REQUIRE(outputs.size() == expected.size());
     for (size_t k = 0; k < outputs.size(); ++k) {
-      CHECK(outputs[k].info.shape == m->outputs()[k].shape);
+      CHECK(outputs[k].info().shape == m->outputs()[k].shape);
       REQUIRE(outputs[k].bytes.size == expected[k].total() * sizeof(float));
       auto* got = outputs[k].as<float>();
       auto* want = expected[k].ptr<float>();
@@ -71,9 +78,12 @@ TEST_CASE("outputs depend on the inputs (no constant results)", "[device]") {
   auto m = model::load(model_path("tiny_cnn"));
   opencv_executor lane{*m};
   auto before = now_ns();
-  auto a = lane.run(random_inputs(*m, 1));
-  CHECK(lane.last_compute_start() >= before); // after any wait for a slot
-  auto b = lane.run(random_inputs(*m, 2));
+  auto in = random_inputs(*m, 1);
+  auto a = attach(m->output_metas(), {});
+  auto started = lane.run(in, a);
+  CHECK(started >= before); // after any wait for a slot
+  CHECK(started <= now_ns());
+  auto b = run(lane, *m, random_inputs(*m, 2));
   CHECK(std::memcmp(a[0].bytes.data, b[0].bytes.data, a[0].bytes.size) != 0);
 }
 
@@ -84,7 +94,7 @@ TEST_CASE("the simulated NPU echoes input 0 and honours its latency",
   CHECK(sim.is_simulated());
   auto inputs = random_inputs(*m, 3);
   auto start = std::chrono::steady_clock::now();
-  auto out = sim.run(inputs);
+  auto out = run(sim, *m, inputs);
   CHECK(std::chrono::steady_clock::now() - start
         >= std::chrono::milliseconds(20));
   REQUIRE(out.size() == 1);
@@ -106,7 +116,7 @@ TEST_CASE("device lists parse, and bad ones name the culprit", "[device]") {
   CHECK_THROWS_AS(parse_devices("cpu:x"), InvalidArgument);
   CHECK_THROWS_AS(parse_devices(""), InvalidArgument);
   auto m = model::load(model_path("tiny_cnn"));
-  CHECK_THROWS_AS(make_executor({"sim", 1, "5parsecs"}, *m, 0),
+  CHECK_THROWS_AS(make_executor({"sim", 1, "5parsecs"}, *m, {}),
                   InvalidArgument);
 }
 
@@ -116,17 +126,52 @@ TEST_CASE("every registered backend honours the executor contract",
     for (auto name : {"tiny_cnn", "multi_io", "detector", "dynamic_batch"}) {
       INFO(kind << " " << name);
       auto m = model::load(model_path(name));
-      auto lane = make_executor({kind, 1, ""}, *m, 0);
+      auto lane = make_executor({kind, 1, ""}, *m, {});
       CHECK(lane->is_simulated() == (std::string(kind) == "sim"));
-      auto out = lane->run(random_inputs(*m, 5));
+      auto out = run(*lane, *m, random_inputs(*m, 5));
       REQUIRE(out.size() == m->outputs().size());
       for (size_t k = 0; k < out.size(); ++k) {
-        CHECK(out[k].info.name == m->outputs()[k].name);
-        CHECK(out[k].info.shape == m->outputs()[k].shape);
-        CHECK(out[k].info.type == m->outputs()[k].type);
+        CHECK(out[k].info().name == m->outputs()[k].name);
+        CHECK(out[k].info().shape == m->outputs()[k].shape);
+        CHECK(out[k].info().type == m->outputs()[k].type);
         CHECK(out[k].bytes.size == m->outputs()[k].byte_size());
       }
     }
+  }
+}
+
+TEST_CASE("executors write into caller memory and run batches",
+          "[device][conformance]") {
+  for (auto kind : {"cpu", "sim"}) {
+    INFO(kind);
+    auto m = model::load(model_path("multi_io"));
+    auto lane = make_executor({kind, 1, ""}, *m, {});
+    auto reference = run(*lane, *m, random_inputs(*m, 9));
+    // Caller buffers: written in place, no other memory.
+    std::vector<blob> given;
+    for (auto& meta : m->output_metas())
+      given.push_back(blob::allocate(meta->byte_size()));
+    auto outputs = attach(m->output_metas(), given);
+    lane->run(random_inputs(*m, 9), outputs);
+    for (size_t k = 0; k < given.size(); ++k) {
+      CHECK(outputs[k].bytes.data == given[k].data);
+      CHECK(std::memcmp(given[k].data, reference[k].bytes.data, given[k].size)
+            == 0);
+    }
+    // The batch entry point: each job its own outputs and times.
+    std::vector<lane_job> jobs(3);
+    for (unsigned i = 0; i < 3; ++i) {
+      jobs[i].inputs = random_inputs(*m, 9);
+      jobs[i].outputs = attach(m->output_metas(), {});
+    }
+    lane->run_batch(jobs);
+    CHECK_FALSE(jobs[0].error);
+    CHECK(jobs[0].started > 0);
+    CHECK(jobs[0].finished >= jobs[0].started);
+    CHECK(jobs[2].outputs[0].bytes.data != jobs[1].outputs[0].bytes.data);
+    CHECK(std::memcmp(jobs[2].outputs[0].bytes.data, reference[0].bytes.data,
+                      reference[0].bytes.size)
+          == 0);
   }
 }
 

@@ -58,12 +58,12 @@ uint64_t key_of(const tensors& outputs) {
 /// Fails every job whose key is a multiple of 10; a simulated NPU otherwise.
 struct flaky_executor : simulated_executor {
   using simulated_executor::simulated_executor;
-  tensors run(const tensors& inputs) override {
+  int64_t run(const tensors& inputs, tensors& outputs) override {
     uint64_t key = 0;
     std::memcpy(&key, inputs.at(0).bytes.data, sizeof key);
     if (key % 10 == 0)
       throw std::runtime_error("injected fault for key " + std::to_string(key));
-    return simulated_executor::run(inputs);
+    return simulated_executor::run(inputs, outputs);
   }
 };
 
@@ -303,9 +303,10 @@ TEST_CASE("Dispose past its deadline cancels what is left, once each",
 }
 
 TEST_CASE("executor faults fail their jobs only", "[engine]") {
-  register_backend("flaky", [](const model& m, const device_spec&, int) {
-    return std::unique_ptr<executor>(new flaky_executor(m, {}));
-  });
+  register_backend(
+    "flaky", [](const model& m, const device_spec&, const lane_request&) {
+      return std::unique_ptr<executor>(new flaky_executor(m, {}));
+    });
   auto rt = make_runtime("flaky:3");
   InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
   std::vector<uint64_t> ids;
@@ -365,30 +366,30 @@ TEST_CASE("unwaited results are released past the retention window",
   CHECK_NOTHROW(ie.Wait(ids[ids.size() - 2]));
 }
 
-TEST_CASE("a core that dies fails its jobs; the others keep serving",
+TEST_CASE("a core that dies fails its jobs, the others keep serving",
           "[engine]") {
-  auto rt = make_runtime("sim:3:30ms");
+  auto rt = make_runtime("sim:3:100ms");
   InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  InferenceOption only0;
+  only0.bound = bound_option::npu_0;
+  InferenceEngine on0{model_path("tiny_cnn"), only0, on(rt)};
+  // Two jobs on core 0:0, one running and one waiting in its mailbox (sent
+  // one at a time, so they are two messages), then the core dies.
   std::vector<uint64_t> ids;
-  for (int i = 0; i < 6; ++i)
-    ids.push_back(ie.RunAsync({blob::allocate(ie.GetInputSize())}));
-  rt->kill_core(0, 0);
-  int ended = 0;
-  for (auto id : ids) {
-    try {
-      ie.Wait(id, 5000ms);
-    } catch (const DeviceIO&) {
-    }
-    ++ended;
+  for (uint64_t n = 1; n <= 2; ++n) {
+    ids.push_back(on0.RunAsync({blob::allocate(on0.GetInputSize())}));
+    while (jobs_per_core(*rt)[0] < n)
+      std::this_thread::sleep_for(1ms);
   }
-  CHECK(ended == 6);
+  rt->kill_core(0, 0);
+  CHECK(on0.Wait(ids[0], 5000ms).size() == 1); // it finishes what it runs
+  CHECK_THROWS_WITH(on0.Wait(ids[1], 5000ms), Catch::Contains("NPU core 0:0"));
+  CHECK_THROWS_AS(on0.Run({blob::allocate(on0.GetInputSize())}), DeviceIO);
   std::this_thread::sleep_for(50ms);
   auto report = rt->report();
   CHECK_FALSE(report[0].alive);
   for (int i = 0; i < 10; ++i)
     CHECK(ie.Run({blob::allocate(ie.GetInputSize())}).size() == 1);
-  InferenceOption only0;
-  only0.bound = bound_option::npu_0;
   CHECK_THROWS_AS(InferenceEngine(model_path("tiny_cnn"), only0, on(rt)),
                   InvalidArgument);
 }
@@ -549,20 +550,21 @@ namespace {
 struct counting_executor : simulated_executor {
   static inline std::atomic<int> running{0}, peak{0};
   counting_executor(const model& m) : simulated_executor(m, 2ms) {}
-  tensors run(const tensors& inputs) override {
+  int64_t run(const tensors& inputs, tensors& outputs) override {
     raise_to(peak, ++running);
-    auto out = simulated_executor::run(inputs);
+    auto started = simulated_executor::run(inputs, outputs);
     --running;
-    return out;
+    return started;
   }
 };
 
 } // namespace
 
 TEST_CASE("engines sharing a device share its max load", "[engine]") {
-  register_backend("counting", [](const model& m, const device_spec&, int) {
-    return std::unique_ptr<executor>(new counting_executor(m));
-  });
+  register_backend("counting",
+                   [](const model& m, const device_spec&, const lane_request&) {
+                     return std::unique_ptr<executor>(new counting_executor(m));
+                   });
   auto rt = make_runtime("counting:3");
   InferenceOption opt;
   opt.buffer_count = 2;

@@ -117,7 +117,8 @@ public:
   size_t Dispose();
 
 private:
-  uint64_t submit(const std::vector<blob>& inputs, job_ticket arg);
+  uint64_t submit(const std::vector<blob>& inputs, job_ticket ticket,
+                  std::vector<blob> outputs);
 
   struct impl;
   std::unique_ptr<impl> impl_;

@@ -217,7 +217,7 @@ private:
     TensorPtrs result;
     for (auto& t : outputs)
       result.push_back(
-        std::make_shared<Tensor>(t.info, t.bytes.data, t.bytes.owner));
+        std::make_shared<Tensor>(t.info(), t.bytes.data, t.bytes.owner));
     return result;
   }
 

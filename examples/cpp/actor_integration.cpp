@@ -11,10 +11,11 @@ using namespace actorrt;
 
 namespace {
 
-// An actor of the application: sends `jobs` inference requests at once (the
-// engine queues what exceeds its in-flight limit), counts the answers and
-// reports to `parent` when all are in.
-caf::behavior client(caf::event_based_actor* self, caf::actor engine,
+// An actor of the application: sends `jobs` inference requests at once (an
+// actor never blocks: what exceeds the in-flight limit waits in the
+// scheduler's queue), counts the answers and reports to `parent` when all
+// are in.
+caf::behavior client(caf::event_based_actor* self, engine_actor engine,
                      caf::actor parent, size_t input_size, int jobs) {
   auto answered = std::make_shared<int>(0);
   auto failed = std::make_shared<int>(0);
@@ -26,7 +27,8 @@ caf::behavior client(caf::event_based_actor* self, caf::actor engine,
     auto input = blob::allocate(input_size);
     std::fill(input.data, input.data + input.size, 0);
     self
-      ->request(engine, caf::infinite, infer_atom::value, tensors{{{}, input}})
+      ->request(engine, caf::infinite, infer_atom::value,
+                std::vector<blob>{input})
       .then([=](tensors&) { one_more(); },
             [=](caf::error& e) {
               std::printf("error: %s\n", self->system().render(e).c_str());
@@ -56,9 +58,10 @@ int main(int argc, char** argv) {
 
   // 3. An engine actor for the model (loads it on the cores first).
   auto m = model::load(argv[1]);
-  auto engine = spawn_engine(sys, devices.scheduler, m, InferenceOption{});
+  auto engine = spawn_engine(sys, devices, m, InferenceOption{});
 
-  // 4. Any actor can now send (infer_atom, tensors) and get tensors back.
+  // 4. Any actor can now send (infer_atom, input buffers) and get tensors
+  //    back: one raw buffer of the input size, or one buffer per input.
   caf::scoped_actor self{sys};
   sys.spawn(client, engine, caf::actor{self}, m->input_size(), jobs);
   int failed = -1;

@@ -142,8 +142,10 @@ py::list to_arrays(const tensors& outputs) {
     auto* owner = new std::shared_ptr<void>(t.bytes.owner);
     py::capsule base(
       owner, [](void* p) { delete static_cast<std::shared_ptr<void>*>(p); });
-    std::vector<py::ssize_t> shape(t.info.shape.begin(), t.info.shape.end());
-    result.append(py::array(to_numpy(t.info.type), shape, t.bytes.data, base));
+    std::vector<py::ssize_t> shape(t.info().shape.begin(),
+                                   t.info().shape.end());
+    result.append(
+      py::array(to_numpy(t.info().type), shape, t.bytes.data, base));
   }
   return result;
 }

@@ -1,0 +1,74 @@
+#include "actors/admission.hpp"
+
+namespace actorrt {
+
+int& admission::load_of(int device) {
+  if (static_cast<size_t>(device) >= load_.size())
+    load_.resize(device + 1);
+  return load_[device];
+}
+
+int admission::least_loaded(const std::vector<int>& devices) const {
+  int best = -1;
+  int best_load = 0;
+  for (int d : devices) {
+    int l = static_cast<size_t>(d) < load_.size() ? load_[d] : 0;
+    if (best < 0 || l < best_load) {
+      best = d;
+      best_load = l;
+    }
+  }
+  return best;
+}
+
+int admission::acquire(const std::vector<int>& devices, int limit,
+                       const std::atomic<bool>& closed) {
+  std::unique_lock<std::mutex> guard{mtx_};
+  for (;;) {
+    if (closed.load(std::memory_order_acquire))
+      return -1;
+    int d = least_loaded(devices);
+    if (d >= 0 && load_of(d) < limit) {
+      ++load_of(d);
+      return d;
+    }
+    ++waiting_;
+    cv_.wait(guard);
+    --waiting_;
+  }
+}
+
+int admission::acquire_now(const std::vector<int>& devices) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  int d = least_loaded(devices);
+  if (d >= 0)
+    ++load_of(d);
+  return d;
+}
+
+void admission::release(int device, int n) {
+  if (device < 0 || n == 0)
+    return;
+  bool wake;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    load_of(device) -= n;
+    wake = waiting_ > 0;
+  }
+  // Waiters may want different devices: wake them all, and only when some
+  // wait at all (the common case under no back-pressure pays no syscall).
+  if (wake)
+    cv_.notify_all();
+}
+
+void admission::wake_all() {
+  { std::lock_guard<std::mutex> guard{mtx_}; }
+  cv_.notify_all();
+}
+
+int admission::load(int device) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return static_cast<size_t>(device) < load_.size() ? load_[device] : 0;
+}
+
+} // namespace actorrt

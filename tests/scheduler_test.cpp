@@ -1,0 +1,284 @@
+// The scheduler's protocol on CAF's deterministic test coordinator: fake
+// cores and a fake engine, every message delivered when the test says.
+#include <catch2/catch.hpp>
+
+#include <caf/scheduler/test_coordinator.hpp>
+
+#include "actors/runtime.hpp"
+#include "actors/scheduler_actor.hpp"
+#include "models.hpp"
+
+using namespace actorrt;
+using actorrt::test::model_path;
+
+namespace {
+
+/// What a fake core did, and the answers it holds back.
+struct fake_core_log {
+  std::vector<std::string> events; // "load 1", "run 1 x2", "unload 1"
+  failure load_result;
+  bool hold_loads = false;
+  bool hold_runs = false;
+  std::vector<caf::typed_response_promise<failure>> held_loads;
+  std::vector<std::pair<caf::typed_response_promise<uint64_t>, job_batch>>
+    held_runs;
+
+  int runs() const {
+    int n = 0;
+    for (auto& e : events)
+      n += e.rfind("run", 0) == 0;
+    return n;
+  }
+};
+
+job_results succeeded(const job_batch& batch) {
+  job_results rs(batch.jobs.size());
+  for (size_t i = 0; i < rs.size(); ++i)
+    rs[i].id = batch.jobs[i].id;
+  return rs;
+}
+
+/// An npu_core_actor, dynamically typed so the test can also tell it to
+/// answer what it holds: (tick_atom, failure) for loads, (tick_atom) for
+/// runs.
+caf::behavior fake_core(caf::event_based_actor* self,
+                        std::shared_ptr<fake_core_log> log) {
+  return {
+    [=](tick_atom, failure& f) {
+      for (auto& p : log->held_loads)
+        p.deliver(f);
+      log->held_loads.clear();
+    },
+    [=](tick_atom) {
+      for (auto& [p, batch] : log->held_runs) {
+        self->send(batch.engine, done_atom::value, succeeded(batch));
+        p.deliver(uint64_t{batch.jobs.size()});
+      }
+      log->held_runs.clear();
+    },
+    [=](load_atom, model_handle& m) -> caf::typed_response_promise<failure> {
+      log->events.push_back("load " + std::to_string(m.id));
+      auto promise = self->make_response_promise<failure>();
+      if (log->hold_loads)
+        log->held_loads.push_back(promise);
+      else
+        promise.deliver(log->load_result);
+      return promise;
+    },
+    [=](unload_atom, uint64_t model) {
+      log->events.push_back("unload " + std::to_string(model));
+    },
+    [=](run_atom, job_batch& batch) -> caf::typed_response_promise<uint64_t> {
+      log->events.push_back("run " + std::to_string(batch.model) + " x"
+                            + std::to_string(batch.jobs.size()));
+      auto promise = self->make_response_promise<uint64_t>();
+      if (log->hold_runs) {
+        log->held_runs.emplace_back(promise, std::move(batch));
+      } else {
+        self->send(batch.engine, done_atom::value, succeeded(batch));
+        promise.deliver(uint64_t{batch.jobs.size()});
+      }
+      return promise;
+    },
+  };
+}
+
+/// Every result an engine got, by job id.
+struct fake_engine_log {
+  std::map<job_id, std::vector<failure>> results;
+};
+
+engine_actor::behavior_type fake_engine(engine_actor::pointer,
+                                        std::shared_ptr<fake_engine_log> log) {
+  return {
+    [=](done_atom, job_results& rs) {
+      for (auto& r : rs)
+        log->results[r.id].push_back(r.error);
+    },
+    [=](infer_atom, std::vector<blob>&) { return tensors{}; },
+    [=](cancel_atom, std::string&) { return uint64_t{0}; },
+  };
+}
+
+struct fixture {
+  struct config : caf::actor_system_config {
+    config() {
+      add_actorrt_types(*this);
+      set("scheduler.policy", caf::atom("testing"));
+    }
+  };
+  config cfg;
+  caf::actor_system sys{cfg};
+  caf::scheduler::test_coordinator& sched
+    = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+  scheduler_settings settings;
+  scheduler_actor scheduler;
+  std::shared_ptr<fake_engine_log> results
+    = std::make_shared<fake_engine_log>();
+  engine_actor engine = sys.spawn(fake_engine, results);
+  model_ptr m = model::load(model_path("tiny_cnn"));
+  caf::scoped_actor self{sys};
+  job_id last_id = 0;
+
+  fixture() {
+    settings.core_timeout = std::chrono::seconds(5);
+    settings.tick = std::chrono::seconds(1);
+    scheduler = sys.spawn(actorrt::scheduler, settings);
+    sched.run();
+  }
+
+  std::vector<npu_core_actor> cores;
+
+  ~fixture() {
+    for (auto& core : cores)
+      self->send_exit(core, caf::exit_reason::user_shutdown);
+    self->send_exit(scheduler, caf::exit_reason::user_shutdown);
+    self->send_exit(engine, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+
+  std::shared_ptr<fake_core_log> join(int device, int core,
+                                      std::shared_ptr<fake_core_log> log
+                                      = std::make_shared<fake_core_log>()) {
+    auto actor = caf::actor_cast<npu_core_actor>(sys.spawn(fake_core, log));
+    cores.push_back(actor);
+    core_report r;
+    r.device = device;
+    r.core = core;
+    r.device_key = "test/" + std::to_string(device);
+    self->send(scheduler, join_atom::value, actor, r);
+    sched.run();
+    return log;
+  }
+
+  /// Loads model `id` everywhere; returns the scheduler's answer.
+  failure load(uint64_t id) {
+    self->send(scheduler, load_atom::value, model_handle{id, m, ""},
+               placement{});
+    sched.run();
+    failure answer{errc::timeout, "no answer"};
+    self->receive([&](failure& f) { answer = std::move(f); },
+                  caf::after(std::chrono::seconds(0)) >> [] {});
+    return answer;
+  }
+
+  void submit(uint64_t model, int jobs) {
+    job_batch batch{model, engine, {}};
+    for (int i = 0; i < jobs; ++i)
+      batch.jobs.push_back({++last_id, {}, {}, -1});
+    self->send(scheduler, submit_atom::value, std::move(batch));
+    sched.run();
+  }
+
+  int ended(errc code) const {
+    int n = 0;
+    for (auto& [id, rs] : results->results)
+      n += static_cast<int>(rs.size() == 1 && rs[0].code == code);
+    return n;
+  }
+};
+
+} // namespace
+
+TEST_CASE("a core that joins late gets the loads before any job",
+          "[actors][scheduler]") {
+  fixture f;
+  auto a = f.join(0, 0);
+  REQUIRE_FALSE(f.load(1));
+  f.submit(1, 4);
+  CHECK(a->runs() > 0);
+  auto b = std::make_shared<fake_core_log>();
+  b->hold_loads = true;
+  f.join(0, 1, b);
+  REQUIRE(b->events == std::vector<std::string>{"load 1"}); // replayed
+  b->hold_loads = false;
+  // While core 1 still loads, every job goes to core 0.
+  f.submit(1, 4);
+  CHECK(b->runs() == 0);
+  REQUIRE(b->held_loads.size() == 1);
+  f.self->send(caf::actor_cast<caf::actor>(f.cores[1]), tick_atom::value,
+               failure{});
+  f.sched.run();
+  f.submit(1, 8);
+  CHECK(b->runs() > 0);
+  CHECK(b->events.front() == "load 1");
+  CHECK(f.ended(errc::none) == 16);
+  CHECK(f.results->results.size() == 16);
+}
+
+TEST_CASE("a load that fails on some cores fails, and unload clears it",
+          "[actors][scheduler]") {
+  fixture f;
+  auto a = f.join(0, 0);
+  auto b = f.join(0, 1);
+  b->load_result = {errc::invalid_model, "core 1 cannot run it"};
+  auto answer = f.load(1);
+  CHECK(answer.code == errc::invalid_model);
+  CHECK(answer.message == "core 1 cannot run it");
+  // The engine gives up on the model; its stray jobs fail, typed.
+  f.self->send(f.scheduler, unload_atom::value, uint64_t{1});
+  f.sched.run();
+  CHECK(a->events.back() == "unload 1");
+  CHECK(b->events.back() == "unload 1");
+  f.submit(1, 2);
+  CHECK(a->runs() == 0);
+  CHECK(f.ended(errc::invalid_operation) == 2);
+}
+
+TEST_CASE("a dead core's jobs fail: on it and queued for it",
+          "[actors][scheduler]") {
+  fixture f;
+  auto a = f.join(0, 0);
+  REQUIRE_FALSE(f.load(1));
+  a->hold_runs = true;
+  f.submit(1, 3); // depth 2: two on the core, one queued
+  REQUIRE(a->held_runs.size() == 1);
+  CHECK(a->held_runs[0].second.jobs.size() == 2);
+  // The core dies holding two jobs: CAF answers the pending request with an
+  // error, and the scheduler sees it go down.
+  a->held_runs.clear();
+  f.self->send_exit(f.cores[0], caf::exit_reason::kill);
+  f.sched.run();
+  CHECK(f.ended(errc::device_io) == 3);
+  CHECK(f.results->results.size() == 3);
+  // Nothing is left to run new jobs: they fail at once, not never.
+  f.submit(1, 1);
+  CHECK(f.ended(errc::device_io) == 4);
+}
+
+TEST_CASE("a core that does not answer in time: its jobs time out, it takes "
+          "nothing new until it answers",
+          "[actors][scheduler]") {
+  fixture f;
+  auto a = f.join(0, 0);
+  auto b = f.join(0, 1);
+  REQUIRE_FALSE(f.load(1));
+  a->hold_runs = true;
+  b->hold_runs = true;
+  f.submit(1, 2); // one each
+  REQUIRE(a->held_runs.size() == 1);
+  REQUIRE(b->held_runs.size() == 1);
+  // Core 1 answers; core 0 stalls past the timeout.
+  b->hold_runs = false;
+  f.self->send(caf::actor_cast<caf::actor>(f.cores[1]), tick_atom::value);
+  f.sched.run();
+  CHECK(f.ended(errc::timeout) == 0);
+  f.sched.advance_time(std::chrono::seconds(6));
+  f.sched.run();
+  CHECK(f.ended(errc::timeout) == 1);
+  CHECK(f.ended(errc::none) == 1);
+  // New jobs go to core 1 only while core 0 is stalled.
+  f.submit(1, 4);
+  CHECK(a->runs() == 1);
+  CHECK(f.ended(errc::none) == 5);
+  // Its late answer frees it again (the engine's table drops the late
+  // result: the job ended already).
+  a->hold_runs = false;
+  f.self->send(caf::actor_cast<caf::actor>(f.cores[0]), tick_atom::value);
+  f.sched.run();
+  f.submit(1, 4);
+  CHECK(a->runs() > 1);
+  CHECK(f.ended(errc::none) == 9);
+  CHECK(f.ended(errc::timeout) == 0); // job 1 now has two results here
+  CHECK(f.results->results[1].size() == 2);
+}
