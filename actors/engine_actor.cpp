@@ -4,6 +4,7 @@
 #include <iostream>
 #include <set>
 
+#include "actors/job_outbox.hpp"
 #include "core/clock.hpp"
 
 namespace actorrt {
@@ -44,12 +45,29 @@ std::vector<blob> into_caller_buffers(std::vector<blob> outputs,
   return outputs;
 }
 
+/// Credits of ended jobs, returned once per batch: one lock and at most
+/// one wake-up for many jobs.
+struct credit_return {
+  std::vector<int> per_device;
+
+  void add(int device) {
+    if (device < 0)
+      return;
+    if (static_cast<size_t>(device) >= per_device.size())
+      per_device.resize(device + 1);
+    ++per_device[device];
+  }
+  void to(admission& credit) {
+    for (size_t d = 0; d < per_device.size(); ++d)
+      credit.release(static_cast<int>(d), per_device[d]);
+  }
+};
+
 /// Ends one claimed job: its client's answer, or callback then Wait's
-/// result; then its credit.
+/// result.
 void finish(self_ptr self, const callback_pair* cb, job_id id, job_ticket& t,
             job_table::outcome result) {
   auto& b = *self->state.books;
-  int device = t.device;
   if (t.client) {
     auto i = self->state.clients.find(id);
     if (i != self->state.clients.end()) {
@@ -76,18 +94,19 @@ void finish(self_ptr self, const callback_pair* cb, job_id id, job_ticket& t,
     t = {}; // the user argument lives until its callback has run
     b.table.publish(id, std::move(result), bounded);
   }
-  b.credit->release(device);
 }
 
 void done(self_ptr self, job_results& results) {
   auto& b = *self->state.books;
   auto cb = b.current_callback();
+  credit_return credit;
   in_scope(cb.get(), [&] {
     auto now = now_ns();
     for (auto& r : results) {
       auto t = b.table.claim(r.id);
       if (!t)
         continue; // ended already (cancelled, or timed out and late)
+      credit.add(t->device);
       b.latency.record((now - t->submitted) / 1000);
       job_table::outcome o;
       if (r.error) {
@@ -101,16 +120,21 @@ void done(self_ptr self, job_results& results) {
       finish(self, cb.get(), r.id, *t, std::move(o));
     }
   });
+  credit.to(*b.credit);
 }
 
 uint64_t cancel(self_ptr self, const std::string& reason) {
   auto& b = *self->state.books;
   auto cb = b.current_callback();
   auto open = b.table.claim_all_open();
+  credit_return credit;
   in_scope(cb.get(), [&] {
-    for (auto& [id, t] : open)
+    for (auto& [id, t] : open) {
+      credit.add(t.device);
       finish(self, cb.get(), id, t, {{}, {errc::cancelled, reason}});
+    }
   });
+  credit.to(*b.credit);
   return open.size();
 }
 
@@ -125,9 +149,7 @@ caf::typed_response_promise<tensors> infer(self_ptr self,
     // Actors never block: past the credit, the scheduler's queue holds it.
     auto j = st.books->open(std::move(bound), {}, std::move(t));
     st.clients.emplace(j.id, promise);
-    std::vector<job> jobs;
-    jobs.push_back(std::move(j));
-    st.books->submit(self, std::move(jobs));
+    st.books->submit(std::move(j));
   } catch (...) {
     promise.deliver(to_caf_error(failure::from_current_exception()));
   }
@@ -190,9 +212,9 @@ job engine_books::open(std::vector<blob> inputs, std::vector<blob> outputs,
   return job{id, std::move(inputs), std::move(outputs), device};
 }
 
-void engine_books::submit(const engine_actor& engine, std::vector<job> jobs) {
-  caf::anon_send(scheduler, submit_atom::value,
-                 job_batch{model_id, engine, std::move(jobs)});
+void engine_books::submit(job j) {
+  if (outbox->put(std::move(j)))
+    caf::anon_send(scheduler, submit_atom::value, outbox);
 }
 
 engine_actor::behavior_type
@@ -267,10 +289,17 @@ place_model(caf::actor_system& sys, const scheduler_actor& scheduler,
   return b;
 }
 
+engine_actor spawn_engine(caf::actor_system& sys,
+                          std::shared_ptr<engine_books> books) {
+  auto actor = sys.spawn<caf::detached>(engine, books);
+  books->outbox = std::make_shared<job_outbox>(books->model_id, actor);
+  return actor;
+}
+
 engine_actor spawn_engine(caf::actor_system& sys, const topology& devices,
                           model_ptr m, const InferenceOption& option) {
-  return sys.spawn<caf::detached>(
-    engine, place_model(sys, devices.scheduler, devices.credit, m, option));
+  return spawn_engine(
+    sys, place_model(sys, devices.scheduler, devices.credit, m, option));
 }
 
 } // namespace actorrt

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "actors/admission.hpp"
+#include "actors/job_outbox.hpp"
 #include "actors/job_table.hpp"
 #include "actors/messages.hpp"
 #include "actors/runtime.hpp"
@@ -58,9 +59,9 @@ struct engine_books {
   job open(std::vector<blob> inputs, std::vector<blob> outputs,
            job_ticket ticket);
 
-  /// Sends opened jobs to the scheduler as one batch, their results to
-  /// `engine`.
-  void submit(const engine_actor& engine, std::vector<job> jobs);
+  /// Hands an opened job to the scheduler (through the outbox).
+  void submit(job j);
+  job_outbox_ptr outbox; // set once the engine actor exists
 
   struct callback_pair {
     callback fn;
@@ -99,6 +100,11 @@ std::shared_ptr<engine_books>
 place_model(caf::actor_system& sys, const scheduler_actor& scheduler,
             std::shared_ptr<admission> credit, model_ptr m,
             const InferenceOption& option, size_t retention = 4096);
+
+/// Spawns the engine actor (detached) for placed `books` and opens its
+/// outbox.
+engine_actor spawn_engine(caf::actor_system& sys,
+                          std::shared_ptr<engine_books> books);
 
 /// Set-up step for programs with their own actor system: place_model on
 /// `devices` (from start_devices), then spawn the engine actor (detached).

@@ -2,7 +2,7 @@
 // protocol as a typed handle, in data-flow order.
 //
 // clang-format off
-//   facade ──submit(job_batch)──▶ scheduler_actor       (credit taken first)
+//   facade ──submit(job_outbox)──▶ scheduler_actor      (credit taken first)
 //   actor client ──infer──▶ engine_actor ──submit──▶ scheduler_actor
 //   scheduler_actor ──run(job_batch), request──▶ npu_core_actor
 //   npu_core_actor ──done(job_results)──▶ engine_actor  (reply: core is free)
@@ -134,11 +134,17 @@ using npu_core_actor
                      caf::reacts_to<unload_atom, uint64_t>,
                      caf::replies_to<run_atom, job_batch>::with<uint64_t>>;
 
+class job_outbox;
+/// An engine's jobs on their way to the scheduler (see job_outbox.hpp);
+/// never leaves its process.
+using job_outbox_ptr = std::shared_ptr<job_outbox>;
+
 /// One per runtime: which core holds which model, and where each job runs.
 using scheduler_actor = caf::typed_actor<
   caf::reacts_to<join_atom, npu_core_actor, core_report>,
   caf::replies_to<load_atom, model_handle, placement>::with<failure>,
-  caf::reacts_to<unload_atom, uint64_t>, caf::reacts_to<submit_atom, job_batch>,
+  caf::reacts_to<unload_atom, uint64_t>,
+  caf::reacts_to<submit_atom, job_outbox_ptr>,
   caf::replies_to<report_atom>::with<std::vector<core_report>>,
   caf::reacts_to<tick_atom>>;
 
@@ -249,6 +255,8 @@ inline failure to_failure(caf::actor_system& sys, const caf::error& e) {
 }
 
 } // namespace actorrt
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorrt::job_outbox_ptr)
 
 // Handles and batches are declared after the block that names their
 // element types; their IDs live in a second block.

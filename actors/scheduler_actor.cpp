@@ -1,5 +1,7 @@
 #include "actors/scheduler_actor.hpp"
 
+#include "actors/job_outbox.hpp"
+
 namespace actorrt {
 
 namespace {
@@ -280,8 +282,9 @@ scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
       return load(self, m, where);
     },
     [=](unload_atom, uint64_t model) { unload(self, model); },
-    [=](submit_atom, job_batch& batch) {
+    [=](submit_atom, job_outbox_ptr& outbox) {
       auto& st = self->state;
+      auto batch = outbox->take();
       for (auto& j : batch.jobs) {
         scheduler_state::queued q{batch.model, batch.engine, std::move(j)};
         if (auto why = unservable(st, q))

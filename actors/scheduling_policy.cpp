@@ -16,7 +16,10 @@ bool placement::allows(int device, int core) const {
 }
 
 size_t scheduling_policy::add_core(int device, int core) {
-  cores_.push_back(core_load{device, core});
+  core_load c;
+  c.device = device;
+  c.core = core;
+  cores_.push_back(std::move(c));
   return cores_.size() - 1;
 }
 

@@ -65,8 +65,8 @@ public:
 
 private:
   struct core_load {
-    int device;
-    int core;
+    int device = 0;
+    int core = 0;
     int in_flight = 0;
     bool alive = true;
     bool stalled = false;

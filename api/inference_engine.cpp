@@ -67,7 +67,7 @@ InferenceEngine::InferenceEngine(const std::string& model_path,
   auto& sys = d.rt->system();
   d.books = place_model(sys, d.rt->scheduler(), d.rt->credit(), m, option,
                         d.settings.retention);
-  d.engine = sys.spawn<caf::detached>(engine, d.books);
+  d.engine = spawn_engine(sys, d.books);
 }
 
 InferenceEngine::~InferenceEngine() {
@@ -109,9 +109,7 @@ uint64_t InferenceEngine::submit(const std::vector<blob>& inputs,
   auto j
     = d.books->open(std::move(bound), std::move(outputs), std::move(ticket));
   auto id = j.id;
-  std::vector<job> jobs;
-  jobs.push_back(std::move(j));
-  d.books->submit(d.engine, std::move(jobs));
+  d.books->submit(std::move(j));
   return id;
 }
 
@@ -321,6 +319,7 @@ size_t InferenceEngine::Dispose() {
     // Python callable, say) outlives Dispose.
     self->send_exit(d.engine, caf::exit_reason::user_shutdown);
     self->wait_for(d.engine);
+    d.books->outbox->close();
     d.books->set_callback(nullptr);
     d.engine = nullptr;
   });

@@ -41,20 +41,24 @@ double jobs_per_second(InferenceEngine& ie, int jobs, int threads) {
 int main(int argc, char** argv) {
   CLI::App app{"ActorRT overhead on simulated zero-latency NPU cores"};
   int jobs = 200000;
+  std::vector<int> buffer_counts{6, 100};
+  std::vector<int> thread_counts{1, 3};
   app.add_option("-n,--jobs", jobs, "jobs per measurement");
+  app.add_option("-b,--buffer-count", buffer_counts, "buffer counts to run");
+  app.add_option("-t,--threads", thread_counts, "submitting threads to run");
   CLI11_PARSE(app, argc, argv);
 
   std::printf("overhead benchmark: SIMULATED NPU (sim:3, zero latency, no "
               "compute), tiny_cnn, %d jobs\n",
               jobs);
-  for (int buffer_count : {6, 100}) {
+  for (int buffer_count : buffer_counts) {
     InferenceOption opt;
     opt.buffer_count = buffer_count;
     auto engine = bench::make_engine(
       std::string(ACTORRT_MODEL_DIR) + "/tiny_cnn.onnx", "sim:3", opt);
     auto& ie = *engine;
     jobs_per_second(ie, jobs / 10, 1); // warm-up
-    for (int threads : {1, 3}) {
+    for (int threads : thread_counts) {
       double rate = jobs_per_second(ie, jobs, threads);
       std::printf("buffer_count %3d, RunAsync -> callback, %d submitting "
                   "thread(s): %9.0f jobs/s %6.2f us/job (target 1M jobs/s: "

@@ -4,6 +4,7 @@
 
 #include <caf/scheduler/test_coordinator.hpp>
 
+#include "actors/job_outbox.hpp"
 #include "actors/runtime.hpp"
 #include "actors/scheduler_actor.hpp"
 #include "models.hpp"
@@ -121,6 +122,7 @@ struct fixture {
   job_id last_id = 0;
 
   fixture() {
+    settings.core_depth = 2;
     settings.core_timeout = std::chrono::seconds(5);
     settings.tick = std::chrono::seconds(1);
     scheduler = sys.spawn(actorrt::scheduler, settings);
@@ -163,10 +165,12 @@ struct fixture {
   }
 
   void submit(uint64_t model, int jobs) {
-    job_batch batch{model, engine, {}};
+    auto outbox = std::make_shared<job_outbox>(model, engine);
+    bool announce = false;
     for (int i = 0; i < jobs; ++i)
-      batch.jobs.push_back({++last_id, {}, {}, -1});
-    self->send(scheduler, submit_atom::value, std::move(batch));
+      announce = outbox->put({++last_id, {}, {}, -1}) || announce;
+    REQUIRE(announce);
+    self->send(scheduler, submit_atom::value, outbox);
     sched.run();
   }
 
