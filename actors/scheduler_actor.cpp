@@ -166,7 +166,11 @@ bool load_on(self_ptr self, size_t slot,
     return false;
   auto model = entry.handle.id;
   st.policy.set_lane(slot, model, lane::loading);
-  self->request(st.cores[slot], caf::infinite, load_atom::value, entry.handle)
+  // Bounded like every request to a core: a stalled core fails the load
+  // (and so the engine's construction) instead of hanging it.
+  self
+    ->request(st.cores[slot], st.settings.core_timeout, load_atom::value,
+              entry.handle)
     .then(
       [self, slot, model, done](failure& f) {
         if (self->state.models.count(model))
@@ -179,7 +183,11 @@ bool load_on(self_ptr self, size_t slot,
       [self, slot, model, done](caf::error& e) {
         if (self->state.models.count(model))
           self->state.policy.set_lane(slot, model, lane::failed);
-        done({errc::device_io, self->system().render(e)});
+        auto code
+          = e == caf::sec::request_timeout ? errc::timeout : errc::device_io;
+        done(
+          {code, "NPU core " + core_name(self->state, slot)
+                   + " did not load the model: " + self->system().render(e)});
         fail_unservable(self);
         drain(self);
       });

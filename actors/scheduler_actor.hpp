@@ -22,8 +22,9 @@ struct scheduler_settings {
   /// 230–400k at buffer_count 100); least-loaded placement keeps cores
   /// even.
   int core_depth = 32;
-  /// How long a core may take to answer one batch before its jobs end with
-  /// Timeout and it takes nothing new until it answers.
+  /// How long a core may take to load a model, or to answer one batch
+  /// before its jobs end with Timeout and it takes nothing new until it
+  /// answers.
   std::chrono::milliseconds core_timeout{60000};
   /// How often outstanding batches are checked against core_timeout.
   std::chrono::milliseconds tick{250};

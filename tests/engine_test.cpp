@@ -338,26 +338,60 @@ TEST_CASE("unwaited results are released past the retention window",
   CHECK_NOTHROW(ie.Wait(ids[ids.size() - 2]));
 }
 
+namespace {
+
+/// Holds every job until the test opens the gate; counts jobs started.
+struct gated_executor : simulated_executor {
+  static inline std::mutex mtx;
+  static inline std::condition_variable cv;
+  static inline bool open = true;
+  static inline int started = 0;
+
+  gated_executor(const model& m) : simulated_executor(m, {}) {}
+  int64_t run(const tensors& inputs, tensors& outputs) override {
+    std::unique_lock<std::mutex> guard{mtx};
+    ++started;
+    cv.notify_all();
+    cv.wait(guard, [] { return open; });
+    return simulated_executor::run(inputs, outputs);
+  }
+  static void set(bool is_open) {
+    std::lock_guard<std::mutex> guard{mtx};
+    open = is_open;
+    cv.notify_all();
+  }
+  static void wait_started(int n) {
+    std::unique_lock<std::mutex> guard{mtx};
+    cv.wait(guard, [n] { return started >= n; });
+  }
+};
+
+} // namespace
+
 TEST_CASE("a core that dies fails its jobs, the others keep serving",
           "[engine]") {
-  auto rt = make_runtime("sim:3:100ms");
+  register_backend("gated",
+                   [](const model& m, const device_spec&, const lane_request&) {
+                     return std::unique_ptr<executor>(new gated_executor(m));
+                   });
+  auto rt = make_runtime("gated:3");
   InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
   InferenceOption only0;
   only0.bound = bound_option::npu_0;
   InferenceEngine on0{model_path("tiny_cnn"), only0, on(rt)};
-  // Two jobs on core 0:0, one running and one waiting in its mailbox (sent
-  // one at a time, so they are two messages), then the core dies.
-  std::vector<uint64_t> ids;
-  for (uint64_t n = 1; n <= 2; ++n) {
-    ids.push_back(on0.RunAsync({blob::allocate(on0.GetInputSize())}));
-    while (jobs_per_core(*rt)[0] < n)
-      std::this_thread::sleep_for(1ms);
-  }
+  // Core 0:0 runs one job (held at the gate) while a second waits in its
+  // mailbox; then the core dies.
+  gated_executor::set(false);
+  auto running = on0.RunAsync({blob::allocate(on0.GetInputSize())});
+  gated_executor::wait_started(1);
+  auto waiting = on0.RunAsync({blob::allocate(on0.GetInputSize())});
+  while (jobs_per_core(*rt)[0] < 2)
+    std::this_thread::sleep_for(1ms);
   rt->kill_core(0, 0);
-  CHECK(on0.Wait(ids[0], 5000ms).size() == 1); // it finishes what it runs
-  CHECK_THROWS_WITH(on0.Wait(ids[1], 5000ms), Catch::Contains("NPU core 0:0"));
+  gated_executor::set(true);
+  CHECK(on0.Wait(running, 5000ms).size() == 1); // it finishes what it runs
+  CHECK_THROWS_WITH(on0.Wait(waiting, 5000ms), Catch::Contains("NPU core 0:0"));
   CHECK_THROWS_AS(on0.Run({blob::allocate(on0.GetInputSize())}), DeviceIO);
-  std::this_thread::sleep_for(50ms);
   auto report = rt->report();
   CHECK_FALSE(report[0].alive);
   for (int i = 0; i < 10; ++i)
@@ -456,9 +490,9 @@ TEST_CASE("callbacks may submit follow-up jobs without deadlock", "[engine]") {
 TEST_CASE("Dispose racing submitters: every accepted job ends once",
           "[engine]") {
   for (int round = 0; round < 5; ++round) {
-    // Six jobs in flight on one 2 ms core outlast the 3 ms dispose timeout:
-    // some end by cancellation, the rest normally.
-    auto rt = make_runtime("sim:1:2ms");
+    // Six jobs in flight on one 10 ms core outlast the 3 ms dispose
+    // timeout: some end by cancellation, the rest normally.
+    auto rt = make_runtime("sim:1:10ms");
     EngineSettings s = on(rt);
     s.dispose_timeout = 3ms;
     InferenceEngine ie{model_path("tiny_cnn"), {}, s};
@@ -483,7 +517,8 @@ TEST_CASE("Dispose racing submitters: every accepted job ends once",
           }
         }
       });
-    std::this_thread::sleep_for(20ms);
+    while (accepted < 8) // some ended normally, six are in flight
+      std::this_thread::sleep_for(1ms);
     CHECK(ie.Dispose() > 0);
     for (auto& t : threads)
       t.join();

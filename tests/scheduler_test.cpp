@@ -286,3 +286,26 @@ TEST_CASE("a core that does not answer in time: its jobs time out, it takes "
   CHECK(f.ended(errc::timeout) == 0); // job 1 now has two results here
   CHECK(f.results->results[1].size() == 2);
 }
+
+TEST_CASE("a core that never answers a load fails it in bounded time",
+          "[actors][scheduler]") {
+  fixture f;
+  auto a = std::make_shared<fake_core_log>();
+  a->hold_loads = true;
+  f.join(0, 0, a);
+  f.self->send(f.scheduler, load_atom::value, model_handle{1, f.m, ""},
+               placement{});
+  f.sched.run();
+  REQUIRE(a->held_loads.size() == 1);
+  bool answered = false;
+  f.self->receive([&](failure&) { answered = true; },
+                  caf::after(std::chrono::seconds(0)) >> [] {});
+  CHECK_FALSE(answered);
+  f.sched.advance_time(std::chrono::seconds(6));
+  f.sched.run();
+  failure answer;
+  f.self->receive([&](failure& x) { answer = std::move(x); },
+                  caf::after(std::chrono::seconds(0)) >> [] {});
+  CHECK(answer.code == errc::timeout);
+  CHECK_THAT(answer.message, Catch::Contains("NPU core 0:0"));
+}
