@@ -273,9 +273,7 @@ place_model(caf::actor_system& sys, const scheduler_actor& scheduler,
                             + " does not exist or has no core the bound "
                               "option allows");
   b->devices.assign(devices.begin(), devices.end());
-  std::string backend;
-  if (option.use_ort)
-    backend = "ort";
+  std::string backend = option.use_ort ? "ort" : "opencv";
   failure loaded;
   self
     ->request(scheduler, caf::infinite, load_atom::value,

@@ -10,6 +10,7 @@
 #include "actors/engine_actor.hpp"
 #include "actors/runtime.hpp"
 #include "core/model.hpp"
+#include "device/ort_library.hpp"
 
 namespace actorrt {
 
@@ -43,15 +44,32 @@ struct InferenceEngine::impl {
 
 namespace {
 
+std::mutex warning_mtx;
+std::function<void(const std::string&)> warning_handler;
+
 void warn_ort_once() {
   static std::once_flag once;
   std::call_once(once, [] {
-    std::cerr << "actorrt: use_ort requested, but this build has no ONNX "
-                 "Runtime; running on the default executor\n";
+    auto text = "use_ort=True, but ONNX Runtime is not available ("
+                + ort_library::load_error() + "): CPU lanes run on OpenCV DNN";
+    std::function<void(const std::string&)> handler;
+    {
+      std::lock_guard<std::mutex> guard{warning_mtx};
+      handler = warning_handler;
+    }
+    if (handler)
+      handler(text);
+    else
+      std::cerr << "actorrt: " << text << "\n";
   });
 }
 
 } // namespace
+
+void SetWarningHandler(std::function<void(const std::string&)> fn) {
+  std::lock_guard<std::mutex> guard{warning_mtx};
+  warning_handler = std::move(fn);
+}
 
 InferenceEngine::InferenceEngine(const std::string& model_path,
                                  const InferenceOption& option,

@@ -1,11 +1,27 @@
 #include "core/inference_option.hpp"
 
+#include <atomic>
 #include <cstdlib>
 #include <string>
 
 #include "core/errors.hpp"
 
 namespace actorrt {
+
+namespace {
+
+std::atomic<bool (*)()> ort_probe{nullptr};
+
+} // namespace
+
+bool InferenceOption::default_use_ort() {
+  auto probe = ort_probe.load();
+  return probe && probe();
+}
+
+void InferenceOption::set_ort_probe(bool (*probe)()) {
+  ort_probe.store(probe);
+}
 
 uint32_t bound_core_mask(bound_option bound) {
   switch (bound) {

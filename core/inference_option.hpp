@@ -25,8 +25,10 @@ struct InferenceOption {
   /// Device ids to use; empty means every device.
   std::vector<int> devices;
   bound_option bound = bound_option::npu_all;
-  /// Run with ONNX Runtime; builds without it warn once and use the default.
-  bool use_ort = false;
+  /// CPU lanes on ONNX Runtime (true) or OpenCV DNN (false). Defaults to
+  /// whether ONNX Runtime is present, as in a DX-RT built with it; asking
+  /// for it where it is absent warns once and runs on OpenCV DNN.
+  bool use_ort = default_use_ort();
   /// Most jobs in flight per device (DX-RT's max load), 1..100.
   int buffer_count = default_buffer_count();
 
@@ -34,6 +36,11 @@ struct InferenceOption {
 
   /// 6, or DXRT_TASK_MAX_LOAD when set to a valid value.
   static int default_buffer_count();
+
+  /// Whether ONNX Runtime is present. Only the device layer can tell: it
+  /// registers the probe (set_ort_probe); false until then.
+  static bool default_use_ort();
+  static void set_ort_probe(bool (*probe)());
 
   /// Throws InvalidArgument on values out of range.
   void validate() const;

@@ -1,12 +1,16 @@
 #include "device/registry.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 
 #include "core/errors.hpp"
+#include "core/inference_option.hpp"
 #include "device/opencv_executor.hpp"
+#include "device/ort_executor.hpp"
 #include "device/simulated_executor.hpp"
 
 namespace actorrt {
@@ -30,19 +34,61 @@ std::chrono::nanoseconds sim_latency(const model& m, const std::string& p) {
   return std::chrono::nanoseconds{static_cast<int64_t>(value * scale)};
 }
 
+std::unique_ptr<executor> make_cpu_lane(const std::string& backend,
+                                        const model& m) {
+  if (backend == "ort")
+    return std::unique_ptr<executor>(new ort_executor(m));
+  return std::unique_ptr<executor>(new opencv_executor(m));
+}
+
+/// Says once per model that its lanes run on the other CPU backend.
+void say_fallback(const model& m, const std::string& from,
+                  const std::string& to, const std::string& why) {
+  static std::mutex mtx;
+  static std::set<std::string> said;
+  std::lock_guard<std::mutex> guard{mtx};
+  if (said.insert(m.name() + from).second)
+    std::fprintf(stderr, "actorrt: '%s' runs on %s: %s\n", m.name().c_str(),
+                 to.c_str(), why.c_str());
+}
+
+/// A CPU lane on the backend asked for ("" = the best present), falling
+/// back to the other when it cannot run the model.
+std::unique_ptr<executor> cpu_lane(const model& m, const lane_request& lane) {
+  if (!lane.backend.empty() && lane.backend != "opencv"
+      && lane.backend != "ort")
+    throw InvalidArgument("unknown CPU backend '" + lane.backend
+                          + "' (known: opencv, ort)");
+  // Asking for ORT where it is absent runs on OpenCV (the engine warned).
+  std::string first = lane.backend.empty() || lane.backend == "ort"
+                        ? (ort_available() ? "ort" : "opencv")
+                        : "opencv";
+  std::string second = first == "ort" ? "opencv" : "ort";
+  try {
+    return make_cpu_lane(first, m);
+  } catch (const InvalidModel& e1) {
+    if (second == "ort" && !ort_available())
+      throw;
+    try {
+      auto lane2 = make_cpu_lane(second, m);
+      say_fallback(m, first, lane2->name(), e1.what());
+      return lane2;
+    } catch (const InvalidModel& e2) {
+      throw InvalidModel(std::string("no CPU backend can run '") + m.name()
+                         + "': " + e1.what() + "; " + e2.what());
+    }
+  }
+}
+
 struct backends {
   std::mutex mtx;
   std::map<std::string, executor_factory> by_kind{
-    {"cpu",
-     [](const model& m, const device_spec&, const lane_request& lane) {
-       // ONNX Runtime is not in this build: "ort" runs on OpenCV DNN (the
-       // engine has said so once).
-       if (!lane.backend.empty() && lane.backend != "opencv"
-           && lane.backend != "ort")
-         throw InvalidArgument("unknown CPU backend '" + lane.backend
-                               + "' (known: opencv, ort)");
-       return std::unique_ptr<executor>(new opencv_executor(m));
-     }},
+    {"cpu", [](const model& m, const device_spec&,
+               const lane_request& lane) { return cpu_lane(m, lane); }},
+    {"ort", [](const model& m, const device_spec&,
+               const lane_request&) { return make_cpu_lane("ort", m); }},
+    {"opencv", [](const model& m, const device_spec&,
+                  const lane_request&) { return make_cpu_lane("opencv", m); }},
     {"sim",
      [](const model& m, const device_spec& spec, const lane_request&) {
        return std::unique_ptr<executor>(
@@ -114,7 +160,7 @@ std::vector<device_spec> parse_devices(const std::string& text) {
     }
     if (!has_backend(kind))
       throw InvalidArgument("device '" + item + "': unknown kind '" + kind
-                            + "' (known: cpu, sim)");
+                            + "' (known: cpu, ort, opencv, sim)");
     result.push_back(spec);
   }
   if (result.empty())
@@ -129,7 +175,16 @@ std::vector<device_spec> default_devices() {
 }
 
 bool ort_available() {
-  return false;
+  return ort_library::get() != nullptr;
 }
+
+namespace {
+
+// The default of InferenceOption::use_ort is whether ONNX Runtime is here,
+// which only this layer can tell.
+const bool ort_probe_set
+  = (InferenceOption::set_ort_probe(&ort_available), true);
+
+} // namespace
 
 } // namespace actorrt

@@ -34,7 +34,9 @@ struct lane_request {
 using executor_factory = std::function<std::unique_ptr<executor>(
   const model& m, const device_spec& spec, const lane_request& lane)>;
 
-/// Adds (or replaces) a backend kind. "cpu" and "sim" are built in.
+/// Adds (or replaces) a backend kind. Built in: "cpu" (the best CPU
+/// backend present, ONNX Runtime then OpenCV DNN, falling back per model),
+/// "ort", "opencv" and "sim".
 void register_backend(const std::string& kind, executor_factory factory);
 
 bool has_backend(const std::string& kind);
@@ -53,7 +55,7 @@ std::vector<device_spec> parse_devices(const std::string& text);
 /// `ACTORRT_DEVICES` when set, else one CPU device with 3 cores (a DX-M1).
 std::vector<device_spec> default_devices();
 
-/// True when a build has ONNX Runtime; this one does not.
+/// True when ONNX Runtime's library loads (see ort_library.hpp).
 bool ort_available();
 
 } // namespace actorrt

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages ActorRT builds and tests with; skips what is
-# already installed. Run as root.
+# already installed, and fetches ONNX Runtime's CPU library. Run as root.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(
   cmake g++ make clang-format
@@ -25,4 +26,44 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# ONNX Runtime's CPU library (MIT, licenses/onnxruntime.txt) from the npm
+# package onnxruntime-node, pinned by version and checksum. Only the .so is
+# kept, in .deps/onnxruntime (git ignores it); ActorRT loads it at run time
+# and runs without it (OpenCV DNN lanes) when it is missing. --ignore-scripts:
+# the package's post-install step downloads GPU packages from elsewhere.
+ort_version=1.30.0
+ort_sha256=ffb75a925ba05e47b235bb66e3e3911714a80b328a9c9425539feb204aa32a23
+ort_dir=.deps/onnxruntime
+ort_lib=$ort_dir/libonnxruntime.so.1
+if [[ "$(uname -m)" != x86_64 ]]; then
+  echo "ONNX Runtime: no x86_64 host, skipped (OpenCV DNN lanes only)"
+elif [[ "$(sha256sum "$ort_lib" 2>/dev/null | cut -d' ' -f1)" != "$ort_sha256" ]]; then
+  if ! command -v npm > /dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends nodejs npm
+  fi
+  tmp=$(mktemp -d)
+  if (cd "$tmp" && npm pack --silent "onnxruntime-node@$ort_version" \
+        --ignore-scripts > /dev/null \
+      && tar xzf "onnxruntime-node-$ort_version.tgz" \
+        package/bin/napi-v6/linux/x64/libonnxruntime.so.1); then
+    got=$(sha256sum "$tmp/package/bin/napi-v6/linux/x64/libonnxruntime.so.1" \
+      | cut -d' ' -f1)
+    if [[ "$got" == "$ort_sha256" ]]; then
+      mkdir -p "$ort_dir"
+      mv "$tmp/package/bin/napi-v6/linux/x64/libonnxruntime.so.1" "$ort_lib"
+      cp licenses/onnxruntime.txt "$ort_dir/LICENSE"
+      echo "$ort_sha256  libonnxruntime.so.1" > "$ort_dir/SHA256SUMS"
+      echo "ONNX Runtime $ort_version: $ort_lib"
+    else
+      echo "ONNX Runtime: checksum mismatch ($got), not installed" >&2
+    fi
+  else
+    echo "ONNX Runtime: npm could not fetch onnxruntime-node@$ort_version;" \
+      "running without it" >&2
+  fi
+  rm -rf "$tmp"
 fi

@@ -9,6 +9,7 @@
 #include "core/clock.hpp"
 #include "core/errors.hpp"
 #include "device/opencv_executor.hpp"
+#include "device/ort_executor.hpp"
 #include "device/registry.hpp"
 #include "device/simulated_executor.hpp"
 #include "models.hpp"
@@ -120,14 +121,28 @@ TEST_CASE("device lists parse, and bad ones name the culprit", "[device]") {
                   InvalidArgument);
 }
 
+namespace {
+
+/// Every backend kind this process can run.
+std::vector<std::string> kinds() {
+  std::vector<std::string> result{"cpu", "opencv", "sim"};
+  if (ort_available())
+    result.push_back("ort");
+  else
+    WARN("ONNX Runtime not available: " << ort_library::load_error());
+  return result;
+}
+
+} // namespace
+
 TEST_CASE("every registered backend honours the executor contract",
           "[device][conformance]") {
-  for (auto kind : {"cpu", "sim"}) {
+  for (auto& kind : kinds()) {
     for (auto name : {"tiny_cnn", "multi_io", "detector", "dynamic_batch"}) {
       INFO(kind << " " << name);
       auto m = model::load(model_path(name));
       auto lane = make_executor({kind, 1, ""}, *m, {});
-      CHECK(lane->is_simulated() == (std::string(kind) == "sim"));
+      CHECK(lane->is_simulated() == (kind == "sim"));
       auto out = run(*lane, *m, random_inputs(*m, 5));
       REQUIRE(out.size() == m->outputs().size());
       for (size_t k = 0; k < out.size(); ++k) {
@@ -142,7 +157,7 @@ TEST_CASE("every registered backend honours the executor contract",
 
 TEST_CASE("executors write into caller memory and run batches",
           "[device][conformance]") {
-  for (auto kind : {"cpu", "sim"}) {
+  for (auto& kind : kinds()) {
     INFO(kind);
     auto m = model::load(model_path("multi_io"));
     auto lane = make_executor({kind, 1, ""}, *m, {});
@@ -182,4 +197,61 @@ TEST_CASE("operators OpenCV cannot run fail at load as InvalidModel",
   CHECK_THROWS_WITH(opencv_executor{*m}, Catch::Contains("OpenCV DNN"));
   // The simulated NPU runs anything with declared shapes.
   CHECK_NOTHROW(simulated_executor{*m, {}});
+}
+
+TEST_CASE("the ONNX Runtime lane matches the OpenCV lane", "[device][ort]") {
+  if (!ort_available()) {
+    WARN("skipped: " << ort_library::load_error());
+    return;
+  }
+  for (auto name : {"tiny_cnn", "multi_io", "detector"}) {
+    INFO(name);
+    auto m = model::load(model_path(name));
+    ort_executor ort{*m};
+    opencv_executor cv{*m};
+    CHECK(ort.name() == "onnxruntime");
+    auto inputs = random_inputs(*m, 11);
+    auto a = run(ort, *m, inputs);
+    auto b = run(cv, *m, inputs);
+    REQUIRE(a.size() == b.size());
+    for (size_t k = 0; k < a.size(); ++k) {
+      float max_diff = 0;
+      for (size_t i = 0; i < a[k].info().element_count(); ++i)
+        max_diff = std::max(
+          max_diff, std::abs(a[k].as<float>()[i] - b[k].as<float>()[i]));
+      CHECK(max_diff <= 1e-4f);
+    }
+  }
+}
+
+TEST_CASE("an ONNX Runtime error fails the job and the lane keeps serving",
+          "[device][ort]") {
+  if (!ort_available()) {
+    WARN("skipped: " << ort_library::load_error());
+    return;
+  }
+  auto m = model::load(model_path("tiny_cnn"));
+  ort_executor lane{*m};
+  auto bad = random_inputs(*m, 1);
+  bad[0].bytes.size = 12; // fewer bytes than the declared shape needs
+  auto outputs = attach(m->output_metas(), {});
+  CHECK_THROWS_AS(lane.run(bad, outputs), DeviceIO);
+  CHECK(run(lane, *m, random_inputs(*m, 2)).size() == 1);
+}
+
+TEST_CASE("a CPU lane falls back to the other backend per model",
+          "[device][ort]") {
+  auto m = model::load(model_path("clip_opset13")); // OpenCV 4.6 refuses it
+  if (!ort_available()) {
+    CHECK_THROWS_AS(make_executor({"cpu", 1, ""}, *m, {0, "opencv"}),
+                    InvalidModel);
+    return;
+  }
+  auto lane = make_executor({"cpu", 1, ""}, *m, {0, "opencv"});
+  CHECK(lane->name() == "onnxruntime");
+  CHECK(run(*lane, *m, random_inputs(*m, 3)).size() == 1);
+  CHECK_THROWS_WITH(make_executor({"opencv", 1, ""}, *m, {}),
+                    Catch::Contains("OpenCV DNN cannot run"));
+  CHECK_THROWS_AS(make_executor({"cpu", 1, ""}, *m, {0, "tpu"}),
+                  InvalidArgument);
 }

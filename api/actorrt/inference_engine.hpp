@@ -31,6 +31,10 @@ struct EngineSettings {
   std::shared_ptr<runtime> rt;
 };
 
+/// Where ActorRT's one-time warnings go (default: stderr), so a binding can
+/// raise them its own way, once.
+void SetWarningHandler(std::function<void(const std::string&)> fn);
+
 class InferenceEngine {
 public:
   using Callback = std::function<int(const tensors& outputs, void* user_arg,

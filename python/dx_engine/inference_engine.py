@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import warnings
 import weakref
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
@@ -18,7 +17,6 @@ Arrays = Union[np.ndarray, Sequence[np.ndarray]]
 Callback = Callable[[List[np.ndarray], UserArg], Any]
 
 _live_engines = weakref.WeakSet()
-_ort_warned = False
 
 
 def _stats_method(source, key, doc):
@@ -50,13 +48,6 @@ class InferenceEngine(_native.Engine):
         elif not isinstance(inference_option, InferenceOption):
             raise TypeError("inference_option must be an InferenceOption")
         opt = inference_option
-        if opt.use_ort and not _native.is_ort_supported():
-            global _ort_warned
-            if not _ort_warned:
-                warnings.warn("use_ort=True, but this ActorRT build has no ONNX "
-                              "Runtime: running on the default executor",
-                              RuntimeWarning, stacklevel=2)
-                _ort_warned = True
         super().__init__(os.fspath(model_path), opt.devices, int(opt.bound_option),
                          opt.use_ort, opt.buffer_count, self.retention)
         self._option = opt

@@ -6,6 +6,8 @@ import os
 from enum import IntEnum
 from typing import List, Sequence
 
+from . import _native
+
 
 def _default_buffer_count():
     try:
@@ -30,7 +32,8 @@ class InferenceOption:
     def __init__(self):
         self._devices = []
         self._bound_option = InferenceOption.BOUND_OPTION.NPU_ALL
-        self._use_ort = False
+        # As in a DX-RT built with ONNX Runtime: on when it is present.
+        self._use_ort = _native.is_ort_supported()
         self._buffer_count = _default_buffer_count()
 
     @property

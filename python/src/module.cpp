@@ -1,6 +1,7 @@
 // dx_engine._native: ActorRT's runtime for the dx_engine package.
 #include <pybind11/pybind11.h>
 
+#include "actorrt/inference_engine.hpp"
 #include "core/errors.hpp"
 #include "device/registry.hpp"
 #include "engine.hpp"
@@ -34,5 +35,11 @@ PYBIND11_MODULE(_native, m) {
   });
   actorrt::python::bind_engine(m);
   m.def("is_ort_supported", &actorrt::ort_available,
-        "True when this build runs models with ONNX Runtime");
+        "True when ONNX Runtime's library loads: CPU lanes can run on it");
+  // ActorRT's warnings reach Python as RuntimeWarning, said once.
+  actorrt::SetWarningHandler([](const std::string& text) {
+    py::gil_scoped_acquire gil;
+    if (PyErr_WarnEx(PyExc_RuntimeWarning, text.c_str(), 1) != 0)
+      PyErr_Clear(); // warnings turned into errors cannot unwind C++ here
+  });
 }

@@ -1,5 +1,8 @@
 """InferenceEngine and InferenceOption: every method, both spellings."""
 
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -7,6 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import key_of, keyed, model
+import dx_engine
 from dx_engine import InferenceEngine, InferenceOption
 
 
@@ -297,7 +301,8 @@ def test_inference_option():
     o = InferenceOption()
     assert o.get_devices() == [] and o.devices == []
     assert o.get_bound_option() == InferenceOption.BOUND_OPTION.NPU_ALL
-    assert o.get_use_ort() is False and o.get_buffer_count() == 6
+    assert o.get_use_ort() is dx_engine._native.is_ort_supported()
+    assert o.get_buffer_count() == 6
     o.set_devices([0])
     o.set_bound_option(InferenceOption.BOUND_OPTION.NPU_12)
     o.set_use_ort(True)
@@ -332,15 +337,46 @@ def test_bound_option_and_devices(sim, tiny):
         InferenceEngine(tiny, o)
 
 
-def test_use_ort_warns_and_runs(tiny):
-    o = InferenceOption()
-    o.use_ort = True
-    import dx_engine.inference_engine as mod
-    mod._ort_warned = False
-    with pytest.warns(RuntimeWarning, match="ONNX Runtime"):
-        ie = InferenceEngine(tiny, o)
-    with ie:
-        assert len(ie.run([np.zeros(ie.get_input_size(), np.uint8)])) == 1
+def test_use_ort_without_the_library_warns_once_and_runs(tiny):
+    # A fresh process whose ONNX Runtime cannot load: use_ort defaults to
+    # False; asking for it gives one RuntimeWarning (no second one from C++)
+    # and runs on OpenCV DNN.
+    code = f"""
+import warnings, numpy as np
+from dx_engine import InferenceEngine, InferenceOption
+assert InferenceOption().use_ort is False
+o = InferenceOption(); o.use_ort = True
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    for _ in range(2):
+        with InferenceEngine({tiny!r}, o) as ie:
+            assert len(ie.run([np.zeros(ie.get_input_size(), np.uint8)])) == 1
+ort = [w for w in caught if "ONNX Runtime" in str(w.message)]
+assert len(ort) == 1, [str(w.message) for w in caught]
+assert issubclass(ort[0].category, RuntimeWarning)
+print("ok")
+"""
+    env = dict(os.environ, ACTORRT_ORT_LIBRARY="/nonexistent/libonnxruntime.so.1",
+               ACTORRT_DEVICES="cpu:1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+    assert "use_ort" not in out.stderr  # said once, in Python
+
+
+@pytest.mark.skipif(not dx_engine._native.is_ort_supported(), reason="ONNX Runtime not installed")
+def test_use_ort_picks_the_backend(tiny):
+    assert InferenceOption().use_ort is True
+    x = [np.random.default_rng(1).random(3 * 32 * 32, dtype=np.float32)]
+    results = []
+    for use_ort in (True, False):
+        o = InferenceOption()
+        o.use_ort = use_ort
+        with InferenceEngine(tiny, o) as ie:
+            results.append(ie.run(x)[0])
+    # Two backends, one model: the same outputs within float tolerance.
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-4, atol=1e-5)
 
 
 def test_dispose_is_idempotent_and_final(tiny):

@@ -14,15 +14,17 @@ from conftest import MODEL_DIR, keyed, model
 from dx_engine import InferenceEngine, InferenceOption
 
 
-def test_model_errors(tmp_path):
+def test_model_errors(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match="not found"):
         InferenceEngine(str(tmp_path / "missing.onnx"))
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"\x00garbage")
     with pytest.raises(ValueError, match="not an ONNX model"):
         InferenceEngine(str(junk))
+    monkeypatch.setenv("ACTORRT_DEVICES", "opencv:1")  # no fallback backend
     with pytest.raises(ValueError, match="OpenCV DNN cannot run"):
         InferenceEngine(model("clip_opset13"))
+    monkeypatch.delenv("ACTORRT_DEVICES")
     with pytest.raises(TypeError):
         InferenceEngine(42)
     with pytest.raises(TypeError):

@@ -7,6 +7,7 @@
 
 #include "actors/runtime.hpp"
 #include "core/inference_option.hpp"
+#include "device/ort_library.hpp"
 #include "device/registry.hpp"
 
 using namespace actorrt;
@@ -32,7 +33,12 @@ int main(int argc, char** argv) {
                     : "(unset: one CPU device with 3 cores)");
       std::printf("default buffer count (max load per device): %d\n",
                   InferenceOption::default_buffer_count());
-      std::printf("ONNX Runtime: %s\n", ort_available() ? "yes" : "no");
+      if (auto* ort = ort_library::get())
+        std::printf("ONNX Runtime: %s (%s)\n", ort->version().c_str(),
+                    ort->path().c_str());
+      else
+        std::printf("ONNX Runtime: no: %s\n",
+                    ort_library::load_error().c_str());
     }
     if (status) {
       // Starting the devices shows they come up: each core actor answers.

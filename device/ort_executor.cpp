@@ -1,0 +1,154 @@
+#include "device/ort_executor.hpp"
+
+#include <cstring>
+
+#include "core/clock.hpp"
+#include "core/errors.hpp"
+#include "device/cpu_slots.hpp"
+
+namespace actorrt {
+
+namespace {
+
+const ort_library& library() {
+  auto* lib = ort_library::get();
+  if (!lib)
+    throw InvalidArgument(ort_library::load_error());
+  return *lib;
+}
+
+/// ONNX's element type numbers (TensorProto.DataType), as ORT takes them.
+int onnx_type(dtype type) {
+  switch (type) {
+    case dtype::float32:
+      return 1;
+    case dtype::uint8:
+      return 2;
+    case dtype::int8:
+      return 3;
+    case dtype::uint16:
+      return 4;
+    case dtype::int16:
+      return 5;
+    case dtype::int32:
+      return 6;
+    case dtype::int64:
+      return 7;
+    case dtype::boolean:
+      return 9;
+    case dtype::float16:
+      return 10;
+    case dtype::float64:
+      return 11;
+    case dtype::uint32:
+      return 12;
+    case dtype::uint64:
+      return 13;
+  }
+  throw InvalidModel(std::string("ONNX Runtime has no element type for ")
+                     + to_string(type));
+}
+
+/// OrtValues of one run, released however it ends.
+struct values {
+  const ort_library& lib;
+  std::vector<ort::OrtValue*> items;
+
+  values(const ort_library& l, size_t n) : lib(l), items(n, nullptr) {}
+  ~values() {
+    auto release
+      = lib.fn<ort::Release_fn<ort::OrtValue>>(ort::entry::ReleaseValue);
+    for (auto* v : items)
+      if (v)
+        release(v);
+  }
+
+  /// A tensor over `t`'s own bytes: ORT reads or writes them in place.
+  void wrap(size_t i, const tensor& t) {
+    auto& info = t.info();
+    lib.check<DeviceIO>(lib.fn<ort::CreateTensorWithDataAsOrtValue_fn>(
+                          ort::entry::CreateTensorWithDataAsOrtValue)(
+                          lib.cpu_memory(), t.bytes.data, t.bytes.size,
+                          info.shape.data(), info.shape.size(),
+                          onnx_type(info.type), &items[i]),
+                        "tensor '" + info.name + "'");
+  }
+};
+
+} // namespace
+
+ort_executor::ort_executor(const model& m) : lib_(library()) {
+  ort::OrtSessionOptions* options = nullptr;
+  lib_.check<InvalidModel>(lib_.fn<ort::CreateSessionOptions_fn>(
+                             ort::entry::CreateSessionOptions)(&options),
+                           "ONNX Runtime session options");
+  std::unique_ptr<ort::OrtSessionOptions,
+                  ort::Release_fn<ort::OrtSessionOptions>>
+    owned{options, lib_.fn<ort::Release_fn<ort::OrtSessionOptions>>(
+                     ort::entry::ReleaseSessionOptions)};
+  auto set = [&](ort::entry e, int value, const char* what) {
+    lib_.check<InvalidModel>(lib_.fn<ort::SetOption_fn>(e)(options, value),
+                             what);
+  };
+  set(ort::entry::SetIntraOpNumThreads, 1, "SetIntraOpNumThreads");
+  set(ort::entry::SetInterOpNumThreads, 1, "SetInterOpNumThreads");
+  set(ort::entry::SetSessionExecutionMode, ort::execution_sequential,
+      "SetSessionExecutionMode");
+  set(ort::entry::SetSessionGraphOptimizationLevel, ort::graph_optimization_all,
+      "SetSessionGraphOptimizationLevel");
+  lib_.check<InvalidModel>(
+    lib_.fn<ort::CreateSessionFromArray_fn>(ort::entry::CreateSessionFromArray)(
+      lib_.env(), m.bytes().data(), m.bytes().size(), options, &session_),
+    "ONNX Runtime cannot load '" + m.name() + "'");
+  for (auto* infos : {&m.inputs(), &m.outputs()})
+    for (auto& info : *infos)
+      names_.push_back(info.name);
+  for (size_t i = 0; i < names_.size(); ++i)
+    (i < m.inputs().size() ? input_names_ : output_names_)
+      .push_back(names_[i].c_str());
+  tensors zeros;
+  for (auto& meta : m.input_metas()) {
+    auto bytes = blob::allocate(meta->byte_size());
+    std::memset(bytes.data, 0, bytes.size);
+    zeros.push_back({meta, bytes});
+  }
+  auto outputs = attach(m.output_metas(), {});
+  try {
+    forward(zeros, outputs);
+  } catch (const DeviceIO& e) {
+    lib_.fn<ort::Release_fn<ort::OrtSession>>(ort::entry::ReleaseSession)(
+      session_);
+    throw InvalidModel("ONNX Runtime cannot run '" + m.name()
+                       + "': " + e.what());
+  }
+}
+
+ort_executor::~ort_executor() {
+  lib_.fn<ort::Release_fn<ort::OrtSession>>(ort::entry::ReleaseSession)(
+    session_);
+}
+
+void ort_executor::forward(const tensors& inputs, tensors& outputs) {
+  values in{lib_, inputs.size()};
+  values out{lib_, outputs.size()};
+  for (size_t i = 0; i < inputs.size(); ++i)
+    in.wrap(i, inputs[i]);
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    output_memory(outputs[k]);
+    out.wrap(k, outputs[k]);
+  }
+  lib_.check<DeviceIO>(lib_.fn<ort::Run_fn>(ort::entry::Run)(
+                         session_, nullptr, input_names_.data(),
+                         in.items.data(), in.items.size(), output_names_.data(),
+                         out.items.size(), out.items.data()),
+                       "ONNX Runtime run failed");
+}
+
+int64_t ort_executor::run(const tensors& inputs, tensors& outputs) {
+  cpu_slots::lease slot{cpu_slots::host()};
+  auto started = now_ns();
+  forward(inputs, outputs);
+  return started;
+}
+
+} // namespace actorrt

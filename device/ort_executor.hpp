@@ -1,0 +1,42 @@
+// A CPU lane on ONNX Runtime: one session per lane, one intra-op thread
+// (the lane's own: no thread pool, so nothing spins beside the actors),
+// sequential execution, every graph optimisation. Inputs and outputs are
+// tensors over the job's own buffers: no copy either way.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/model.hpp"
+#include "device/executor.hpp"
+#include "device/ort_library.hpp"
+
+namespace actorrt {
+
+class ort_executor : public executor {
+public:
+  /// Builds the session and runs it once on zeros, so a model ORT cannot
+  /// run fails here as InvalidModel. Throws InvalidArgument when ONNX
+  /// Runtime is not available.
+  explicit ort_executor(const model& m);
+  ~ort_executor() override;
+
+  ort_executor(const ort_executor&) = delete;
+  ort_executor& operator=(const ort_executor&) = delete;
+
+  std::string name() const override {
+    return "onnxruntime";
+  }
+  int64_t run(const tensors& inputs, tensors& outputs) override;
+
+private:
+  void forward(const tensors& inputs, tensors& outputs);
+
+  const ort_library& lib_;
+  ort::OrtSession* session_ = nullptr;
+  std::vector<std::string> names_; // inputs, then outputs
+  std::vector<const char*> input_names_;
+  std::vector<const char*> output_names_;
+};
+
+} // namespace actorrt
