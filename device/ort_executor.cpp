@@ -77,7 +77,8 @@ struct values {
 
 } // namespace
 
-ort_executor::ort_executor(const model& m) : lib_(library()) {
+ort_executor::ort_executor(const model& m, int intra_op_threads)
+  : lib_(library()) {
   ort::OrtSessionOptions* options = nullptr;
   lib_.check<InvalidModel>(lib_.fn<ort::CreateSessionOptions_fn>(
                              ort::entry::CreateSessionOptions)(&options),
@@ -90,7 +91,8 @@ ort_executor::ort_executor(const model& m) : lib_(library()) {
     lib_.check<InvalidModel>(lib_.fn<ort::SetOption_fn>(e)(options, value),
                              what);
   };
-  set(ort::entry::SetIntraOpNumThreads, 1, "SetIntraOpNumThreads");
+  set(ort::entry::SetIntraOpNumThreads, intra_op_threads,
+      "SetIntraOpNumThreads");
   set(ort::entry::SetInterOpNumThreads, 1, "SetInterOpNumThreads");
   set(ort::entry::SetSessionExecutionMode, ort::execution_sequential,
       "SetSessionExecutionMode");
