@@ -15,6 +15,8 @@
 // on another host.
 #pragma once
 
+#include <map>
+
 #include <caf/all.hpp>
 
 #include "core/errors.hpp"
@@ -77,6 +79,8 @@ struct core_report {
   bool alive = true;
   bool simulated = false;
   uint64_t jobs = 0; // dispatched to the core
+  /// The backend each loaded model's lane runs (model id → executor name).
+  std::map<uint64_t, std::string> lanes;
 };
 
 } // namespace actorrt
@@ -127,12 +131,13 @@ struct job_batch {
   std::vector<job> jobs;
 };
 
-/// One per NPU core, detached: loads lanes, runs batches, sends their
-/// results to the batch's engine, then answers how many jobs it ran.
-using npu_core_actor
-  = caf::typed_actor<caf::replies_to<load_atom, model_handle>::with<failure>,
-                     caf::reacts_to<unload_atom, uint64_t>,
-                     caf::replies_to<run_atom, job_batch>::with<uint64_t>>;
+/// One per NPU core, detached: loads lanes (answering with the failure, or
+/// the backend the lane runs), runs batches, sends their results to the
+/// batch's engine, then answers how many jobs it ran.
+using npu_core_actor = caf::typed_actor<
+  caf::replies_to<load_atom, model_handle>::with<failure, std::string>,
+  caf::reacts_to<unload_atom, uint64_t>,
+  caf::replies_to<run_atom, job_batch>::with<uint64_t>>;
 
 class job_outbox;
 /// An engine's jobs on their way to the scheduler (see job_outbox.hpp);
@@ -237,7 +242,7 @@ typename Inspector::result_type inspect(Inspector& f, job_result& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, core_report& x) {
   return f(caf::meta::type_name("core_report"), x.device, x.core, x.kind,
-           x.host, x.device_key, x.alive, x.simulated, x.jobs);
+           x.host, x.device_key, x.alive, x.simulated, x.jobs, x.lanes);
 }
 
 /// A failure as a CAF error, for response promises of actor clients.

@@ -55,15 +55,16 @@ npu_core(npu_core_actor::stateful_pointer<npu_core_state> self, int device,
   self->state.core = core;
   self->state.spec = std::move(spec);
   return {
-    [=](load_atom, model_handle& m) -> failure {
+    [=](load_atom, model_handle& m) -> caf::result<failure, std::string> {
       auto& st = self->state;
       try {
-        st.lanes[m.id]
-          = {m.ptr, make_executor(st.spec, *m.ptr, {st.core, m.backend})};
+        auto lane = make_executor(st.spec, *m.ptr, {st.core, m.backend});
+        auto name = lane->name();
+        st.lanes[m.id] = {m.ptr, std::move(lane)};
+        return {failure{}, std::move(name)};
       } catch (...) {
-        return failure::from_current_exception();
+        return {failure::from_current_exception(), std::string{}};
       }
-      return {};
     },
     [=](unload_atom, uint64_t model) { self->state.lanes.erase(model); },
     [=](run_atom, job_batch& batch) -> uint64_t {

@@ -172,10 +172,13 @@ bool load_on(self_ptr self, size_t slot,
     ->request(st.cores[slot], st.settings.core_timeout, load_atom::value,
               entry.handle)
     .then(
-      [self, slot, model, done](failure& f) {
-        if (self->state.models.count(model))
-          self->state.policy.set_lane(slot, model,
-                                      f ? lane::failed : lane::ready);
+      [self, slot, model, done](failure& f, std::string& backend) {
+        auto& st = self->state;
+        if (st.models.count(model)) {
+          st.policy.set_lane(slot, model, f ? lane::failed : lane::ready);
+          if (!f)
+            st.reports[slot].lanes[model] = std::move(backend);
+        }
         done(std::move(f));
         fail_unservable(self);
         drain(self);
@@ -243,6 +246,8 @@ void unload(self_ptr self, uint64_t model) {
   auto& st = self->state;
   st.models.erase(model);
   st.policy.forget_model(model);
+  for (auto& r : st.reports)
+    r.lanes.erase(model);
   for (auto& core : st.cores)
     self->send(core, unload_atom::value, model);
   fail_unservable(self);

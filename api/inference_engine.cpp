@@ -303,6 +303,18 @@ size_t InferenceEngine::GetHeldResults() const {
   return impl_->books->table.held();
 }
 
+std::vector<std::string> InferenceEngine::GetLaneBackends() const {
+  impl_->check_open();
+  std::vector<std::string> result;
+  for (auto& c : impl_->rt->report()) {
+    auto lane = c.lanes.find(impl_->books->model_id);
+    if (c.alive && lane != c.lanes.end())
+      result.push_back(std::to_string(c.device) + ":" + std::to_string(c.core)
+                       + " " + lane->second);
+  }
+  return result;
+}
+
 bool InferenceEngine::IsSimulated() const {
   impl_->check_open();
   return impl_->books->simulated;

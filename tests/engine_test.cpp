@@ -81,6 +81,14 @@ TEST_CASE("Run equals a direct OpenCV DNN forward", "[engine]") {
   auto rt = make_runtime("cpu:3");
   InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
   CHECK_FALSE(ie.IsSimulated());
+  // One lane per core, on the backend the engine asked for.
+  auto lanes = ie.GetLaneBackends();
+  REQUIRE(lanes.size() == 3);
+  CHECK(lanes[0] == (ort_available() ? "0:0 onnxruntime" : "0:0 opencv-dnn"));
+  InferenceOption opencv;
+  opencv.use_ort = false;
+  InferenceEngine on_opencv{model_path("tiny_cnn"), opencv, on(rt)};
+  CHECK(on_opencv.GetLaneBackends().at(2) == "0:2 opencv-dnn");
   std::vector<float> input(3 * 32 * 32);
   for (size_t i = 0; i < input.size(); ++i)
     input[i] = std::sin(0.01f * i);

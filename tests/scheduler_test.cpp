@@ -20,7 +20,7 @@ struct fake_core_log {
   failure load_result;
   bool hold_loads = false;
   bool hold_runs = false;
-  std::vector<caf::typed_response_promise<failure>> held_loads;
+  std::vector<caf::typed_response_promise<failure, std::string>> held_loads;
   std::vector<std::pair<caf::typed_response_promise<uint64_t>, job_batch>>
     held_runs;
 
@@ -47,7 +47,7 @@ caf::behavior fake_core(caf::event_based_actor* self,
   return {
     [=](tick_atom, failure& f) {
       for (auto& p : log->held_loads)
-        p.deliver(f);
+        p.deliver(f, std::string{"fake"});
       log->held_loads.clear();
     },
     [=](tick_atom) {
@@ -57,13 +57,14 @@ caf::behavior fake_core(caf::event_based_actor* self,
       }
       log->held_runs.clear();
     },
-    [=](load_atom, model_handle& m) -> caf::typed_response_promise<failure> {
+    [=](load_atom,
+        model_handle& m) -> caf::typed_response_promise<failure, std::string> {
       log->events.push_back("load " + std::to_string(m.id));
-      auto promise = self->make_response_promise<failure>();
+      auto promise = self->make_response_promise<failure, std::string>();
       if (log->hold_loads)
         log->held_loads.push_back(promise);
       else
-        promise.deliver(log->load_result);
+        promise.deliver(log->load_result, std::string{"fake"});
       return promise;
     },
     [=](unload_atom, uint64_t model) {

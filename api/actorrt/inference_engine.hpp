@@ -109,6 +109,9 @@ public:
   int GetPeakInFlight() const;
   /// Finished results held for Wait right now.
   size_t GetHeldResults() const;
+  /// The backend of each lane holding this engine's model, as
+  /// "device:core backend" (e.g. "0:1 onnxruntime").
+  std::vector<std::string> GetLaneBackends() const;
   /// True when every core this engine uses is simulated (no real compute).
   bool IsSimulated() const;
   /// The runtime this engine runs on.

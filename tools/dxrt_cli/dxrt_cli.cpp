@@ -47,11 +47,17 @@ int main(int argc, char** argv) {
       for (size_t d = 0; d < devices.size(); ++d) {
         auto& spec = devices[d];
         bool sim = is_simulated_kind(spec.kind);
+        std::string lanes
+          = sim ? " (SIMULATED NPU: latency model, no compute)"
+            : spec.kind == "opencv" ? " (CPU lanes, OpenCV DNN)"
+            : spec.kind == "ort"    ? " (CPU lanes, ONNX Runtime)"
+            : spec.kind == "cpu"
+              ? (ort_available() ? " (CPU lanes, ONNX Runtime; OpenCV DNN "
+                                   "for models it cannot run)"
+                                 : " (CPU lanes, OpenCV DNN)")
+              : "";
         std::printf("* Device %zu: %s, %d NPU cores%s\n", d,
-                    to_string(spec).c_str(), spec.cores,
-                    sim ? " (SIMULATED NPU: latency model, no compute)"
-                    : spec.kind == "cpu" ? " (CPU lanes, OpenCV DNN)"
-                                         : "");
+                    to_string(spec).c_str(), spec.cores, lanes.c_str());
         for (auto& c : cores)
           if (c.device == int(d))
             std::printf("  NPU %d: %s\n", c.core,

@@ -74,10 +74,12 @@ int main(int argc, char** argv) {
     std::printf("model  %s\ndevices", path.c_str());
     for (auto& d : ie.GetRuntime()->devices())
       std::printf(" %s", to_string(d).c_str());
-    std::printf("%s\nmode   %s\n",
-                ie.IsSimulated() ? "  (SIMULATED NPU: no real compute)" : "",
-                single ? "single (Run, one job at a time)"
-                       : "benchmark (RunAsync + callback)");
+    std::printf("%s\nlanes ",
+                ie.IsSimulated() ? "  (SIMULATED NPU: no real compute)" : "");
+    for (auto& lane : ie.GetLaneBackends())
+      std::printf(" [%s]", lane.c_str());
+    std::printf("\nmode   %s\n", single ? "single (Run, one job at a time)"
+                                        : "benchmark (RunAsync + callback)");
     std::printf("============================================================"
                 "\n* Benchmark Result (%d inputs)\n",
                 loops);
