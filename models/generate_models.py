@@ -52,11 +52,11 @@ class Graph:
                                   self.const(b.astype(np.float32), "b")],
                          transB=1)
 
-    def model(self, name, inputs, outputs):
+    def model(self, name, inputs, outputs, opset=OPSET):
         graph = helper.make_graph(self.nodes, name, inputs, outputs,
                                   initializer=self.inits)
         m = helper.make_model(graph, producer_name="actorrt-generate",
-                              opset_imports=[helper.make_opsetid("", OPSET)])
+                              opset_imports=[helper.make_opsetid("", opset)])
         m.ir_version = 8
         onnx.checker.check_model(m)
         return m
@@ -159,8 +159,60 @@ def dynamic_batch():
                    [tensor("output", ["N", 6])])
 
 
+YOLO_ANCHORS = np.array([[10, 13], [16, 30], [33, 23]], np.float32)
+YOLO_CLASSES, YOLO_GRID, YOLO_STRIDE = 4, 8, 8.0
+
+
+def yolo_head():
+    """A YOLOv5-style head with the box decode in the graph: a 1x1 conv,
+    then xy = (2*sigmoid - 0.5 + grid) * stride and wh = (2*sigmoid)^2 *
+    anchors with broadcast constants (OpenCV 4.6 cannot run it).
+    1x3x8x8 -> 1x192x9 (3 anchors x 64 cells, xywh + objectness + 4 classes).
+    """
+    g = Graph(6)
+    na, no, n = len(YOLO_ANCHORS), 5 + YOLO_CLASSES, YOLO_GRID
+    h = g.conv("images", 3, na * no, 1, relu=False)
+    h = g.node("Reshape", [h, g.const(np.array([1, na, no, n, n], np.int64))])
+    h = g.node("Transpose", [h], perm=[0, 1, 3, 4, 2])   # 1,na,n,n,no
+    y = g.node("Sigmoid", [h])
+
+    def part(start, end):
+        return g.node("Slice", [y, g.const(np.array([start], np.int64)),
+                                g.const(np.array([end], np.int64)),
+                                g.const(np.array([4], np.int64))])
+    yy, xx = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    grid = np.stack([xx, yy], -1).reshape(1, 1, n, n, 2).astype(np.float32)
+    two = g.const(np.float32(2))
+    xy = g.node("Mul", [part(0, 2), two])
+    xy = g.node("Add", [xy, g.const((grid - 0.5).astype(np.float32))])
+    xy = g.node("Mul", [xy, g.const(np.float32(YOLO_STRIDE))])
+    wh = g.node("Mul", [part(2, 4), two])
+    wh = g.node("Mul", [wh, wh])
+    wh = g.node("Mul", [wh, g.const(YOLO_ANCHORS.reshape(1, na, 1, 1, 2))])
+    out = g.node("Concat", [xy, wh, part(4, no)], axis=4)
+    out = g.node("Reshape", [out, g.const(np.array([1, na * n * n, no], np.int64))])
+    rename_output(g, out, "detections")
+    return g.model("yolo_head", [tensor("images", [1, 3, n, n])],
+                   [tensor("detections", [1, na * n * n, no])])
+
+
+def layer_norm():
+    """A transformer-style LayerNormalization block (opset 17), which OpenCV
+    4.6 cannot load: 1x8x16 -> 1x8x16."""
+    g = Graph(7)
+    scale = g.rng.normal(1, 0.1, (16,)).astype(np.float32)
+    bias = g.rng.normal(0, 0.1, (16,)).astype(np.float32)
+    y = g.node("LayerNormalization", ["input", g.const(scale, "scale"),
+                                      g.const(bias, "bias")],
+               axis=-1, epsilon=1e-5)
+    rename_output(g, y, "output")
+    return g.model("layer_norm", [tensor("input", [1, 8, 16])],
+                   [tensor("output", [1, 8, 16])], opset=17)
+
+
 SMALL = {"tiny_cnn": tiny_cnn, "multi_io": multi_io, "detector": detector,
-         "clip_opset13": clip_opset13, "dynamic_batch": dynamic_batch}
+         "clip_opset13": clip_opset13, "dynamic_batch": dynamic_batch,
+         "yolo_head": yolo_head, "layer_norm": layer_norm}
 LARGE = {"resnet18": resnet18}
 
 
