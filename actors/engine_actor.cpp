@@ -114,7 +114,7 @@ void done(self_ptr self, job_results& results) {
       } else {
         b.npu_time.record((r.finished - r.started) / 1000);
         o.outputs
-          = attach(b.model->output_metas(),
+          = attach(batched(b.model->output_metas(), t->batch),
                    into_caller_buffers(std::move(r.outputs), t->outputs));
       }
       finish(self, cb.get(), r.id, *t, std::move(o));
@@ -143,8 +143,8 @@ caf::typed_response_promise<tensors> infer(self_ptr self,
   auto& st = self->state;
   auto promise = self->make_response_promise<tensors>();
   try {
-    auto bound = bind_inputs(st.books->model->inputs(), inputs);
     job_ticket t;
+    auto bound = bind_inputs(st.books->model->inputs(), inputs, &t.batch);
     t.client = true;
     // Actors never block: past the credit, the scheduler's queue holds it.
     auto j = st.books->open(std::move(bound), {}, std::move(t));
@@ -208,8 +208,9 @@ job engine_books::open(std::vector<blob> inputs, std::vector<blob> outputs,
   t.submitted = now_ns();
   if (!outputs.empty())
     t.outputs = outputs;
+  auto batch = t.batch;
   auto id = table.open(std::move(t));
-  return job{id, std::move(inputs), std::move(outputs), device};
+  return job{id, std::move(inputs), std::move(outputs), device, batch};
 }
 
 void engine_books::submit(job j) {

@@ -26,6 +26,7 @@ struct job_ticket {
   bool client = false;       // an actor client's: answered, never waited
   int64_t submitted = 0;     // now_ns() at RunAsync
   int device = -1;           // whose admission credit it holds
+  int64_t batch = 1;         // samples (dynamic batch axis)
   std::vector<blob> outputs; // the caller's output buffers, if any
 };
 

@@ -45,13 +45,14 @@ struct model_handle {
 };
 
 /// One job: its inputs (one buffer per model input), the caller's output
-/// buffers (one per output, or none), and the device whose credit it holds
-/// (-1: none; it may run anywhere its placement allows).
+/// buffers (one per output, or none), the device whose credit it holds
+/// (-1: none; it may run anywhere its placement allows), and its batch.
 struct job {
   job_id id = 0;
   std::vector<blob> inputs;
   std::vector<blob> outputs;
   int device = -1;
+  int64_t batch = 1; // samples, for inputs with a dynamic batch axis
 };
 
 /// How a job ended: outputs (one per model output) or a failure, and when it
@@ -225,7 +226,8 @@ typename Inspector::result_type inspect(Inspector& f, model_handle& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job& x) {
-  return f(caf::meta::type_name("job"), x.id, x.inputs, x.outputs, x.device);
+  return f(caf::meta::type_name("job"), x.id, x.inputs, x.outputs, x.device,
+           x.batch);
 }
 
 template <class Inspector>

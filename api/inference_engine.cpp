@@ -121,9 +121,9 @@ uint64_t InferenceEngine::submit(const std::vector<blob>& inputs,
   auto& d = *impl_;
   std::shared_lock<std::shared_mutex> submitting{d.submitting};
   d.check_open();
-  auto bound = bind_inputs(d.m().inputs(), inputs);
+  auto bound = bind_inputs(d.m().inputs(), inputs, &ticket.batch);
   if (!outputs.empty())
-    outputs = bind_outputs(d.m().outputs(), outputs);
+    outputs = bind_outputs(d.m().outputs(), outputs, ticket.batch);
   auto j
     = d.books->open(std::move(bound), std::move(outputs), std::move(ticket));
   auto id = j.id;
@@ -188,7 +188,9 @@ void InferenceEngine::RunBatch(const std::vector<std::vector<blob>>& inputs,
                           + " output buffers");
   for (size_t i = 0; i < outputs.size(); ++i) {
     try {
-      bind_outputs(d.m().outputs(), outputs[i]);
+      int64_t batch = 1;
+      bind_inputs(d.m().inputs(), inputs[i], &batch);
+      bind_outputs(d.m().outputs(), outputs[i], batch);
     } catch (const InvalidArgument& e) {
       throw InvalidArgument("RunBatch item " + std::to_string(i) + ": "
                             + e.what());

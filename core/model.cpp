@@ -67,9 +67,11 @@ tensor_info to_info(const onnx::ValueInfoProto& value) {
       info.shape.push_back(dim.dim_value());
       continue;
     }
-    // A dynamic dimension (a batch axis, mostly) runs with size 1, as a
-    // compiled NPU model would.
+    // A dynamic dimension runs with size 1, as a compiled NPU model would;
+    // a dynamic dimension 0 (a batch axis) takes the batch a job brings.
     info.shape.push_back(1);
+    if (i == 0)
+      info.dynamic_batch = true;
     resolved += (resolved.empty() ? "" : ", ") + std::to_string(i)
                 + (dim.has_dim_param() ? " ('" + dim.dim_param() + "')" : "");
   }

@@ -109,8 +109,50 @@ tensor_metas share(const std::vector<tensor_info>& infos) {
   return metas;
 }
 
-std::vector<blob> split_inputs(const std::vector<tensor_info>& infos,
-                               blob raw) {
+namespace {
+
+std::vector<tensor_info> with_batch(const std::vector<tensor_info>& infos,
+                                    int64_t batch) {
+  if (batch == 1)
+    return infos;
+  std::vector<tensor_info> result;
+  for (auto& info : infos)
+    result.push_back(info.with_batch(batch));
+  return result;
+}
+
+/// Samples in `bytes` of an input: its batch when the input has a dynamic
+/// batch axis and `bytes` hold whole samples, else 1 (checked later).
+int64_t samples(const tensor_info& info, size_t bytes) {
+  auto one = info.byte_size();
+  if (!info.dynamic_batch || one == 0 || bytes == 0 || bytes % one != 0)
+    return 1;
+  return static_cast<int64_t>(bytes / one);
+}
+
+} // namespace
+
+tensor_info tensor_info::with_batch(int64_t batch) const {
+  tensor_info result = *this;
+  if (dynamic_batch && !result.shape.empty())
+    result.shape[0] = batch;
+  return result;
+}
+
+tensor_metas batched(const tensor_metas& metas, int64_t batch) {
+  if (batch == 1)
+    return metas;
+  tensor_metas result;
+  for (auto& meta : metas)
+    result.push_back(meta->dynamic_batch ? std::make_shared<const tensor_info>(
+                       meta->with_batch(batch))
+                                         : meta);
+  return result;
+}
+
+std::vector<blob> split_inputs(const std::vector<tensor_info>& declared,
+                               blob raw, int64_t batch) {
+  auto infos = with_batch(declared, batch);
   auto expected = total_bytes(infos);
   if (raw.size != expected)
     throw InvalidArgument("input buffer has " + std::to_string(raw.size)
@@ -129,14 +171,33 @@ std::vector<blob> split_inputs(const std::vector<tensor_info>& infos,
   return result;
 }
 
-std::vector<blob> bind_inputs(const std::vector<tensor_info>& infos,
-                              const std::vector<blob>& buffers) {
-  if (buffers.size() == 1 && infos.size() != 1)
-    return split_inputs(infos, buffers.front());
-  if (buffers.size() != infos.size())
+std::vector<blob> bind_inputs(const std::vector<tensor_info>& declared,
+                              const std::vector<blob>& buffers,
+                              int64_t* batch) {
+  int64_t n = 1;
+  if (buffers.size() == 1 && declared.size() != 1) {
+    bool all_dynamic = batch != nullptr;
+    for (auto& info : declared)
+      all_dynamic = all_dynamic && info.dynamic_batch;
+    auto one = total_bytes(declared);
+    if (all_dynamic && one > 0 && buffers[0].size % one == 0
+        && buffers[0].size > 0)
+      n = static_cast<int64_t>(buffers[0].size / one);
+    if (batch)
+      *batch = n;
+    return split_inputs(declared, buffers.front(), n);
+  }
+  if (buffers.size() != declared.size())
     throw InvalidArgument("got " + std::to_string(buffers.size())
                           + " input buffers, the model has "
-                          + std::to_string(infos.size()) + " inputs");
+                          + std::to_string(declared.size()) + " inputs");
+  if (batch)
+    for (size_t i = 0; i < declared.size(); ++i)
+      if (declared[i].dynamic_batch) {
+        n = samples(declared[i], buffers[i].size);
+        break;
+      }
+  auto infos = with_batch(declared, n);
   for (size_t i = 0; i < infos.size(); ++i)
     if (buffers[i].size != infos[i].byte_size())
       throw InvalidArgument(
@@ -144,11 +205,15 @@ std::vector<blob> bind_inputs(const std::vector<tensor_info>& infos,
         + std::to_string(buffers[i].size) + " bytes, expected "
         + std::to_string(infos[i].byte_size()) + " bytes ("
         + to_string(infos[i].type) + " " + shape_string(infos[i].shape) + ")");
+  if (batch)
+    *batch = n;
   return buffers;
 }
 
-std::vector<blob> bind_outputs(const std::vector<tensor_info>& infos,
-                               const std::vector<blob>& buffers) {
+std::vector<blob> bind_outputs(const std::vector<tensor_info>& declared,
+                               const std::vector<blob>& buffers,
+                               int64_t batch) {
+  auto infos = with_batch(declared, batch);
   auto total = total_bytes(infos);
   if (buffers.size() == 1 && buffers[0].size == total) {
     std::vector<blob> result;

@@ -34,8 +34,13 @@ struct tensor_info {
   std::vector<int64_t> shape;
   dtype type = dtype::float32;
   std::string note; // e.g. which dynamic dimensions were resolved to 1
+  /// Dimension 0 is symbolic (a batch axis): jobs may run with any batch;
+  /// `shape` holds batch 1.
+  bool dynamic_batch = false;
 
   size_t element_count() const;
+  /// This description with `batch` in dimension 0 (when it is dynamic).
+  tensor_info with_batch(int64_t batch) const;
   size_t byte_size() const {
     return element_count() * element_size(type);
   }
@@ -80,22 +85,32 @@ using tensor_metas = std::vector<std::shared_ptr<const tensor_info>>;
 /// Shares each description of `infos` (copied once).
 tensor_metas share(const std::vector<tensor_info>& infos);
 
-/// Splits one raw buffer of exactly the models' total input size into its
-/// inputs, in order (DX-RT semantics). Throws InvalidArgument on a mismatch.
-std::vector<blob> split_inputs(const std::vector<tensor_info>& infos, blob raw);
+/// Splits one raw buffer of exactly the models' total input size (times
+/// `batch`) into its inputs, in order (DX-RT semantics). Throws
+/// InvalidArgument on a mismatch.
+std::vector<blob> split_inputs(const std::vector<tensor_info>& infos, blob raw,
+                               int64_t batch = 1);
 
 /// Checks input buffers against the declared inputs: one raw buffer of the
 /// total input size (split into the inputs), or one per input of its size.
 /// Returns one buffer per input. Throws InvalidArgument with expected and
-/// actual bytes.
+/// actual bytes. With `batch`, inputs with a dynamic batch axis may hold N
+/// samples (N the same for all, every input dynamic for one raw buffer);
+/// *batch is set to N.
 std::vector<blob> bind_inputs(const std::vector<tensor_info>& infos,
-                              const std::vector<blob>& buffers);
+                              const std::vector<blob>& buffers,
+                              int64_t* batch = nullptr);
 
 /// Checks caller-owned output buffers: one buffer of the outputs' total
-/// size (split into the outputs), or one per output of its size. Returns one
-/// buffer per output. Throws InvalidArgument.
+/// size (split into the outputs), or one per output of its size, for
+/// `batch` samples. Returns one buffer per output. Throws InvalidArgument.
 std::vector<blob> bind_outputs(const std::vector<tensor_info>& infos,
-                               const std::vector<blob>& buffers);
+                               const std::vector<blob>& buffers,
+                               int64_t batch = 1);
+
+/// `metas` for a job of `batch` samples: the same descriptions for batch 1,
+/// new ones where dimension 0 is dynamic otherwise.
+tensor_metas batched(const tensor_metas& metas, int64_t batch);
 
 /// Tensors of `metas`' descriptions over `buffers`, one per description;
 /// those past the end of `buffers` get no memory (an executor allocates it).

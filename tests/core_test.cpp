@@ -144,3 +144,27 @@ TEST_CASE("dynamic dimensions resolve to 1 with a note", "[core]") {
   CHECK_THAT(m->inputs()[0].note, Catch::Contains("'N'"));
   CHECK(m->input_size() == 24);
 }
+
+TEST_CASE("a dynamic batch axis takes the batch the input bytes hold",
+          "[core]") {
+  auto m = model::load(model_path("dynamic_batch")); // [N, 6] float
+  CHECK(m->inputs()[0].dynamic_batch);
+  int64_t batch = 0;
+  auto bound = bind_inputs(m->inputs(), {blob::allocate(4 * 6 * 4)}, &batch);
+  CHECK(batch == 4);
+  CHECK(bound[0].size == 96);
+  auto metas = batched(m->output_metas(), batch);
+  CHECK(metas[0]->shape == std::vector<int64_t>{4, 6});
+  CHECK(batched(m->output_metas(), 1)[0] == m->output_metas()[0]); // shared
+  CHECK(bind_outputs(m->outputs(), {blob::allocate(96)}, 4)[0].size == 96);
+  CHECK_THROWS_WITH(bind_inputs(m->inputs(), {blob::allocate(30)}, &batch),
+                    Catch::Contains("30 bytes") && Catch::Contains("24"));
+  // Without asking for a batch, or for a static model, sizes are exact.
+  CHECK_THROWS_AS(bind_inputs(m->inputs(), {blob::allocate(96)}),
+                  InvalidArgument);
+  auto fixed = model::load(model_path("tiny_cnn"));
+  CHECK_FALSE(fixed->inputs()[0].dynamic_batch);
+  CHECK_THROWS_AS(
+    bind_inputs(fixed->inputs(), {blob::allocate(2 * 12288)}, &batch),
+    InvalidArgument);
+}

@@ -631,3 +631,26 @@ TEST_CASE("jobs in flight never exceed buffer_count", "[engine]") {
   // Counted where jobs run: three cores, never more than two jobs at once.
   CHECK(counting_executor::peak == 2);
 }
+
+TEST_CASE("a model with a dynamic batch axis runs the batch it is given",
+          "[engine]") {
+  for (auto devices : {"cpu:2", "sim:2"}) {
+    INFO(devices);
+    auto rt = make_runtime(devices);
+    InferenceEngine ie{model_path("dynamic_batch"), {}, on(rt)};
+    std::vector<float> x(4 * 6);
+    for (size_t i = 0; i < x.size(); ++i)
+      x[i] = float(i) - 10;
+    auto out = ie.Run(x.data(), x.size() * sizeof(float));
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].info().shape == std::vector<int64_t>{4, 6});
+    REQUIRE(out[0].bytes.size == x.size() * sizeof(float));
+    if (!ie.IsSimulated())
+      for (size_t i = 0; i < x.size(); ++i)
+        CHECK(out[0].as<float>()[i] == std::max(x[i], 0.0f));
+    // Batch 1 still works, and a partial sample is refused.
+    CHECK(ie.Run(x.data(), 6 * sizeof(float))[0].info().shape
+          == std::vector<int64_t>{1, 6});
+    CHECK_THROWS_AS(ie.Run(x.data(), 7 * sizeof(float)), InvalidArgument);
+  }
+}

@@ -61,3 +61,13 @@ def test_models_opencv_cannot_run_are_right_on_ort(name, shape, reference, monke
     monkeypatch.setenv("ACTORRT_DEVICES", "opencv:1")
     with pytest.raises(ValueError, match="OpenCV DNN cannot run"):
         InferenceEngine(model(name))
+
+
+def test_dynamic_batch_runs_the_batch_given():
+    x = np.random.default_rng(3).normal(size=(5, 6)).astype(np.float32)
+    with InferenceEngine(model("dynamic_batch")) as ie:
+        out = ie.run([x])[0]
+        assert out.shape == (5, 6)
+        np.testing.assert_array_equal(out, np.maximum(x, 0))
+        with pytest.raises(ValueError, match="bytes"):
+            ie.run([np.zeros(7, np.float32)])
