@@ -96,7 +96,12 @@ void finish(self_ptr self, const callback_pair* cb, job_id id, job_ticket& t,
   }
 }
 
-void done(self_ptr self, job_results& results) {
+/// Ends the results gathered so far (one callback scope for all of them).
+void done(self_ptr self) {
+  auto results = std::move(self->state.finished);
+  self->state.finished.clear();
+  if (results.empty())
+    return;
   auto& b = *self->state.books;
   auto cb = b.current_callback();
   credit_return credit;
@@ -230,14 +235,23 @@ engine(engine_actor::stateful_pointer<engine_state> self,
   return {
     [=](done_atom, job_results& results) {
       engine_thread here{self->state.books.get()};
-      done(self, results);
+      // Results of several cores that arrived together end together: one
+      // callback scope (one GIL acquisition in Python) for all of them.
+      auto& finished = self->state.finished;
+      finished.insert(finished.end(), std::make_move_iterator(results.begin()),
+                      std::make_move_iterator(results.end()));
+      if (finished.size() < 256 && !self->mailbox().empty())
+        return;
+      done(self);
     },
     [=](infer_atom, std::vector<blob>& inputs) {
       engine_thread here{self->state.books.get()};
+      done(self);
       return infer(self, inputs);
     },
     [=](cancel_atom, std::string& reason) {
       engine_thread here{self->state.books.get()};
+      done(self); // what finished is not cancelled
       return cancel(self, reason);
     },
   };

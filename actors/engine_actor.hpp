@@ -83,6 +83,7 @@ bool on_engine_thread(const engine_books* books = nullptr);
 
 struct engine_state {
   std::shared_ptr<engine_books> books;
+  job_results finished; // arrived, not yet ended (see the done handler)
   std::unordered_map<job_id, caf::typed_response_promise<tensors>> clients;
 
   static inline const char* name = "actorrt.engine";
