@@ -141,6 +141,45 @@ def resnet18():
                    [tensor("output", [1, 1000])])
 
 
+def mobilenet():
+    """mobilenet_v2-shaped: inverted residual blocks with depthwise convs and
+    ReLU6 as opset-13 Clip, 1x3x224x224 -> 1x1000 (OpenCV 4.6 refuses the
+    Clip; ONNX Runtime runs it)."""
+    g = Graph(2)
+    zero, six = g.const(np.float32(0)), g.const(np.float32(6))
+
+    def conv(x, cin, cout, k, stride=1, groups=1, relu6=True):
+        w = g.rng.normal(0, np.sqrt(2.0 / (cin // groups * k * k)),
+                         (cout, cin // groups, k, k)).astype(np.float32)
+        b = g.rng.normal(0, 0.01, (cout,)).astype(np.float32)
+        y = g.node("Conv", [x, g.const(w, "w"), g.const(b, "b")],
+                   kernel_shape=[k, k], strides=[stride, stride],
+                   pads=[k // 2] * 4, group=groups)
+        return g.node("Clip", [y, zero, six]) if relu6 else y
+
+    x = conv("input", 3, 32, 3, stride=2)
+    cin = 32
+    # (expansion, channels, repeats, first stride), as mobilenet_v2
+    for t, c, n, s in ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2),
+                       (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
+                       (6, 320, 1, 1)):
+        for i in range(n):
+            stride = s if i == 0 else 1
+            hidden = cin * t
+            y = conv(x, cin, hidden, 1) if t != 1 else x
+            y = conv(y, hidden, hidden, 3, stride=stride, groups=hidden)
+            y = conv(y, hidden, c, 1, relu6=False)
+            x = g.node("Add", [x, y]) if stride == 1 and cin == c else y
+            cin = c
+    x = conv(x, cin, 1280, 1)
+    x = g.node("GlobalAveragePool", [x])
+    x = g.node("Flatten", [x])
+    x = g.gemm(x, 1280, 1000)
+    rename_output(g, x, "output")
+    return g.model("mobilenet", [tensor("input", [1, 3, 224, 224])],
+                   [tensor("output", [1, 1000])])
+
+
 def clip_opset13():
     """Valid ONNX that OpenCV 4.6 cannot load (Clip with min/max inputs)."""
     g = Graph(4)
@@ -213,7 +252,7 @@ def layer_norm():
 SMALL = {"tiny_cnn": tiny_cnn, "multi_io": multi_io, "detector": detector,
          "clip_opset13": clip_opset13, "dynamic_batch": dynamic_batch,
          "yolo_head": yolo_head, "layer_norm": layer_norm}
-LARGE = {"resnet18": resnet18}
+LARGE = {"resnet18": resnet18, "mobilenet": mobilenet}
 
 
 def main():
