@@ -3,6 +3,7 @@
 // queues or job ids.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -56,6 +57,18 @@ public:
     return false;
   }
 };
+
+/// Zero-filled inputs of `metas`' shapes: what lanes run once at load, so a
+/// model a backend cannot run fails there and not at the first job.
+inline tensors zero_tensors(const tensor_metas& metas) {
+  tensors result;
+  for (auto& meta : metas) {
+    auto bytes = blob::allocate(meta->byte_size());
+    std::fill(bytes.data, bytes.data + bytes.size, uint8_t{0});
+    result.push_back({meta, bytes});
+  }
+  return result;
+}
 
 /// The output's memory: the caller's when given, else a new allocation.
 inline blob& output_memory(tensor& out) {

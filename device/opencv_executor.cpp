@@ -82,14 +82,8 @@ opencv_executor::opencv_executor(const model& m) {
     net_.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
     for (auto& out : m.outputs())
       output_names_.push_back(out.name);
-    tensors zeros;
-    for (auto& meta : m.input_metas()) {
-      auto bytes = blob::allocate(meta->byte_size());
-      std::memset(bytes.data, 0, bytes.size);
-      zeros.push_back({meta, bytes});
-    }
     auto outputs = attach(m.output_metas(), {});
-    forward(zeros, outputs);
+    forward(zero_tensors(m.input_metas()), outputs);
   } catch (const cv::Exception& e) {
     throw InvalidModel("OpenCV DNN cannot run '" + m.name() + "': " + e.what());
   } catch (const DeviceIO& e) {

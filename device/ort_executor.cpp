@@ -108,15 +108,9 @@ ort_executor::ort_executor(const model& m, int intra_op_threads)
   for (size_t i = 0; i < names_.size(); ++i)
     (i < m.inputs().size() ? input_names_ : output_names_)
       .push_back(names_[i].c_str());
-  tensors zeros;
-  for (auto& meta : m.input_metas()) {
-    auto bytes = blob::allocate(meta->byte_size());
-    std::memset(bytes.data, 0, bytes.size);
-    zeros.push_back({meta, bytes});
-  }
   auto outputs = attach(m.output_metas(), {});
   try {
-    forward(zeros, outputs);
+    forward(zero_tensors(m.input_metas()), outputs);
   } catch (const DeviceIO& e) {
     lib_.fn<ort::Release_fn<ort::OrtSession>>(ort::entry::ReleaseSession)(
       session_);

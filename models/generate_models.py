@@ -35,14 +35,19 @@ class Graph:
         self.nodes.append(helper.make_node(op, inputs, [out], **attrs))
         return out
 
-    def conv(self, x, cin, cout, k, stride=1, relu=True):
-        fan_in = cin * k * k
-        w = self.rng.normal(0, np.sqrt(2.0 / fan_in), (cout, cin, k, k))
+    def conv(self, x, cin, cout, k, stride=1, relu=True, groups=1, clip=None):
+        """Conv, then Relu (relu), or Clip to the (min, max) inputs `clip`."""
+        fan_in = cin // groups * k * k
+        w = self.rng.normal(0, np.sqrt(2.0 / fan_in),
+                            (cout, cin // groups, k, k))
         b = self.rng.normal(0, 0.01, (cout,))
         y = self.node("Conv", [x, self.const(w.astype(np.float32), "w"),
                                self.const(b.astype(np.float32), "b")],
                       kernel_shape=[k, k], strides=[stride, stride],
-                      pads=[k // 2] * 4)
+                      pads=[k // 2] * 4,
+                      **({"group": groups} if groups != 1 else {}))
+        if clip:
+            return self.node("Clip", [y, *clip])
         return self.node("Relu", [y]) if relu else y
 
     def gemm(self, x, cin, cout):
@@ -51,6 +56,13 @@ class Graph:
         return self.node("Gemm", [x, self.const(w.astype(np.float32), "w"),
                                   self.const(b.astype(np.float32), "b")],
                          transB=1)
+
+    def classifier(self, x, cin, classes=1000):
+        """Global average pool, flatten, a dense layer to "output"."""
+        x = self.node("GlobalAveragePool", [x])
+        x = self.node("Flatten", [x])
+        x = self.gemm(x, cin, classes)
+        return rename_output(self, x, "output")
 
     def model(self, name, inputs, outputs, opset=OPSET):
         graph = helper.make_graph(self.nodes, name, inputs, outputs,
@@ -133,10 +145,7 @@ def resnet18():
                 x, cin, cout, 1, stride=s, relu=False)
             x = g.node("Relu", [g.node("Add", [y, skip])])
             cin = cout
-    x = g.node("GlobalAveragePool", [x])
-    x = g.node("Flatten", [x])
-    x = g.gemm(x, 512, 1000)
-    rename_output(g, x, "output")
+    g.classifier(x, 512)
     return g.model("resnet18", [tensor("input", [1, 3, 224, 224])],
                    [tensor("output", [1, 1000])])
 
@@ -146,16 +155,11 @@ def mobilenet():
     ReLU6 as opset-13 Clip, 1x3x224x224 -> 1x1000 (OpenCV 4.6 refuses the
     Clip; ONNX Runtime runs it)."""
     g = Graph(2)
-    zero, six = g.const(np.float32(0)), g.const(np.float32(6))
+    relu6 = (g.const(np.float32(0)), g.const(np.float32(6)))
 
-    def conv(x, cin, cout, k, stride=1, groups=1, relu6=True):
-        w = g.rng.normal(0, np.sqrt(2.0 / (cin // groups * k * k)),
-                         (cout, cin // groups, k, k)).astype(np.float32)
-        b = g.rng.normal(0, 0.01, (cout,)).astype(np.float32)
-        y = g.node("Conv", [x, g.const(w, "w"), g.const(b, "b")],
-                   kernel_shape=[k, k], strides=[stride, stride],
-                   pads=[k // 2] * 4, group=groups)
-        return g.node("Clip", [y, zero, six]) if relu6 else y
+    def conv(x, cin, cout, k, stride=1, groups=1, act=True):
+        return g.conv(x, cin, cout, k, stride, relu=False, groups=groups,
+                      clip=relu6 if act else None)
 
     x = conv("input", 3, 32, 3, stride=2)
     cin = 32
@@ -168,14 +172,10 @@ def mobilenet():
             hidden = cin * t
             y = conv(x, cin, hidden, 1) if t != 1 else x
             y = conv(y, hidden, hidden, 3, stride=stride, groups=hidden)
-            y = conv(y, hidden, c, 1, relu6=False)
+            y = conv(y, hidden, c, 1, act=False)
             x = g.node("Add", [x, y]) if stride == 1 and cin == c else y
             cin = c
-    x = conv(x, cin, 1280, 1)
-    x = g.node("GlobalAveragePool", [x])
-    x = g.node("Flatten", [x])
-    x = g.gemm(x, 1280, 1000)
-    rename_output(g, x, "output")
+    g.classifier(conv(x, cin, 1280, 1), 1280)
     return g.model("mobilenet", [tensor("input", [1, 3, 224, 224])],
                    [tensor("output", [1, 1000])])
 
