@@ -86,7 +86,7 @@ template <class T>
 using Release_fn = void (*)(T*);
 
 // Enum values (onnxruntime_c_api.h).
-constexpr int logging_level_error = 3;     // ORT_LOGGING_LEVEL_ERROR
+constexpr int logging_level_fatal = 4;     // ORT_LOGGING_LEVEL_FATAL
 constexpr int execution_sequential = 0;    // ORT_SEQUENTIAL
 constexpr int graph_optimization_all = 99; // ORT_ENABLE_ALL
 constexpr int device_allocator = 0;        // OrtDeviceAllocator

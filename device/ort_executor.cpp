@@ -108,15 +108,8 @@ ort_executor::ort_executor(const model& m, int intra_op_threads)
   for (size_t i = 0; i < names_.size(); ++i)
     (i < m.inputs().size() ? input_names_ : output_names_)
       .push_back(names_[i].c_str());
-  auto outputs = attach(m.output_metas(), {});
-  try {
-    forward(zero_tensors(m.input_metas()), outputs);
-  } catch (const DeviceIO& e) {
-    lib_.fn<ort::Release_fn<ort::OrtSession>>(ort::entry::ReleaseSession)(
-      session_);
-    throw InvalidModel("ONNX Runtime cannot run '" + m.name()
-                       + "': " + e.what());
-  }
+  // No warm-up run: the session resolved every kernel already, and zeros
+  // are no valid input for models whose inputs are scales or shapes.
 }
 
 ort_executor::~ort_executor() {

@@ -15,8 +15,8 @@ namespace actorrt {
 
 class ort_executor : public executor {
 public:
-  /// Builds the session and runs it once on zeros, so a model ORT cannot
-  /// run fails here as InvalidModel. Throws InvalidArgument when ONNX
+  /// Builds the session (which resolves every kernel), so a model ORT
+  /// cannot run fails here as InvalidModel. Throws InvalidArgument when ONNX
   /// Runtime is not available. Lanes use one intra-op thread; more are for
   /// references (benchmarks) that run one session alone.
   explicit ort_executor(const model& m, int intra_op_threads = 1);

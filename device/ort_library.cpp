@@ -53,7 +53,8 @@ const ort_library::loaded& ort_library::load_once() {
       try {
         lib->check<std::runtime_error>(
           lib->fn<ort::CreateEnv_fn>(ort::entry::CreateEnv)(
-            ort::logging_level_error, "actorrt", &lib->env_),
+            // Failures reach callers as typed errors; no log of its own.
+            ort::logging_level_fatal, "actorrt", &lib->env_),
           "CreateEnv");
         lib->check<std::runtime_error>(
           lib->fn<ort::CreateCpuMemoryInfo_fn>(ort::entry::CreateCpuMemoryInfo)(
