@@ -63,6 +63,17 @@ struct credit_return {
   }
 };
 
+/// Descriptions of a job's outputs: the model's (for its batch), with the
+/// shapes the run decided where it did.
+tensor_metas output_metas(const model& m, int64_t batch,
+                          const std::vector<std::vector<int64_t>>& shapes) {
+  auto metas = batched(m.output_metas(), batch);
+  for (size_t k = 0; k < shapes.size() && k < metas.size(); ++k)
+    if (metas[k]->shape != shapes[k])
+      metas[k] = with_shape(metas[k], shapes[k]);
+  return metas;
+}
+
 /// Ends one claimed job: its client's answer, or callback then Wait's
 /// result.
 void finish(self_ptr self, const callback_pair* cb, job_id id, job_ticket& t,
@@ -119,7 +130,7 @@ void done(self_ptr self) {
       } else {
         b.npu_time.record((r.finished - r.started) / 1000);
         o.outputs
-          = attach(batched(b.model->output_metas(), t->batch),
+          = attach(output_metas(*b.model, t->batch, r.shapes),
                    into_caller_buffers(std::move(r.outputs), t->outputs));
       }
       finish(self, cb.get(), r.id, *t, std::move(o));

@@ -60,6 +60,9 @@ struct job {
 struct job_result {
   job_id id = 0;
   std::vector<blob> outputs;
+  /// The outputs' shapes when a run decided them (data-dependent shapes);
+  /// empty when they are the model's.
+  std::vector<std::vector<int64_t>> shapes;
   failure error;
   int64_t dispatched = 0;
   int64_t started = 0;
@@ -237,8 +240,8 @@ typename Inspector::result_type inspect(Inspector& f, job_batch& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_result& x) {
-  return f(caf::meta::type_name("job_result"), x.id, x.outputs, x.error,
-           x.dispatched, x.started, x.finished);
+  return f(caf::meta::type_name("job_result"), x.id, x.outputs, x.shapes,
+           x.error, x.dispatched, x.started, x.finished);
 }
 
 template <class Inspector>

@@ -41,9 +41,16 @@ job_results run_batch(npu_core_state& st, job_batch& batch) {
     r.started = work[i].started ? work[i].started : dispatched;
     r.finished = work[i].finished ? work[i].finished : now_ns();
     r.error = std::move(work[i].error);
-    if (!r.error)
-      for (auto& out : work[i].outputs)
-        r.outputs.push_back(std::move(out.bytes));
+    if (r.error)
+      continue;
+    bool decided = false;
+    for (auto& out : work[i].outputs)
+      decided = decided || out.info().dynamic_shape;
+    for (auto& out : work[i].outputs) {
+      if (decided)
+        r.shapes.push_back(out.info().shape);
+      r.outputs.push_back(std::move(out.bytes));
+    }
   }
   return results;
 }

@@ -72,6 +72,8 @@ tensor_info to_info(const onnx::ValueInfoProto& value) {
     info.shape.push_back(1);
     if (i == 0)
       info.dynamic_batch = true;
+    else
+      info.dynamic_shape = true;
     resolved += (resolved.empty() ? "" : ", ") + std::to_string(i)
                 + (dim.has_dim_param() ? " ('" + dim.dim_param() + "')" : "");
   }
@@ -168,6 +170,19 @@ model_ptr model::from_bytes(std::string name, std::string bytes) {
     m.outputs_.push_back(to_info(output));
   if (m.inputs_.empty() || m.outputs_.empty())
     throw InvalidModel("'" + m.name_ + "' declares no inputs or no outputs");
+  // An output's dynamic dimension 0 follows the inputs' batch; any other
+  // dynamic dimension is known only after a run.
+  bool batched_inputs = false;
+  for (auto& in : m.inputs_) {
+    batched_inputs = batched_inputs || in.dynamic_batch;
+    in.dynamic_shape = false; // inputs run with 1 there, as a compiled model
+  }
+  for (auto& out : m.outputs_) {
+    if (out.dynamic_batch && !batched_inputs)
+      out.dynamic_shape = true;
+    if (out.dynamic_shape)
+      out.dynamic_batch = false;
+  }
   m.input_metas_ = share(m.inputs_);
   m.output_metas_ = share(m.outputs_);
   for (auto& node : graph.node())

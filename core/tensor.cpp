@@ -139,6 +139,14 @@ tensor_info tensor_info::with_batch(int64_t batch) const {
   return result;
 }
 
+std::shared_ptr<const tensor_info>
+with_shape(const std::shared_ptr<const tensor_info>& meta,
+           std::vector<int64_t> shape) {
+  auto info = *meta;
+  info.shape = std::move(shape);
+  return std::make_shared<const tensor_info>(std::move(info));
+}
+
 tensor_metas batched(const tensor_metas& metas, int64_t batch) {
   if (batch == 1)
     return metas;
@@ -213,6 +221,11 @@ std::vector<blob> bind_inputs(const std::vector<tensor_info>& declared,
 std::vector<blob> bind_outputs(const std::vector<tensor_info>& declared,
                                const std::vector<blob>& buffers,
                                int64_t batch) {
+  for (auto& info : declared)
+    if (info.dynamic_shape)
+      throw InvalidArgument("output '" + info.name
+                            + "' has a shape only a run decides: it cannot "
+                              "go into caller output buffers");
   auto infos = with_batch(declared, batch);
   auto total = total_bytes(infos);
   if (buffers.size() == 1 && buffers[0].size == total) {

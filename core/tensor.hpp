@@ -37,6 +37,9 @@ struct tensor_info {
   /// Dimension 0 is symbolic (a batch axis): jobs may run with any batch;
   /// `shape` holds batch 1.
   bool dynamic_batch = false;
+  /// Its shape is known only after a run (an output with data-dependent
+  /// dimensions, like NonMaxSuppression's): backends allocate it.
+  bool dynamic_shape = false;
 
   size_t element_count() const;
   /// This description with `batch` in dimension 0 (when it is dynamic).
@@ -107,6 +110,11 @@ std::vector<blob> bind_inputs(const std::vector<tensor_info>& infos,
 std::vector<blob> bind_outputs(const std::vector<tensor_info>& infos,
                                const std::vector<blob>& buffers,
                                int64_t batch = 1);
+
+/// `meta` with the shape a run produced (outputs with dynamic_shape).
+std::shared_ptr<const tensor_info>
+with_shape(const std::shared_ptr<const tensor_info>& meta,
+           std::vector<int64_t> shape);
 
 /// `metas` for a job of `batch` samples: the same descriptions for batch 1,
 /// new ones where dimension 0 is dynamic otherwise.

@@ -47,6 +47,8 @@ cv::Mat wrap(const tensor& t) {
 }
 
 void copy_out(const cv::Mat& mat, tensor& out) {
+  if (out.info().dynamic_shape && !out.bytes.data)
+    out.meta = with_shape(out.meta, {mat.size.p, mat.size.p + mat.dims});
   auto& info = out.info();
   if (mat.total() != info.element_count())
     throw DeviceIO(

@@ -123,6 +123,8 @@ void ort_executor::forward(const tensors& inputs, tensors& outputs) {
   for (size_t i = 0; i < inputs.size(); ++i)
     in.wrap(i, inputs[i]);
   for (size_t k = 0; k < outputs.size(); ++k) {
+    if (outputs[k].info().dynamic_shape && !outputs[k].bytes.data)
+      continue; // ORT allocates it: its shape is known only after the run
     output_memory(outputs[k]);
     out.wrap(k, outputs[k]);
   }
@@ -131,6 +133,34 @@ void ort_executor::forward(const tensors& inputs, tensors& outputs) {
                          in.items.data(), in.items.size(), output_names_.data(),
                          out.items.size(), out.items.data()),
                        "ONNX Runtime run failed");
+  for (size_t k = 0; k < outputs.size(); ++k)
+    if (!outputs[k].bytes.data)
+      take_output(out.items[k], outputs[k]);
+}
+
+void ort_executor::take_output(ort::OrtValue* value, tensor& out) {
+  ort::OrtTensorTypeAndShapeInfo* info = nullptr;
+  lib_.check<DeviceIO>(lib_.fn<ort::GetTensorTypeAndShape_fn>(
+                         ort::entry::GetTensorTypeAndShape)(value, &info),
+                       "output shape");
+  std::unique_ptr<ort::OrtTensorTypeAndShapeInfo,
+                  ort::Release_fn<ort::OrtTensorTypeAndShapeInfo>>
+    owned{info, lib_.fn<ort::Release_fn<ort::OrtTensorTypeAndShapeInfo>>(
+                  ort::entry::ReleaseTensorTypeAndShapeInfo)};
+  size_t rank = 0;
+  lib_.check<DeviceIO>(lib_.fn<ort::GetDimensionsCount_fn>(
+                         ort::entry::GetDimensionsCount)(info, &rank),
+                       "output rank");
+  std::vector<int64_t> shape(rank);
+  lib_.check<DeviceIO>(lib_.fn<ort::GetDimensions_fn>(
+                         ort::entry::GetDimensions)(info, shape.data(), rank),
+                       "output dimensions");
+  void* data = nullptr;
+  lib_.check<DeviceIO>(lib_.fn<ort::GetTensorMutableData_fn>(
+                         ort::entry::GetTensorMutableData)(value, &data),
+                       "output data");
+  out.meta = with_shape(out.meta, std::move(shape));
+  out.bytes = blob::copy_of(data, out.info().byte_size());
 }
 
 int64_t ort_executor::run(const tensors& inputs, tensors& outputs) {

@@ -32,6 +32,8 @@ public:
 
 private:
   void forward(const tensors& inputs, tensors& outputs);
+  /// Copies an output ORT allocated (data-dependent shape) into `out`.
+  void take_output(ort::OrtValue* value, tensor& out);
 
   const ort_library& lib_;
   ort::OrtSession* session_ = nullptr;

@@ -249,9 +249,24 @@ def layer_norm():
                    [tensor("output", [1, 8, 16])], opset=17)
 
 
+def nms():
+    """NonMaxSuppression, whose output shape only a run decides:
+    boxes 1x8x4 (y1, x1, y2, x2), scores 1x1x8 -> selected [K, 3] int64
+    (at most 3 boxes, IoU 0.5, score 0.1)."""
+    g = Graph(8)
+    y = g.node("NonMaxSuppression",
+               ["boxes", "scores", g.const(np.array([3], np.int64)),
+                g.const(np.array([0.5], np.float32)),
+                g.const(np.array([0.1], np.float32))])
+    rename_output(g, y, "selected")
+    return g.model("nms", [tensor("boxes", [1, 8, 4]),
+                           tensor("scores", [1, 1, 8])],
+                   [tensor("selected", ["K", 3], TensorProto.INT64)])
+
+
 SMALL = {"tiny_cnn": tiny_cnn, "multi_io": multi_io, "detector": detector,
          "clip_opset13": clip_opset13, "dynamic_batch": dynamic_batch,
-         "yolo_head": yolo_head, "layer_norm": layer_norm}
+         "yolo_head": yolo_head, "layer_norm": layer_norm, "nms": nms}
 LARGE = {"resnet18": resnet18, "mobilenet": mobilenet}
 
 

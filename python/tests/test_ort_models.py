@@ -71,3 +71,40 @@ def test_dynamic_batch_runs_the_batch_given():
         np.testing.assert_array_equal(out, np.maximum(x, 0))
         with pytest.raises(ValueError, match="bytes"):
             ie.run([np.zeros(7, np.float32)])
+
+
+def nms_reference(boxes, scores, keep=3, iou=0.5, min_score=0.1):
+    def area(b):
+        return max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1])
+    order = [i for i in np.argsort(-scores, kind="stable") if scores[i] > min_score]
+    chosen = []
+    for i in order:
+        ok = True
+        for j in chosen:
+            a, b = boxes[i], boxes[j]
+            inter = area([max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])])
+            if inter / (area(a) + area(b) - inter) > iou:
+                ok = False
+                break
+        if ok:
+            chosen.append(i)
+        if len(chosen) == keep:
+            break
+    return np.array([[0, 0, i] for i in chosen], np.int64).reshape(-1, 3)
+
+
+def test_nms_output_shape_is_decided_by_the_run(monkeypatch):
+    rng = np.random.default_rng(5)
+    with InferenceEngine(model("nms")) as ie:
+        for _ in range(5):
+            corner = rng.uniform(0, 10, (8, 2)).astype(np.float32)
+            boxes = np.concatenate([corner, corner + rng.uniform(1, 4, (8, 2))], 1)
+            scores = rng.uniform(0, 1, 8).astype(np.float32)
+            scores[rng.integers(0, 8)] = 0.05  # below the score threshold
+            out = ie.run([boxes.reshape(1, 8, 4).astype(np.float32),
+                          scores.reshape(1, 1, 8)])[0]
+            assert out.dtype == np.int64
+            np.testing.assert_array_equal(out, nms_reference(boxes, scores))
+    monkeypatch.setenv("ACTORRT_DEVICES", "opencv:1")
+    with pytest.raises(ValueError, match="OpenCV DNN cannot run"):
+        InferenceEngine(model("nms"))
