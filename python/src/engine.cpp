@@ -295,7 +295,9 @@ void bind_engine(py::module_& m) {
     .def("get_peak_in_flight",
          [](engine& e) { return e.get().GetPeakInFlight(); })
     .def("get_held_results", [](engine& e) { return e.get().GetHeldResults(); })
-    .def("is_simulated", [](engine& e) { return e.get().IsSimulated(); });
+    .def("is_simulated", [](engine& e) { return e.get().IsSimulated(); })
+    .def("get_lane_backends",
+         [](engine& e) { return e.get().GetLaneBackends(); });
 }
 
 } // namespace actorrt::python

@@ -52,6 +52,7 @@ def layer_norm_reference(x):
 def test_models_opencv_cannot_run_are_right_on_ort(name, shape, reference, monkeypatch):
     x = np.random.default_rng(7).normal(0, 3, shape).astype(np.float32)
     with InferenceEngine(model(name)) as ie:
+        assert all(lane.endswith("onnxruntime") for lane in ie.get_lane_backends())
         outputs = ie.run([x])
         job = ie.run_async([x])
         again = ie.wait(job)
