@@ -35,13 +35,6 @@ void scheduling_policy::set_lane(size_t slot, uint64_t model, lane state) {
   cores_[slot].lanes[model] = state;
 }
 
-scheduling_policy::lane scheduling_policy::lane_of(size_t slot,
-                                                   uint64_t model) const {
-  auto& lanes = cores_[slot].lanes;
-  auto i = lanes.find(model);
-  return i == lanes.end() ? lane::none : i->second;
-}
-
 void scheduling_policy::forget_model(uint64_t model) {
   for (auto& c : cores_)
     c.lanes.erase(model);

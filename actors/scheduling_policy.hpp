@@ -27,7 +27,6 @@ public:
   /// What a core knows of a model: nothing, loading, ready, or refused.
   enum class lane { none, loading, ready, failed };
   void set_lane(size_t slot, uint64_t model, lane state);
-  lane lane_of(size_t slot, uint64_t model) const;
   void forget_model(uint64_t model);
 
   /// The least-loaded core that may take a job of `model`: alive, not
