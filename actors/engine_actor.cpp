@@ -160,12 +160,10 @@ caf::typed_response_promise<tensors> infer(self_ptr self,
   auto promise = self->make_response_promise<tensors>();
   try {
     job_ticket t;
-    auto bound = bind_inputs(st.books->model->inputs(), inputs, &t.batch);
     t.client = true;
     // Actors never block: past the credit, the scheduler's queue holds it.
-    auto j = st.books->open(std::move(bound), {}, std::move(t));
-    st.clients.emplace(j.id, promise);
-    st.books->submit(std::move(j));
+    // Its result is handled after this handler, so the promise is in time.
+    st.clients.emplace(st.books->submit(inputs, {}, std::move(t)), promise);
   } catch (...) {
     promise.deliver(to_caf_error(failure::from_current_exception()));
   }
@@ -210,8 +208,11 @@ void engine_books::report(job_id id, const std::string& what) {
               << "\n";
 }
 
-job engine_books::open(std::vector<blob> inputs, std::vector<blob> outputs,
-                       job_ticket t) {
+job_id engine_books::submit(const std::vector<blob>& inputs,
+                            std::vector<blob> outputs, job_ticket t) {
+  auto bound = bind_inputs(model->inputs(), inputs, &t.batch);
+  if (!outputs.empty())
+    outputs = bind_outputs(model->outputs(), outputs, t.batch);
   if (closed.load(std::memory_order_acquire))
     throw InvalidOperation("InferenceEngine already disposed");
   // On a result thread only this thread frees credit: never block there.
@@ -226,12 +227,9 @@ job engine_books::open(std::vector<blob> inputs, std::vector<blob> outputs,
     t.outputs = outputs;
   auto batch = t.batch;
   auto id = table.open(std::move(t));
-  return job{id, std::move(inputs), std::move(outputs), device, batch};
-}
-
-void engine_books::submit(job j) {
-  if (outbox->put(std::move(j)))
+  if (outbox->put({id, std::move(bound), std::move(outputs), device, batch}))
     caf::anon_send(scheduler, submit_atom::value, outbox);
+  return id;
 }
 
 engine_actor::behavior_type

@@ -53,14 +53,13 @@ struct engine_books {
   void set_callback(callback fn, callback_scope scope = nullptr);
   void set_error_handler(error_handler fn);
 
-  /// Takes a credit (blocking unless on a result thread, where blocking
-  /// could deadlock) and opens a job; the caller sends it. Throws
-  /// InvalidOperation once closed.
-  job open(std::vector<blob> inputs, std::vector<blob> outputs,
-           job_ticket ticket);
-
-  /// Hands an opened job to the scheduler (through the outbox).
-  void submit(job j);
+  /// Every job's start, whoever submits it: binds the inputs (and the
+  /// caller's output buffers) to the model, takes a credit (blocking unless
+  /// on a result thread, where blocking could deadlock), opens the job and
+  /// hands it to the scheduler through the outbox. Returns its id. Throws
+  /// InvalidArgument for bad buffers, InvalidOperation once closed.
+  job_id submit(const std::vector<blob>& inputs, std::vector<blob> outputs,
+                job_ticket ticket);
   job_outbox_ptr outbox; // set once the engine actor exists
 
   struct callback_pair {

@@ -121,14 +121,7 @@ uint64_t InferenceEngine::submit(const std::vector<blob>& inputs,
   auto& d = *impl_;
   std::shared_lock<std::shared_mutex> submitting{d.submitting};
   d.check_open();
-  auto bound = bind_inputs(d.m().inputs(), inputs, &ticket.batch);
-  if (!outputs.empty())
-    outputs = bind_outputs(d.m().outputs(), outputs, ticket.batch);
-  auto j
-    = d.books->open(std::move(bound), std::move(outputs), std::move(ticket));
-  auto id = j.id;
-  d.books->submit(std::move(j));
-  return id;
+  return d.books->submit(inputs, std::move(outputs), std::move(ticket));
 }
 
 tensors InferenceEngine::Wait(uint64_t job_id) {
