@@ -62,6 +62,8 @@ void admission::release(int device, int n) {
 }
 
 void admission::wake_all() {
+  // Taking the lock once orders the caller's `closed` store before any
+  // waiter's next check: none can miss it and sleep on.
   { std::lock_guard<std::mutex> guard{mtx_}; }
   cv_.notify_all();
 }

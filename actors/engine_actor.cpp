@@ -75,10 +75,11 @@ tensor_metas output_metas(const model& m, int64_t batch,
 }
 
 /// Ends one claimed job: its client's answer, or callback then Wait's
-/// result.
-void finish(self_ptr self, const callback_pair* cb, job_id id, job_ticket& t,
-            job_table::outcome result) {
+/// result; its credit goes back with the batch's.
+void finish(self_ptr self, const callback_pair* cb, credit_return& credit,
+            job_id id, job_ticket& t, job_table::outcome result) {
   auto& b = *self->state.books;
+  credit.add(t.device);
   if (t.client) {
     auto i = self->state.clients.find(id);
     if (i != self->state.clients.end()) {
@@ -107,6 +108,17 @@ void finish(self_ptr self, const callback_pair* cb, job_id id, job_ticket& t,
   }
 }
 
+/// Runs `end_jobs(callback, credit)` in one callback scope, then returns
+/// the ended jobs' credits at once.
+template <class F>
+void end_batch(self_ptr self, F end_jobs) {
+  auto& b = *self->state.books;
+  auto cb = b.current_callback();
+  credit_return credit;
+  in_scope(cb.get(), [&] { end_jobs(cb.get(), credit); });
+  credit.to(*b.credit);
+}
+
 /// Ends the results gathered so far (one callback scope for all of them).
 void done(self_ptr self) {
   auto results = std::move(self->state.finished);
@@ -114,15 +126,12 @@ void done(self_ptr self) {
   if (results.empty())
     return;
   auto& b = *self->state.books;
-  auto cb = b.current_callback();
-  credit_return credit;
-  in_scope(cb.get(), [&] {
+  end_batch(self, [&](const callback_pair* cb, credit_return& credit) {
     auto now = now_ns();
     for (auto& r : results) {
       auto t = b.table.claim(r.id);
       if (!t)
         continue; // ended already (cancelled, or timed out and late)
-      credit.add(t->device);
       b.latency.record((now - t->submitted) / 1000);
       job_table::outcome o;
       if (r.error) {
@@ -133,24 +142,17 @@ void done(self_ptr self) {
           = attach(output_metas(*b.model, t->batch, r.shapes),
                    into_caller_buffers(std::move(r.outputs), t->outputs));
       }
-      finish(self, cb.get(), r.id, *t, std::move(o));
+      finish(self, cb, credit, r.id, *t, std::move(o));
     }
   });
-  credit.to(*b.credit);
 }
 
 uint64_t cancel(self_ptr self, const std::string& reason) {
-  auto& b = *self->state.books;
-  auto cb = b.current_callback();
-  auto open = b.table.claim_all_open();
-  credit_return credit;
-  in_scope(cb.get(), [&] {
-    for (auto& [id, t] : open) {
-      credit.add(t.device);
-      finish(self, cb.get(), id, t, {{}, {errc::cancelled, reason}});
-    }
+  auto open = self->state.books->table.claim_all_open();
+  end_batch(self, [&](const callback_pair* cb, credit_return& credit) {
+    for (auto& [id, t] : open)
+      finish(self, cb, credit, id, t, {{}, {errc::cancelled, reason}});
   });
-  credit.to(*b.credit);
   return open.size();
 }
 

@@ -161,38 +161,40 @@ bool load_on(self_ptr self, size_t slot,
              const scheduler_state::model_entry& entry,
              std::function<void(failure)> done) {
   auto& st = self->state;
-  auto& r = st.reports[slot];
-  if (!r.alive || !entry.where.allows(r.device, r.core))
+  if (!st.policy.alive(slot)
+      || !entry.where.allows(st.policy.device_of(slot),
+                             st.policy.core_of(slot)))
     return false;
   auto model = entry.handle.id;
   st.policy.set_lane(slot, model, lane::loading);
+  // The lane's state once the core answered (unless unloaded meanwhile).
+  auto settle = [self, slot, model, done](failure f, std::string backend) {
+    auto& st = self->state;
+    if (st.models.count(model)) {
+      st.policy.set_lane(slot, model, f ? lane::failed : lane::ready);
+      if (!f)
+        st.reports[slot].lanes[model] = std::move(backend);
+    }
+    done(std::move(f));
+    fail_unservable(self);
+    drain(self);
+  };
   // Bounded like every request to a core: a stalled core fails the load
   // (and so the engine's construction) instead of hanging it.
   self
     ->request(st.cores[slot], st.settings.core_timeout, load_atom::value,
               entry.handle)
     .then(
-      [self, slot, model, done](failure& f, std::string& backend) {
-        auto& st = self->state;
-        if (st.models.count(model)) {
-          st.policy.set_lane(slot, model, f ? lane::failed : lane::ready);
-          if (!f)
-            st.reports[slot].lanes[model] = std::move(backend);
-        }
-        done(std::move(f));
-        fail_unservable(self);
-        drain(self);
+      [settle](failure& f, std::string& backend) {
+        settle(std::move(f), std::move(backend));
       },
-      [self, slot, model, done](caf::error& e) {
-        if (self->state.models.count(model))
-          self->state.policy.set_lane(slot, model, lane::failed);
+      [self, slot, settle](caf::error& e) {
         auto code
           = e == caf::sec::request_timeout ? errc::timeout : errc::device_io;
-        done(
+        settle(
           {code, "NPU core " + core_name(self->state, slot)
-                   + " did not load the model: " + self->system().render(e)});
-        fail_unservable(self);
-        drain(self);
+                   + " did not load the model: " + self->system().render(e)},
+          {});
       });
   return true;
 }
@@ -214,7 +216,6 @@ void join(self_ptr self, npu_core_actor core, core_report report) {
 }
 
 struct load_fanout {
-  scheduler_actor::stateful_pointer<scheduler_state> self;
   caf::typed_response_promise<failure> promise;
   size_t pending = 0;
   failure first_error;
@@ -256,10 +257,8 @@ void unload(self_ptr self, uint64_t model) {
 void core_down(self_ptr self, const caf::down_msg& msg) {
   auto& st = self->state;
   for (size_t slot = 0; slot < st.cores.size(); ++slot)
-    if (st.cores[slot].address() == msg.source) {
+    if (st.cores[slot].address() == msg.source)
       st.policy.set_alive(slot, false);
-      st.reports[slot].alive = false;
-    }
   // Its batches end here: a dead core's answers may never come.
   for (auto i = st.batches.begin(); i != st.batches.end();) {
     auto& o = i->second;
@@ -307,7 +306,12 @@ scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
       }
       drain(self);
     },
-    [=](report_atom) { return self->state.reports; },
+    [=](report_atom) {
+      auto& st = self->state;
+      for (size_t slot = 0; slot < st.reports.size(); ++slot)
+        st.reports[slot].alive = st.policy.alive(slot);
+      return st.reports;
+    },
     [=](tick_atom) { tick(self); },
   };
 }
