@@ -63,15 +63,16 @@ struct credit_return {
   }
 };
 
-/// Descriptions of a job's outputs: the model's (for its batch), with the
+/// A job's outputs: the model's descriptions (for its batch), with the
 /// shapes the run decided where it did.
-tensor_metas output_metas(const model& m, int64_t batch,
-                          const std::vector<std::vector<int64_t>>& shapes) {
-  auto metas = batched(m.output_metas(), batch);
-  for (size_t k = 0; k < shapes.size() && k < metas.size(); ++k)
-    if (metas[k]->shape != shapes[k])
-      metas[k] = with_shape(metas[k], shapes[k]);
-  return metas;
+tensors outputs_of(const model& m, int64_t batch,
+                   const std::vector<std::vector<int64_t>>& shapes,
+                   std::vector<blob> buffers) {
+  auto outputs = attach(m.output_metas(), std::move(buffers), batch);
+  for (size_t k = 0; k < shapes.size() && k < outputs.size(); ++k)
+    if (outputs[k].info().shape != shapes[k])
+      outputs[k].meta = with_shape(outputs[k].meta, shapes[k]);
+  return outputs;
 }
 
 /// Ends one claimed job: its client's answer, or callback then Wait's
@@ -139,8 +140,8 @@ void done(self_ptr self) {
       } else {
         b.npu_time.record((r.finished - r.started) / 1000);
         o.outputs
-          = attach(output_metas(*b.model, t->batch, r.shapes),
-                   into_caller_buffers(std::move(r.outputs), t->outputs));
+          = outputs_of(*b.model, t->batch, r.shapes,
+                       into_caller_buffers(std::move(r.outputs), t->outputs));
       }
       finish(self, cb, credit, r.id, *t, std::move(o));
     }

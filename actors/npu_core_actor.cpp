@@ -28,10 +28,8 @@ job_results run_batch(npu_core_state& st, job_batch& batch) {
   std::vector<lane_job> work(batch.jobs.size());
   for (size_t i = 0; i < batch.jobs.size(); ++i) {
     auto& j = batch.jobs[i];
-    work[i].inputs
-      = attach(batched(m.input_metas(), j.batch), std::move(j.inputs));
-    work[i].outputs
-      = attach(batched(m.output_metas(), j.batch), std::move(j.outputs));
+    work[i].inputs = attach(m.input_metas(), std::move(j.inputs), j.batch);
+    work[i].outputs = attach(m.output_metas(), std::move(j.outputs), j.batch);
   }
   lane->second.lane->run_batch(work);
   for (size_t i = 0; i < work.size(); ++i) {

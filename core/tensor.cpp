@@ -252,7 +252,10 @@ std::vector<blob> bind_outputs(const std::vector<tensor_info>& declared,
                         + std::to_string(got) + " bytes in all");
 }
 
-tensors attach(const tensor_metas& metas, std::vector<blob> buffers) {
+tensors attach(const tensor_metas& metas, std::vector<blob> buffers,
+               int64_t batch) {
+  if (batch != 1)
+    return attach(batched(metas, batch), std::move(buffers));
   tensors result;
   result.reserve(metas.size());
   for (size_t k = 0; k < metas.size(); ++k)

@@ -122,7 +122,10 @@ tensor_metas batched(const tensor_metas& metas, int64_t batch);
 
 /// Tensors of `metas`' descriptions over `buffers`, one per description;
 /// those past the end of `buffers` get no memory (an executor allocates it).
-tensors attach(const tensor_metas& metas, std::vector<blob> buffers);
+/// With `batch`, dynamic batch axes take it (batched()); batch 1 shares the
+/// descriptions as they are.
+tensors attach(const tensor_metas& metas, std::vector<blob> buffers,
+               int64_t batch = 1);
 
 /// Total byte size of a list of tensor infos.
 size_t total_bytes(const std::vector<tensor_info>& infos);
