@@ -1,5 +1,7 @@
 #include "actors/admission.hpp"
 
+#include <chrono>
+
 namespace actorrt {
 
 int& admission::load_of(int device) {
@@ -22,7 +24,8 @@ int admission::least_loaded(const std::vector<int>& devices) const {
 }
 
 int admission::acquire(const std::vector<int>& devices, int limit,
-                       const std::atomic<bool>& closed) {
+                       const std::atomic<bool>& closed,
+                       const std::function<void()>& interrupt) {
   std::unique_lock<std::mutex> guard{mtx_};
   for (;;) {
     if (closed.load(std::memory_order_acquire))
@@ -33,8 +36,13 @@ int admission::acquire(const std::vector<int>& devices, int limit,
       return d;
     }
     ++waiting_;
-    cv_.wait(guard);
+    auto woken = cv_.wait_for(guard, std::chrono::milliseconds(100));
     --waiting_;
+    if (woken == std::cv_status::timeout && interrupt) {
+      guard.unlock();
+      interrupt();
+      guard.lock();
+    }
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <vector>
 
@@ -14,9 +15,11 @@ class admission {
 public:
   /// Takes one credit on the least-loaded device of `devices` whose load is
   /// below `limit`, blocking while none has room. Returns that device, or -1
-  /// once `closed` is true (see wake_all).
+  /// once `closed` is true (see wake_all). While it waits, `interrupt` (if
+  /// set) runs every 100 ms and may throw to give up; no credit is taken.
   int acquire(const std::vector<int>& devices, int limit,
-              const std::atomic<bool>& closed);
+              const std::atomic<bool>& closed,
+              const std::function<void()>& interrupt = nullptr);
 
   /// The same without blocking: past the limit when every device is full
   /// (for threads that must not block, like an engine's result thread).

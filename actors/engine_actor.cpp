@@ -142,6 +142,8 @@ void done(self_ptr self) {
         o.outputs
           = outputs_of(*b.model, t->batch, r.shapes,
                        into_caller_buffers(std::move(r.outputs), t->outputs));
+        if (&r == &results.back())
+          b.set_latest(o.outputs);
       }
       finish(self, cb, credit, r.id, *t, std::move(o));
     }
@@ -193,6 +195,16 @@ std::shared_ptr<const callback_pair> engine_books::current_callback() const {
   return callback_;
 }
 
+void engine_books::set_latest(const tensors& outputs) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  latest_ = outputs;
+}
+
+tensors engine_books::latest() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return latest_;
+}
+
 void engine_books::set_error_handler(error_handler fn) {
   std::lock_guard<std::mutex> guard{mtx_};
   on_error_ = std::move(fn);
@@ -221,7 +233,7 @@ job_id engine_books::submit(const std::vector<blob>& inputs,
   // On a result thread only this thread frees credit: never block there.
   int device = on_engine_thread()
                  ? credit->acquire_now(devices)
-                 : credit->acquire(devices, buffer_count, closed);
+                 : credit->acquire(devices, buffer_count, closed, interrupt);
   if (device < 0)
     throw InvalidOperation("InferenceEngine disposed while RunAsync waited");
   t.device = device;
@@ -282,6 +294,7 @@ place_model(caf::actor_system& sys, const scheduler_actor& scheduler,
   b->buffer_count = option.buffer_count;
   b->scheduler = scheduler;
   b->credit = std::move(credit);
+  unpinned_logger unpinned;
   caf::scoped_actor self{sys};
   std::vector<core_report> cores;
   self->request(scheduler, caf::infinite, report_atom::value)
@@ -316,6 +329,7 @@ place_model(caf::actor_system& sys, const scheduler_actor& scheduler,
 
 engine_actor spawn_engine(caf::actor_system& sys,
                           std::shared_ptr<engine_books> books) {
+  unpinned_logger unpinned;
   auto actor = sys.spawn<caf::detached>(engine, books);
   books->outbox = std::make_shared<job_outbox>(books->model_id, actor);
   return actor;

@@ -45,6 +45,9 @@ struct engine_books {
   scheduler_actor scheduler;
   std::shared_ptr<admission> credit;
   std::atomic<bool> closed{false}; // no new jobs (Dispose)
+  /// Runs every 100 ms while a submitter waits for credit; may throw to
+  /// give up (a binding raises Ctrl-C there). Set before the first job.
+  std::function<void()> interrupt;
 
   job_table table;
   time_stats latency;  // submitted → outputs ready, µs
@@ -69,10 +72,16 @@ struct engine_books {
   std::shared_ptr<const callback_pair> current_callback() const;
   void report(job_id id, const std::string& what);
 
+  /// The outputs of the latest job to succeed (set once per batch of
+  /// results, from its last job).
+  void set_latest(const tensors& outputs);
+  tensors latest() const;
+
 private:
   mutable std::mutex mtx_;
   std::shared_ptr<const callback_pair> callback_;
   error_handler on_error_;
+  tensors latest_;
 };
 
 /// True on the thread of `books`' engine actor (any engine's when null):

@@ -35,6 +35,19 @@ void job_table::forget(job_id id) {
   entries_.erase(id);
 }
 
+void job_table::abandon(job_id id) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = entries_.find(id);
+  if (i == entries_.end())
+    return;
+  if (i->second.st != state::done) {
+    i->second.abandoned = true;
+    return;
+  }
+  entries_.erase(i);
+  --held_;
+}
+
 bool job_table::wait_idle(std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> guard{mtx_};
   return idle_.wait_for(guard, timeout, [this] { return open_ == 0; });
@@ -56,6 +69,10 @@ void job_table::publish(job_id id, outcome result, bool bounded) {
   if (i == entries_.end())
     return;
   auto& e = i->second;
+  if (e.abandoned) {
+    entries_.erase(i);
+    return;
+  }
   e.result = std::move(result);
   e.st = state::done;
   ++held_;

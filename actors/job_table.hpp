@@ -63,6 +63,10 @@ public:
   /// Forgets a claimed job nobody will wait for (an actor client's).
   void forget(job_id id);
 
+  /// Nobody will wait for this job any more (its caller gave up): its
+  /// outcome is dropped when it ends, or now if it has.
+  void abandon(job_id id);
+
   /// Claims every job not yet claimed; the caller ends them.
   std::vector<std::pair<job_id, ticket>> claim_all_open();
 
@@ -81,6 +85,7 @@ private:
   struct entry {
     state st = state::open;
     bool waited = false;
+    bool abandoned = false;
     ticket arg;
     outcome result;
     std::condition_variable cv;

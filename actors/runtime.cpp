@@ -6,6 +6,9 @@
 #include <mutex>
 #include <thread>
 
+#include <pthread.h>
+#include <unistd.h>
+
 #include "actors/npu_core_actor.hpp"
 
 namespace actorrt {
@@ -23,6 +26,7 @@ void add_actorrt_types(caf::actor_system_config& cfg) {
 topology start_devices(caf::actor_system& sys,
                        const std::vector<device_spec>& devices,
                        scheduler_settings settings) {
+  unpinned_logger unpinned;
   topology top;
   top.scheduler = sys.spawn(scheduler, settings);
   top.credit = std::make_shared<admission>();
@@ -56,7 +60,7 @@ runtime::config::config() {
 }
 
 runtime::runtime(std::vector<device_spec> devices, scheduler_settings settings)
-  : devices_(std::move(devices)) {
+  : devices_(std::move(devices)), pid_(::getpid()) {
   // Said once per process, so no result can pass for a real one unnoticed.
   static std::once_flag said;
   for (auto& d : devices_)
@@ -65,8 +69,13 @@ runtime::runtime(std::vector<device_spec> devices, scheduler_settings settings)
         std::fprintf(stderr, "actorrt: SIMULATED NPU device in use (latency "
                              "model, no real compute)\n");
       });
+  unpinned_logger unpinned;
   system_ = std::make_unique<caf::actor_system>(cfg_);
   top_ = start_devices(*system_, devices_, settings);
+}
+
+bool runtime::forked() const {
+  return pid_ != ::getpid();
 }
 
 runtime::~runtime() {
@@ -76,24 +85,38 @@ runtime::~runtime() {
 }
 
 std::shared_ptr<runtime> runtime::shared() {
+  return shared(default_devices());
+}
+
+std::shared_ptr<runtime> runtime::shared(std::vector<device_spec> devices) {
   // One runtime per device list: engines made under another ACTORRT_DEVICES
   // get their own, and a runtime ends with its last engine.
   static std::mutex mtx;
   static std::map<std::string, std::weak_ptr<runtime>> current;
-  auto devices = default_devices();
+  // A fork while another thread holds the lock must not leave it held in
+  // the child.
+  static std::once_flag hooks;
+  std::call_once(hooks, [] {
+    ::pthread_atfork([] { mtx.lock(); }, [] { mtx.unlock(); },
+                     [] { mtx.unlock(); });
+  });
   std::string key;
   for (auto& d : devices)
     key += to_string(d) + ",";
   std::lock_guard<std::mutex> guard{mtx};
-  if (auto rt = current[key].lock())
+  auto rt = current[key].lock();
+  if (rt && !rt->forked())
     return rt;
-  auto rt = std::make_shared<runtime>(std::move(devices));
+  if (rt) // the parent's, threadless here: never touched, never freed
+    new std::shared_ptr<runtime>(std::move(rt));
+  rt = std::make_shared<runtime>(std::move(devices));
   current[key] = rt;
   return rt;
 }
 
 std::vector<core_report> runtime::report() {
   std::vector<core_report> result;
+  unpinned_logger unpinned;
   caf::scoped_actor self{*system_};
   self->request(top_.scheduler, caf::infinite, report_atom::value)
     .receive([&](std::vector<core_report>& r) { result = std::move(r); },

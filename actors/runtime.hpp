@@ -13,6 +13,25 @@
 
 namespace actorrt {
 
+/// CAF 0.17 pins an actor system's logger to each thread that makes the
+/// system or spawns in it, and the system's destructor waits until those
+/// references are gone. A thread outside CAF drops its reference at the end
+/// of this scope, so a runtime can end on any thread (e.g. the one
+/// disposing engines that Python dropped).
+class unpinned_logger {
+public:
+  unpinned_logger() : had_(caf::logger::current_logger() != nullptr) {}
+  ~unpinned_logger() {
+    if (!had_)
+      caf::logger::set_current_actor_system(nullptr);
+  }
+  unpinned_logger(const unpinned_logger&) = delete;
+  unpinned_logger& operator=(const unpinned_logger&) = delete;
+
+private:
+  bool had_;
+};
+
 /// Registers ActorRT's message types and sizes CAF's scheduler to the host
 /// (CAF 0.17 starts 4 workers even on 2 cores, which slows every hop).
 void add_actorrt_types(caf::actor_system_config& cfg);
@@ -45,6 +64,8 @@ public:
 
   /// The process-wide runtime on default_devices(), made on first use.
   static std::shared_ptr<runtime> shared();
+  /// The process-wide runtime on `devices` (one per distinct device list).
+  static std::shared_ptr<runtime> shared(std::vector<device_spec> devices);
 
   caf::actor_system& system() {
     return *system_;
@@ -61,6 +82,10 @@ public:
   /// Per-core counters, device-major.
   std::vector<core_report> report();
 
+  /// True in a child process forked after this runtime started: its
+  /// threads did not survive the fork, so nothing here may be used there.
+  bool forked() const;
+
   /// Stops one core as if it had crashed (fault-injection tests).
   void kill_core(int device, int core);
 
@@ -70,6 +95,7 @@ private:
   };
 
   std::vector<device_spec> devices_;
+  long pid_; // of the process that started it
   config cfg_;
   std::unique_ptr<caf::actor_system> system_;
   topology top_;

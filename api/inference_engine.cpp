@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <iostream>
 #include <mutex>
 #include <shared_mutex>
@@ -29,6 +30,50 @@ struct InferenceEngine::impl {
   void check_open() const {
     if (disposed.load(std::memory_order_acquire))
       throw InvalidOperation("InferenceEngine already disposed");
+    if (rt->forked())
+      throw InvalidOperation(
+        "this InferenceEngine was made before fork(): its threads stayed in "
+        "the parent process; make a new InferenceEngine in this one");
+  }
+
+  /// Waits in slices so the settings' interrupt can give up the wait.
+  job_table::outcome wait(job_id id, std::chrono::milliseconds timeout) {
+    using namespace std::chrono;
+    if (!settings.interrupt)
+      return books->table.wait(
+        id, timeout == milliseconds::max() ? std::nullopt
+                                           : std::optional<milliseconds>(timeout));
+    auto deadline = timeout == milliseconds::max()
+                      ? steady_clock::time_point::max()
+                      : steady_clock::now() + timeout;
+    for (;;) {
+      auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
+      try {
+        return books->table.wait(
+          id, std::clamp(left, milliseconds(0), milliseconds(100)));
+      } catch (const Timeout&) {
+        if (left <= milliseconds(100))
+          throw Timeout("job " + std::to_string(id) + " did not finish within "
+                        + std::to_string(timeout.count()) + " ms");
+      }
+      settings.interrupt();
+    }
+  }
+
+  /// Waits for the engine actor's thread to end, at most until `deadline`.
+  void wait_for_exit(std::chrono::steady_clock::time_point deadline) {
+    auto ended = std::make_shared<std::promise<void>>();
+    auto future = ended->get_future();
+    engine->attach_functor([ended] { ended->set_value(); });
+    while (future.wait_until(std::min(deadline, std::chrono::steady_clock::now()
+                                                  + std::chrono::milliseconds(
+                                                    100)))
+           != std::future_status::ready) {
+      if (std::chrono::steady_clock::now() >= deadline)
+        return; // a callback still runs: it ends on its own
+      if (settings.interrupt)
+        settings.interrupt();
+    }
   }
 
   const model& m() const {
@@ -85,10 +130,28 @@ InferenceEngine::InferenceEngine(const std::string& model_path,
   auto& sys = d.rt->system();
   d.books = place_model(sys, d.rt->scheduler(), d.rt->credit(), m, option,
                         d.settings.retention);
+  d.books->interrupt = d.settings.interrupt;
   d.engine = spawn_engine(sys, d.books);
 }
 
 InferenceEngine::~InferenceEngine() {
+  if (impl_->rt->forked()) {
+    // The parent's threads and locks are not here; freeing would touch them.
+    static_cast<void>(impl_.release());
+    return;
+  }
+  auto& d = *impl_;
+  if (on_engine_thread(d.books.get()) && !d.disposed.exchange(true)) {
+    // Dropped inside its own callback: end it without waiting for this
+    // very thread. Cancel, then exit, in the order the actor reads them.
+    d.books->closed.store(true, std::memory_order_release);
+    d.rt->credit()->wake_all();
+    caf::anon_send(d.engine, cancel_atom::value,
+                   std::string("InferenceEngine destroyed inside its own "
+                               "callback before the job finished"));
+    caf::anon_send_exit(d.engine, caf::exit_reason::user_shutdown);
+    return;
+  }
   try {
     Dispose();
   } catch (...) {
@@ -98,9 +161,18 @@ InferenceEngine::~InferenceEngine() {
 
 tensors InferenceEngine::Run(const std::vector<blob>& inputs,
                              std::vector<blob> outputs) {
+  if (on_engine_thread(impl_->books.get()))
+    throw InvalidOperation("Run inside a callback would wait for the thread "
+                           "that delivers its result; use RunAsync there");
   job_ticket t;
   t.silent = true;
-  return Wait(submit(inputs, std::move(t), std::move(outputs)));
+  auto id = submit(inputs, std::move(t), std::move(outputs));
+  try {
+    return Wait(id);
+  } catch (...) {
+    impl_->books->table.abandon(id); // given up: its result is not kept
+    throw;
+  }
 }
 
 tensors InferenceEngine::Run(const void* input, size_t bytes) {
@@ -143,9 +215,7 @@ tensors InferenceEngine::Wait(uint64_t job_id,
                                "finished, and waiting here would deadlock");
     }
   }
-  if (timeout == std::chrono::milliseconds::max())
-    return impl_->finish(table.wait(job_id, std::nullopt));
-  return impl_->finish(table.wait(job_id, timeout));
+  return impl_->finish(impl_->wait(job_id, timeout));
 }
 
 void InferenceEngine::RegisterCallback(Callback fn) {
@@ -206,10 +276,14 @@ void InferenceEngine::RunBatch(const std::vector<std::vector<blob>>& inputs,
   }
   for (size_t i = 0; i < ids.size(); ++i) {
     try {
-      Wait(ids[i]); // the outputs are in the caller's buffers already
-    } catch (...) {
+      impl_->finish(impl_->wait(ids[i], std::chrono::milliseconds::max()));
+    } catch (const Error&) { // the job's own
       if (!first_error)
         first_error = std::current_exception();
+    } catch (...) { // interrupted: the rest goes on unwaited
+      for (size_t j = i; j < ids.size(); ++j)
+        impl_->books->table.abandon(ids[j]);
+      throw;
     }
   }
   if (first_error)
@@ -310,6 +384,11 @@ std::vector<std::string> InferenceEngine::GetLaneBackends() const {
   return result;
 }
 
+tensors InferenceEngine::GetLatestOutputs() const {
+  impl_->check_open();
+  return impl_->books->latest();
+}
+
 bool InferenceEngine::IsSimulated() const {
   impl_->check_open();
   return impl_->books->simulated;
@@ -321,32 +400,56 @@ std::shared_ptr<runtime> InferenceEngine::GetRuntime() const {
 }
 
 size_t InferenceEngine::Dispose() {
+  return Dispose(impl_->settings.dispose_timeout);
+}
+
+size_t InferenceEngine::Dispose(std::chrono::milliseconds timeout) {
   auto& d = *impl_;
-  if (on_engine_thread(d.books.get()) && !d.disposed)
+  if (d.rt->forked()) {
+    d.disposed.store(true, std::memory_order_release);
+    return 0;
+  }
+  if (on_engine_thread(d.books.get())) {
+    // Never wait here: the disposal under way waits for this callback.
+    if (d.disposed.load(std::memory_order_acquire))
+      return 0;
     throw InvalidOperation("Dispose inside a callback would wait for the "
                            "callback itself; dispose from another thread");
-  std::call_once(d.dispose_once, [&d] {
+  }
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  // An interrupt thrown below leaves the flag unset: the next call resumes.
+  std::call_once(d.dispose_once, [&d, deadline] {
     d.disposed.store(true, std::memory_order_release);
     d.books->closed.store(true, std::memory_order_release);
     d.rt->credit()->wake_all(); // submitters blocked for credit give up
     { // every job submitted so far is in the table after this
       std::unique_lock<std::shared_mutex> no_submissions{d.submitting};
     }
-    caf::scoped_actor self{d.rt->system()};
-    if (!d.books->table.wait_idle(d.settings.dispose_timeout))
-      // Cancelled on the engine's own thread, like every other ending.
-      self
-        ->request(d.engine, caf::infinite, cancel_atom::value,
-                  std::string("InferenceEngine disposed before the job "
-                              "finished"))
-        .receive([&d](uint64_t n) { d.cancelled = n; }, [](caf::error&) {});
-    // Its exit unloads the model. Wait for the thread: no callback (a
-    // Python callable, say) outlives Dispose.
-    self->send_exit(d.engine, caf::exit_reason::user_shutdown);
-    self->wait_for(d.engine);
+    while (!d.books->table.wait_idle(std::clamp(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now()),
+      std::chrono::milliseconds(0), std::chrono::milliseconds(100)))) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        // Cancelled on the engine's own thread, like every other ending.
+        unpinned_logger unpinned;
+        caf::scoped_actor self{d.rt->system()};
+        self
+          ->request(d.engine, caf::infinite, cancel_atom::value,
+                    std::string("InferenceEngine disposed before the job "
+                                "finished"))
+          .receive([&d](uint64_t n) { d.cancelled = n; }, [](caf::error&) {});
+        break;
+      }
+      if (d.settings.interrupt)
+        d.settings.interrupt();
+    }
+    // Its exit unloads the model. Wait for its thread (bounded): no
+    // callback (a Python callable, say) should outlive Dispose.
+    caf::anon_send_exit(d.engine, caf::exit_reason::user_shutdown);
+    d.wait_for_exit(std::max(deadline, std::chrono::steady_clock::now()
+                                         + std::chrono::milliseconds(100)));
     d.books->outbox->close();
     d.books->set_callback(nullptr);
-    d.engine = nullptr;
   });
   return d.cancelled;
 }

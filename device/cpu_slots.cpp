@@ -3,10 +3,21 @@
 #include <algorithm>
 #include <thread>
 
+#include <pthread.h>
+
 namespace actorrt {
 
 cpu_slots& cpu_slots::host() {
-  static cpu_slots instance{std::max(1u, std::thread::hardware_concurrency())};
+  static unsigned count = std::max(1u, std::thread::hardware_concurrency());
+  static cpu_slots instance{count};
+  // A forked child has none of the parent's lanes: all slots are free there.
+  static int hooks = ::pthread_atfork([] { instance.mtx_.lock(); },
+                                      [] { instance.mtx_.unlock(); },
+                                      [] {
+                                        instance.free_ = count;
+                                        instance.mtx_.unlock();
+                                      });
+  (void)hooks;
   return instance;
 }
 

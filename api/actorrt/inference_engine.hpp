@@ -25,8 +25,15 @@ struct EngineSettings {
   /// Finished results kept for Wait while a callback is registered and
   /// nobody waits; older ones are released so memory stays flat.
   size_t retention = 4096;
-  /// How long Dispose waits for jobs in flight before cancelling them.
+  /// How long Dispose waits for jobs in flight before cancelling them, and
+  /// then for a callback still running.
   std::chrono::milliseconds dispose_timeout{30000};
+  /// Runs about every 100 ms while a call of this engine blocks (Run,
+  /// RunAsync at the in-flight limit, Wait, RunBatch, Dispose) and may throw
+  /// to give up the wait: a binding raises Ctrl-C there. The jobs go on and
+  /// still end exactly once; Run's and RunBatch's results are then dropped
+  /// (their buffers must stay alive: a binding's blobs own them).
+  std::function<void()> interrupt;
   /// The runtime (devices) to use; empty = runtime::shared().
   std::shared_ptr<runtime> rt;
 };
@@ -112,6 +119,8 @@ public:
   /// The backend of each lane holding this engine's model, as
   /// "device:core backend" (e.g. "0:1 onnxruntime").
   std::vector<std::string> GetLaneBackends() const;
+  /// The outputs of the latest job that succeeded (empty before the first).
+  tensors GetLatestOutputs() const;
   /// True when every core this engine uses is simulated (no real compute).
   bool IsSimulated() const;
   /// The runtime this engine runs on.
@@ -120,8 +129,12 @@ public:
   /// Stops intake, waits for jobs in flight (bounded by the settings'
   /// dispose_timeout), cancels what is left and unloads the model. Returns
   /// the number of jobs cancelled. Idempotent; afterwards every other call
-  /// throws InvalidOperation.
+  /// throws InvalidOperation. Inside a callback it throws InvalidOperation
+  /// (it would wait for that callback), unless a Dispose is already under
+  /// way elsewhere: then it returns 0 at once.
   size_t Dispose();
+  /// The same with its own bound instead of dispose_timeout.
+  size_t Dispose(std::chrono::milliseconds timeout);
 
 private:
   uint64_t submit(const std::vector<blob>& inputs, job_ticket ticket,

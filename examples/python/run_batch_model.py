@@ -32,8 +32,8 @@ if __name__ == "__main__":
             # for the specified number of batches and returns the results
             results = ie.run_batch(input_buffers, output_buffers)
 
-            # post processing
-            assert results is output_buffers
+            # post processing: typed outputs viewing each item's buffer
+            assert np.shares_memory(results[0][0], output_buffers[0][0])
 
     print(f"run_batch_model: {loop_count} batches of {batch_count}")
     exit(0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import inspect
 import os
 import weakref
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
@@ -11,10 +12,10 @@ import numpy as np
 
 from . import _native
 from .inference_option import InferenceOption
-from .user_arg import UserArg
+from .user_arg import callback_arg
 
 Arrays = Union[np.ndarray, Sequence[np.ndarray]]
-Callback = Callable[[List[np.ndarray], UserArg], Any]
+Callback = Callable[..., Any]
 
 _live_engines = weakref.WeakSet()
 
@@ -40,7 +41,8 @@ class InferenceEngine(_native.Engine):
     retention = 4096
 
     def __init__(self, model_path: Union[str, os.PathLike],
-                 inference_option: Optional[InferenceOption] = None) -> None:
+                 inference_option: Optional[InferenceOption] = None,
+                 _device_spec: str = "") -> None:
         if not isinstance(model_path, (str, os.PathLike)):
             raise TypeError(f"model_path must be a str, got {type(model_path).__name__}")
         if inference_option is None:
@@ -49,28 +51,39 @@ class InferenceEngine(_native.Engine):
             raise TypeError("inference_option must be an InferenceOption")
         opt = inference_option
         super().__init__(os.fspath(model_path), opt.devices, int(opt.bound_option),
-                         opt.use_ort, opt.buffer_count, self.retention)
+                         opt.use_ort, opt.buffer_count, self.retention, _device_spec)
         self._option = opt
+        self._model_path = os.fspath(model_path)
         self._callback = None
+        self._bitmatch = None
         _live_engines.add(self)
 
     # -- inference ---------------------------------------------------------
 
     def run(self, input_data: Union[Arrays, Sequence[Arrays]],
             output_buffers: Optional[list] = None,
-            user_args: Optional[list] = None) -> list:
+            user_args: Any = None) -> list:
         """Runs one job synchronously (one core) and returns its outputs.
 
         ``input_data`` is a list of arrays: one uint8 buffer of
         ``get_input_size()`` bytes, or one array per model input. A list of
-        such lists is a batch (DX-RT 2.9.5), which needs ``output_buffers``.
+        such lists is a batch (DX-RT 2.9.5), which needs ``output_buffers``
+        and returns one list of outputs per item, viewing those buffers.
+        With ``user_args`` (one per item for a batch), the registered
+        callback also receives the job(s) with them. ``Run(input, user_arg)``
+        works positionally, as in DX-RT.
         """
+        if (user_args is None and output_buffers is not None
+                and not _looks_like_buffers(output_buffers)):
+            output_buffers, user_args = None, output_buffers
         if _is_batch(input_data):
             if output_buffers is None:
                 raise ValueError("output_buffers must be provided for batch "
                                  "synchronous inference")
-            return self.run_batch(input_data, output_buffers)
-        return self._run(input_data, output_buffers)
+            return self.run_batch(input_data, output_buffers, user_args)
+        if user_args is None:
+            return self._run(input_data, output_buffers)
+        return self.wait(self._run_async(input_data, user_args, output_buffers))
 
     def run_async(self, input_data: Arrays, user_arg: Any = None,
                   output_buffer: Optional[Arrays] = None) -> int:
@@ -91,7 +104,7 @@ class InferenceEngine(_native.Engine):
         """
         if isinstance(job_id, bool) or not isinstance(job_id, (int, np.integer)):
             raise TypeError("job_id must be an int")
-        if job_id < 0:
+        if not 0 <= job_id < 2**64:
             raise ValueError(f"job id {job_id} was never issued by this engine")
         return self._wait(int(job_id), timeout)
 
@@ -120,22 +133,51 @@ class InferenceEngine(_native.Engine):
 
     def register_callback(self, callback: Optional[Callback]) -> None:
         """``callback(outputs, user_arg)`` runs once per job on ActorRT's result
-        thread. ``None`` unregisters. Exceptions it raises are reported once
-        per job (stderr, or ``set_callback_error_handler``)."""
-        self._register_callback(callback, UserArg)
+        thread; ``outputs`` is ``[]`` when the job failed. A callback that
+        takes a third parameter receives the job's exception there (None on
+        success). ``None`` unregisters. Exceptions it raises are reported
+        once per job (stderr, or ``set_callback_error_handler``)."""
+        with_error = callback is not None and _takes_three(callback)
+        self._register_callback(callback, callback_arg, with_error)
         self._callback = callback
 
     def run_batch(self, input_buffers: List[Arrays],
-                  output_buffers: List[List[np.ndarray]]) -> List[List[np.ndarray]]:
+                  output_buffers: List[Arrays],
+                  user_args: Optional[list] = None) -> List[List[np.ndarray]]:
         """Runs every input into its output buffers, spread over all cores,
-        and returns ``output_buffers``."""
+        and returns each item's outputs as arrays of the model's output
+        shapes viewing those buffers. With ``user_args`` (one per item), the
+        registered callback also receives each job with its own."""
         if not isinstance(input_buffers, list) or not isinstance(output_buffers, list):
             raise TypeError("run_batch takes a list of input lists and a list of "
                             "output-buffer lists")
         if len(input_buffers) != len(output_buffers):
             raise ValueError(f"run_batch got {len(input_buffers)} inputs but "
                              f"{len(output_buffers)} output buffers")
-        return self._run_batch(input_buffers, output_buffers)
+        if user_args is None:
+            self._run_batch(input_buffers, output_buffers)
+            return [self._views(out) for out in output_buffers]
+        if not isinstance(user_args, (list, tuple)) or len(user_args) != len(input_buffers):
+            raise ValueError("user_args must be a list with one entry per batch item")
+        ids = [self._run_async(x, arg, out)
+               for x, arg, out in zip(input_buffers, user_args, output_buffers)]
+        return [self.wait(i) for i in ids]
+
+    def _views(self, buffers):
+        """Arrays of the model's output shapes over caller buffers: one
+        raw buffer of get_output_size() bytes, or one per output."""
+        arrays = [buffers] if isinstance(buffers, np.ndarray) else list(buffers)
+        infos = self.get_output_tensors_info()
+        if len(arrays) == 1 and len(infos) > 1:
+            raw = arrays[0].reshape(-1).view(np.uint8)
+            views, offset = [], 0
+            for t in infos:
+                size = int(np.prod(t["shape"])) * t["elem_size"]
+                views.append(raw[offset:offset + size].view(t["dtype"]).reshape(t["shape"]))
+                offset += size
+            return views
+        return [a.reshape(-1).view(np.uint8).view(t["dtype"]).reshape(t["shape"])
+                for a, t in zip(arrays, infos)]
 
     def run_benchmark(self, num_loops: int, input_data: Optional[Arrays] = None) -> float:
         """Runs ``num_loops`` jobs on all cores and returns frames per second.
@@ -201,11 +243,86 @@ class InferenceEngine(_native.Engine):
 
     # -- life cycle --------------------------------------------------------
 
-    def dispose(self) -> int:
-        """Waits for jobs in flight (bounded), then releases the model.
-        Idempotent; afterwards other calls raise RuntimeError."""
+    def dispose(self, timeout: Optional[float] = None) -> None:
+        """Waits for jobs in flight, cancels what is left and releases the
+        model, within ``timeout`` seconds (default 30) even while a callback
+        blocks. Idempotent; afterwards other calls raise RuntimeError."""
         self._callback = None
-        return self._dispose()
+        self._dispose(timeout)
+
+    # -- DX-RT's device validation and task views --------------------------
+
+    def validate_device(self, input_data: Arrays, device_id: int = 0) -> List[np.ndarray]:
+        """Runs ``input_data`` on device ``device_id`` and on a reference
+        lane of the other CPU backend (ORT ↔ OpenCV DNN, when it can run
+        the model), and keeps a mask of which output bytes match bit for
+        bit (``get_bitmatch_mask``). Returns the device's outputs."""
+        if isinstance(device_id, bool) or not isinstance(device_id, int):
+            raise TypeError("device_id must be an int")
+        option = InferenceOption()
+        option.devices = [device_id]
+        option.bound_option = self._option.bound_option
+        option.use_ort = self._option.use_ort
+        with InferenceEngine(self._model_path, option) as on_device:
+            outputs = on_device.run(input_data)
+            device_lanes = on_device.get_lane_backends()
+        # The reference is a lane of its own on this host's CPU, whatever the
+        # device is (a simulated NPU computes nothing to compare against).
+        reference_option = InferenceOption()
+        reference_option.use_ort = not self._option.use_ort
+        with InferenceEngine(self._model_path, reference_option, "cpu:1") as reference:
+            expected = reference.run(input_data)
+            reference_lanes = reference.get_lane_backends()
+        self._bitmatch = {
+            "masks": [np.equal(np.ascontiguousarray(a).view(np.uint8).reshape(-1),
+                               np.ascontiguousarray(b).view(np.uint8).reshape(-1))
+                      .astype(np.uint8) for a, b in zip(outputs, expected)],
+            "device": device_lanes,
+            "reference": reference_lanes,
+        }
+        return outputs
+
+    def get_bitmatch_mask(self, index: int = 0) -> np.ndarray:
+        """One entry per byte of output ``index`` of the latest
+        validate_device(): 1 where the device matched the reference."""
+        return self._mask(index).copy()
+
+    def bitmatch_mask(self, index: int = 0) -> np.ndarray:
+        """get_bitmatch_mask packed eight bytes to a byte (DX-RT's form)."""
+        return np.packbits(self._mask(index), bitorder="little")
+
+    def get_bitmatch_backends(self) -> Dict[str, List[str]]:
+        """Which lanes the latest validate_device() compared."""
+        self._mask(0)
+        return {"device": self._bitmatch["device"],
+                "reference": self._bitmatch["reference"]}
+
+    def _mask(self, index):
+        if self._bitmatch is None:
+            raise RuntimeError("no bit-match mask yet: call validate_device() first")
+        masks = self._bitmatch["masks"]
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(masks):
+            raise ValueError(f"output index must be in 0..{len(masks) - 1}, got {index!r}")
+        return masks[index]
+
+    def get_all_task_outputs(self) -> List[List[np.ndarray]]:
+        """The outputs of every task of the latest job that succeeded:
+        ActorRT runs a model as one task, so one list (empty before any)."""
+        return [self._latest_outputs()]
+
+    def get_num_tail_tasks(self) -> int:
+        """Tasks whose outputs are the model's: one (see get_task_order)."""
+        return 1
+
+    def get_compile_type(self) -> str:
+        """How the model was compiled: ActorRT runs the ONNX graph as it is,
+        with no NPU compilation step (DX-RT says "debug" or "release")."""
+        return "onnx"
+
+    def is_ppu(self) -> bool:
+        """True for DX-RT models with in-NPU post-processing (PPU) outputs;
+        an ONNX model's outputs are plain tensors."""
+        return False
 
     def __enter__(self) -> "InferenceEngine":
         return self
@@ -222,6 +339,10 @@ class InferenceEngine(_native.Engine):
     RegisterCallBack = register_callback
     RegisterCallback = register_callback
     RunBatch = run_batch
+    ValidateDevice = validate_device
+    get_outputs = get_all_task_outputs
+    get_num_tails = get_num_tail_tasks
+    is_PPU = is_ppu
     RunBenchMark = run_benchmark
     RunBenchmark = run_benchmark
     Dispose = dispose
@@ -241,6 +362,23 @@ class InferenceEngine(_native.Engine):
     output_dtype = get_output_data_type
 
 
+def _looks_like_buffers(x):
+    if isinstance(x, np.ndarray):
+        return True
+    return isinstance(x, (list, tuple)) and len(x) > 0 and all(
+        isinstance(b, np.ndarray) or _looks_like_buffers(b) for b in x)
+
+
+def _takes_three(fn):
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 3 or any(p.kind == p.VAR_POSITIONAL for p in params)
+
+
 def _is_batch(input_data):
     return (isinstance(input_data, list) and len(input_data) > 0
             and isinstance(input_data[0], (list, tuple)))
@@ -255,3 +393,4 @@ def _dispose_all():
             engine.dispose()
         except Exception:  # noqa: BLE001 - exit must not fail
             pass
+    _native._finish_disposals(60.0)  # engines dropped without dispose()

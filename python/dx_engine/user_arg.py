@@ -1,74 +1,66 @@
-"""The ``user_arg`` a callback receives."""
+"""The ``user_arg`` a callback receives.
+
+DX-RT 2.9.5 and v3 hand the callback the object given to ``run_async``
+itself (``isinstance``, ``json.dumps``, ``user_arg is None``); the code this
+project started from reads ``user_arg.value``. Both work:
+
+- ``None`` arrives as ``None``; an instance of your own class arrives as
+  itself.
+- A built-in value (list, dict, tuple, str, int, float, ...) arrives as an
+  instance of a subclass of its type: equal to it, ``isinstance`` of its
+  type, JSON-serialisable, with ``.value`` the original object. Changes
+  made through it (``user_arg.append(x)``, ``user_arg[k] = v``) reach the
+  original too.
+- Anything else (a bool, a numpy array, ...) arrives as itself.
+"""
+
+_MUTATORS = {
+    list: ("__setitem__", "__delitem__", "__iadd__", "__imul__", "append", "extend",
+           "insert", "pop", "remove", "clear", "sort", "reverse"),
+    dict: ("__setitem__", "__delitem__", "__ior__", "pop", "popitem", "clear",
+           "update", "setdefault"),
+    bytearray: ("__setitem__", "__delitem__", "__iadd__", "append", "extend",
+                "insert", "pop", "remove", "clear", "reverse"),
+}
+
+_subclasses = {}
 
 
-class UserArg:
-    """Carries the object given to ``run_async(..., user_arg=...)``.
+def _write_through(base, name):
+    own = getattr(base, name)
 
-    ``user_arg.value`` is the object (DX-RT before 2.9.5, and the seed's
-    examples); the wrapper also behaves like the object itself (indexing,
-    iteration, equality, attributes), as newer DX-RT passes it bare.
-    """
-
-    __slots__ = ("value",)
-
-    def __init__(self, value):
-        self.value = value
-
-    def __getitem__(self, key):
-        return self.value[key]
-
-    def __iter__(self):
-        return iter(self.value)
-
-    def __len__(self):
-        return len(self.value)
-
-    def __contains__(self, item):
-        return item in self.value
-
-    def __eq__(self, other):
-        if isinstance(other, UserArg):
-            other = other.value
-        return self.value == other
-
-    def __hash__(self):
-        return hash(self.value)
-
-    def __bool__(self):
-        return bool(self.value)
-
-    def __int__(self):
-        return int(self.value)
-
-    def __index__(self):
-        return self.value.__index__()
-
-    def __float__(self):
-        return float(self.value)
-
-    def __str__(self):
-        return str(self.value)
-
-    def __repr__(self):
-        return f"UserArg({self.value!r})"
-
-    def __format__(self, spec):
-        return format(self.value, spec)
-
-    def __getattr__(self, name):
-        return getattr(self.value, name)
-
-
-def _delegate(name):
-    def method(self, *args):
-        return getattr(self.value, name)(*(
-            a.value if isinstance(a, UserArg) else a for a in args))
+    def method(self, *args, **kwargs):
+        getattr(self.value, name)(*args, **kwargs)
+        result = own(self, *args, **kwargs)
+        return self if name.startswith("__i") else result
     method.__name__ = name
     return method
 
 
-# Operators are looked up on the type, not through __getattr__.
-for _name in ("__lt__", "__le__", "__gt__", "__ge__", "__add__", "__radd__",
-              "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
-              "__floordiv__", "__mod__", "__neg__", "__abs__"):
-    setattr(UserArg, _name, _delegate(_name))
+def _subclass(base):
+    cls = _subclasses.get(base)
+    if cls is None:
+        # Variable-size types take no slots: their instances get a __dict__.
+        namespace = {} if base in _VARIABLE_SIZE else {"__slots__": ("value",)}
+        for name in _MUTATORS.get(base, ()):
+            namespace[name] = _write_through(base, name)
+        cls = type(base.__name__, (base,), namespace)
+        _subclasses[base] = cls
+    return cls
+
+
+_VARIABLE_SIZE = (int, tuple, bytes, str)
+_WRAPPED = (list, dict, tuple, str, int, float, bytes, bytearray, set, frozenset,
+            complex)
+
+
+def callback_arg(value):
+    """What the callback receives for ``run_async(..., user_arg=value)``."""
+    if value is None or hasattr(value, "value"):
+        return value
+    base = type(value)
+    if base in _WRAPPED:
+        wrapped = _subclass(base)(value)
+        wrapped.value = value
+        return wrapped
+    return value

@@ -8,27 +8,42 @@
 #include <pybind11/stl.h>
 
 #include "actorrt/inference_engine.hpp"
+#include "actors/runtime.hpp"
+#include "device/registry.hpp"
 #include "arrays.hpp"
 #include "core/model.hpp"
+#include "disposal.hpp"
+#include "errors.hpp"
+#include "gil.hpp"
 
 namespace actorrt::python {
 
 namespace {
 
-/// What a callback needs besides the outputs: the Python callable, the
-/// class that wraps user_arg, and the optional error handler.
+/// What a callback needs besides the outputs: the Python callable, what
+/// makes the user_arg it receives, whether it takes the job's error as a
+/// third argument, and the optional error handler.
 struct python_callback {
   py::object fn;
   py::object wrap_user_arg;
+  bool with_error = false;
   py::object on_error;
 
   ~python_callback() {
-    py::gil_scoped_acquire gil;
+    with_gil gil;
     fn = py::object();
     wrap_user_arg = py::object();
     on_error = py::object();
   }
 };
+
+/// Ctrl-C reaches a call blocked in the runtime: the facade runs this every
+/// 100 ms while it waits.
+void raise_pending_signals() {
+  with_gil gil;
+  if (PyErr_CheckSignals() != 0)
+    throw py::error_already_set();
+}
 
 void report_callback_error(python_callback& cb, py::error_already_set& e) {
   if (cb.on_error && !cb.on_error.is_none()) {
@@ -46,14 +61,16 @@ void report_callback_error(python_callback& cb, py::error_already_set& e) {
 class engine {
 public:
   engine(const std::string& path, std::vector<int> devices, int bound,
-         bool use_ort, int buffer_count, size_t retention)
+         bool use_ort, int buffer_count, size_t retention,
+         const std::string& device_spec)
     : ie_(make(path, std::move(devices), bound, use_ort, buffer_count,
-               retention)) {}
+               retention, device_spec)) {}
 
   ~engine() {
-    // Disposing waits for jobs whose callbacks need the GIL.
-    py::gil_scoped_release nogil;
-    ie_.reset();
+    // Never wait here: this may be the garbage collector, or the last
+    // reference dropped inside one of this engine's own callbacks.
+    if (ie_)
+      dispose_later(std::move(ie_));
   }
 
   py::list run(py::handle inputs, py::handle output_buffers) {
@@ -62,7 +79,7 @@ public:
     auto outputs = output_blobs(output_buffers);
     tensors out;
     {
-      py::gil_scoped_release nogil;
+      without_gil nogil;
       out = ie_->Run(blobs, std::move(outputs));
     }
     return to_arrays(out);
@@ -80,40 +97,22 @@ public:
       keep_alive(py::reinterpret_steal<py::object>(obj->release()));
       delete obj;
     });
-    py::gil_scoped_release nogil;
+    without_gil nogil;
     return ie_->RunAsync(blobs, arg, std::move(keep), std::move(outputs));
   }
 
   py::list wait(uint64_t job_id, std::optional<double> timeout_s) {
-    using namespace std::chrono;
     release_pending();
-    // Waits in slices so Ctrl-C (KeyboardInterrupt) gets through.
-    constexpr milliseconds slice{100};
-    auto deadline = timeout_s ? steady_clock::now()
-                                  + duration_cast<steady_clock::duration>(
-                                    duration<double>(*timeout_s))
-                              : steady_clock::time_point::max();
     tensors out;
-    for (;;) {
-      auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
-      try {
-        py::gil_scoped_release nogil;
-        out
-          = ie_->Wait(job_id, std::max(milliseconds(0), std::min(slice, left)));
-        break;
-      } catch (const Timeout&) {
-        if (left <= slice)
-          throw Timeout("job " + std::to_string(job_id)
-                        + " did not finish within " + std::to_string(*timeout_s)
-                        + " s");
-      }
-      if (PyErr_CheckSignals() != 0)
-        throw py::error_already_set();
+    {
+      without_gil nogil;
+      out = ie_->Wait(job_id, to_ms(timeout_s));
     }
     return to_arrays(out);
   }
 
-  void register_callback(py::object fn, py::object wrap_user_arg) {
+  void register_callback(py::object fn, py::object wrap_user_arg,
+                         bool with_error) {
     if (fn.is_none()) {
       std::lock_guard<std::mutex> guard{mtx_};
       callback_.reset();
@@ -125,31 +124,40 @@ public:
     auto cb = std::make_shared<python_callback>();
     cb->fn = std::move(fn);
     cb->wrap_user_arg = std::move(wrap_user_arg);
+    cb->with_error = with_error;
     {
       std::lock_guard<std::mutex> guard{mtx_};
       cb->on_error = on_error_;
       callback_ = cb;
     }
-    auto with_gil = [](const std::function<void()>& batch) {
-      py::gil_scoped_acquire gil; // once per batch of callbacks
+    auto scope = [](const std::function<void()>& batch) {
+      with_gil gil; // once per batch of callbacks
       batch();
     };
     ie_->RegisterCallback(
       [cb](const tensors& outputs, void* user_arg, const failure& error) {
-        py::gil_scoped_acquire gil; // already held through with_gil: cheap
+        // The GIL is held (scope above); a callback cleared by the garbage
+        // collector (see clear) has no function any more.
         auto* arg = static_cast<py::object*>(user_arg);
         py::object value = arg ? std::move(*arg) : py::none();
         release_pending();
+        if (!cb->fn)
+          return 0;
         try {
           py::object outs
             = error ? py::object(py::list()) : py::object(to_arrays(outputs));
-          cb->fn(outs, cb->wrap_user_arg(value));
+          if (cb->with_error)
+            cb->fn(outs, cb->wrap_user_arg(value),
+                   error ? exception_of(error.code, error.message)
+                         : py::object(py::none()));
+          else
+            cb->fn(outs, cb->wrap_user_arg(value));
         } catch (py::error_already_set& e) {
           report_callback_error(*cb, e);
         }
         return 0;
       },
-      with_gil);
+      scope);
   }
 
   void set_callback_error_handler(py::object handler) {
@@ -170,7 +178,7 @@ public:
     for (auto item : outputs)
       out.push_back(to_output_blobs(item));
     {
-      py::gil_scoped_release nogil;
+      without_gil nogil;
       ie_->RunBatch(in, out);
     }
     return py::reinterpret_borrow<py::list>(outputs);
@@ -178,15 +186,15 @@ public:
 
   double run_benchmark(int num, py::handle inputs) {
     auto blobs = prepare(inputs);
-    py::gil_scoped_release nogil;
+    without_gil nogil;
     return ie_->RunBenchmark(num, blobs);
   }
 
-  size_t dispose() {
+  size_t dispose(std::optional<double> timeout_s) {
     size_t cancelled;
     {
-      py::gil_scoped_release nogil;
-      cancelled = ie_->Dispose();
+      without_gil nogil;
+      cancelled = timeout_s ? ie_->Dispose(to_ms(timeout_s)) : ie_->Dispose();
     }
     {
       std::lock_guard<std::mutex> guard{mtx_};
@@ -200,10 +208,41 @@ public:
     return *ie_;
   }
 
+  /// The Python objects this engine holds, for the garbage collector: an
+  /// engine whose callback refers back to it is a cycle it can collect.
+  int traverse(visitproc visit, void* arg) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (callback_)
+      Py_VISIT(callback_->fn.ptr());
+    Py_VISIT(on_error_.ptr());
+    return 0;
+  }
+
+  /// Breaks such a cycle: the callback is dropped (the engine is garbage).
+  void clear() {
+    std::shared_ptr<python_callback> cb;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      cb = std::move(callback_);
+      on_error_ = py::none();
+    }
+    if (cb)
+      cb->fn = py::object();
+  }
+
 private:
+  static std::chrono::milliseconds to_ms(std::optional<double> seconds) {
+    if (!seconds)
+      return std::chrono::milliseconds::max();
+    if (!(*seconds >= 0) || *seconds > 1e9)
+      throw py::value_error("timeout must be a number of seconds >= 0");
+    return std::chrono::milliseconds(static_cast<int64_t>(*seconds * 1000));
+  }
+
   static std::unique_ptr<InferenceEngine>
   make(const std::string& path, std::vector<int> devices, int bound,
-       bool use_ort, int buffer_count, size_t retention) {
+       bool use_ort, int buffer_count, size_t retention,
+       const std::string& device_spec) {
     InferenceOption opt;
     opt.devices = std::move(devices);
     opt.bound = static_cast<bound_option>(bound);
@@ -211,7 +250,10 @@ private:
     opt.buffer_count = buffer_count;
     EngineSettings settings;
     settings.retention = retention;
-    py::gil_scoped_release nogil;
+    settings.interrupt = raise_pending_signals;
+    without_gil nogil;
+    if (!device_spec.empty())
+      settings.rt = runtime::shared(parse_devices(device_spec));
     return std::make_unique<InferenceEngine>(path, opt, settings);
   }
 
@@ -231,6 +273,33 @@ private:
   std::shared_ptr<python_callback> callback_;
   py::object on_error_ = py::none();
 };
+
+/// The engine inside a Python object, if it was constructed.
+engine* instance_of(PyObject* self) {
+  auto* inst = reinterpret_cast<py::detail::instance*>(self);
+  auto vh = inst->get_value_and_holder();
+  return vh.holder_constructed() ? vh.template holder<std::unique_ptr<engine>>().get()
+                                 : nullptr;
+}
+
+// A Python subclass's own slots (subtype_traverse, subtype_clear) handle
+// the instance dict; the bare class handles it here.
+int traverse_engine(PyObject* self, visitproc visit, void* arg) {
+  Py_VISIT(Py_TYPE(self));
+  if (Py_TYPE(self)->tp_traverse == traverse_engine)
+    Py_VISIT(*_PyObject_GetDictPtr(self));
+  if (auto* e = instance_of(self))
+    return e->traverse(visit, arg);
+  return 0;
+}
+
+int clear_engine(PyObject* self) {
+  if (Py_TYPE(self)->tp_clear == clear_engine)
+    Py_CLEAR(*_PyObject_GetDictPtr(self));
+  if (auto* e = instance_of(self))
+    e->clear();
+  return 0;
+}
 
 py::dict stats_dict(const stats_summary& s) {
   py::dict d;
@@ -259,11 +328,20 @@ py::list tensor_infos(const std::vector<tensor_info>& infos) {
 } // namespace
 
 void bind_engine(py::module_& m) {
-  py::class_<engine>(m, "Engine", py::dynamic_attr())
+  py::class_<engine>(
+    m, "Engine", py::dynamic_attr(),
+    py::custom_type_setup([](PyHeapTypeObject* heap_type) {
+      auto* type = &heap_type->ht_type;
+      type->tp_flags |= Py_TPFLAGS_HAVE_GC;
+      type->tp_traverse = traverse_engine;
+      type->tp_clear = clear_engine;
+    }))
     .def(
-      py::init<const std::string&, std::vector<int>, int, bool, int, size_t>(),
+      py::init<const std::string&, std::vector<int>, int, bool, int, size_t,
+               const std::string&>(),
       py::arg("model_path"), py::arg("devices"), py::arg("bound"),
-      py::arg("use_ort"), py::arg("buffer_count"), py::arg("retention"))
+      py::arg("use_ort"), py::arg("buffer_count"), py::arg("retention"),
+      py::arg("device_spec") = std::string())
     .def("_run", &engine::run, py::arg("inputs"),
          py::arg("output_buffers") = py::none())
     .def("_run_async", &engine::run_async, py::arg("inputs"),
@@ -276,7 +354,7 @@ void bind_engine(py::module_& m) {
          py::arg("handler"))
     .def("_run_batch", &engine::run_batch)
     .def("_run_benchmark", &engine::run_benchmark)
-    .def("_dispose", &engine::dispose)
+    .def("_dispose", &engine::dispose, py::arg("timeout") = py::none())
     .def("get_input_size", [](engine& e) { return e.get().GetInputSize(); })
     .def("get_output_size", [](engine& e) { return e.get().GetOutputSize(); })
     .def("get_input_tensors_info",
@@ -296,6 +374,8 @@ void bind_engine(py::module_& m) {
          [](engine& e) { return e.get().GetPeakInFlight(); })
     .def("get_held_results", [](engine& e) { return e.get().GetHeldResults(); })
     .def("is_simulated", [](engine& e) { return e.get().IsSimulated(); })
+    .def("_latest_outputs",
+         [](engine& e) { return to_arrays(e.get().GetLatestOutputs()); })
     .def("get_lane_backends",
          [](engine& e) { return e.get().GetLaneBackends(); });
 }

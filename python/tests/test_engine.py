@@ -129,27 +129,41 @@ def test_outputs_stay_valid_after_the_callback(sim, tiny):
         assert all(key_of(out) == k for k, out in kept)
 
 
-def test_user_arg_behaves_like_the_value(sim, tiny):
-    got = []
+def test_user_arg_is_the_object_and_has_value(sim, tiny):
+    """DX-RT 2.9.5/v3 code uses the object itself; the seed's reads .value."""
+    import json
+
+    class Mine:
+        pass
+
+    mine = Mine()
+    sent = [[7, 8, 9], {"frame": 3}, 5, "name", (1, 2), None, mine]
+    got = {}
     done = threading.Event()
 
     def cb(outputs, user_arg):
-        got.append(user_arg)
-        done.set()
+        got[len(got)] = user_arg
+        if isinstance(user_arg, list):
+            user_arg.append(10)  # reaches the caller's list too
+        if len(got) == len(sent):
+            done.set()
 
-    with InferenceEngine(tiny) as ie:
+    with InferenceEngine(tiny, InferenceOption()) as ie:
         ie.register_callback(cb)
-        ie.run_async(keyed(ie, 0), user_arg=[7, 8, 9])
+        for arg in sent:
+            ie.wait(ie.run_async(keyed(ie, 0), user_arg=arg))
         assert done.wait(10)
-    arg = got[0]
-    assert arg.value == [7, 8, 9]
-    assert arg[0] == 7 and list(arg) == [7, 8, 9] and len(arg) == 3
-    assert arg == [7, 8, 9]
-    index, *rest = arg
+    args = [got[i] for i in range(len(sent))]
+    lst, dct, num, text, tup, none, obj = args
+    assert isinstance(lst, list) and lst.value is sent[0] and sent[0] == [7, 8, 9, 10]
+    index, *rest = lst.value[:3]
     assert index == 7 and rest == [8, 9]
-    n = type(arg)(5)  # the same wrapper around a number
-    assert n + 1 == 6 and 1 + n == 6 and n * 2 == 10 and n < 6 and -n == -5
-    assert f"{n:>3}" == "  5" and int(n) == 5 and n == 5
+    assert isinstance(dct, dict) and json.dumps(dct) == '{"frame": 3}' and dct.value is sent[1]
+    assert isinstance(num, int) and num == 5 and num.value == 5 and num + 1 == 6
+    assert f"{num:>3}" == "  5" and json.dumps(num) == "5"
+    assert text == "name" and text.value == "name" and tup.value == (1, 2)
+    assert none is None
+    assert obj is mine
 
 
 def test_user_arg_round_trip_3_threads_10k_jobs(sim, tiny):
@@ -244,12 +258,25 @@ def test_run_batch_fills_buffers_in_order(sim, tiny):
         ins = [keyed(ie, k) for k in range(10)]
         outs = [[np.zeros(ie.get_output_size(), dtype=np.uint8)] for _ in range(10)]
         res = ie.run_batch(ins, outs)
-        assert res is outs
         assert [key_of(o) for o in outs] == list(range(10))
+        # Typed arrays of the output's shape, viewing the caller's buffers.
+        info = ie.get_output_tensors_info()[0]
+        for r, o in zip(res, outs):
+            assert r[0].dtype == info["dtype"] and list(r[0].shape) == info["shape"]
+            assert np.shares_memory(r[0], o[0])
         res2 = ie.RunBatch(ins, outs)
-        assert res2 is outs
+        assert [key_of(r) for r in res2] == list(range(10))
         outs2 = [[np.zeros(ie.get_output_size(), dtype=np.uint8)] for _ in range(10)]
-        assert ie.run(ins, output_buffers=outs2) is outs2  # DX-RT 2.9.5 batch form
+        res3 = ie.run(ins, output_buffers=outs2)  # DX-RT 2.9.5 batch form
+        assert all(np.shares_memory(r[0], o[0]) for r, o in zip(res3, outs2))
+        # user_args: each job also reaches the callback with its own.
+        seen = []
+        ie.register_callback(lambda outputs, arg: seen.append((key_of(outputs), arg)))
+        ie.run_batch(ins[:3], outs[:3], user_args=["a", "b", "c"])
+        assert sorted(seen) == [(0, "a"), (1, "b"), (2, "c")]
+        seen.clear()
+        ie.Run(ins[4], "positional")  # DX-RT's Run(input, user_arg)
+        assert seen == [(4, "positional")]
 
 
 def test_seed_batch_inputs_are_rejected(tiny):

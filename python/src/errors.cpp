@@ -1,0 +1,62 @@
+#include "errors.hpp"
+
+namespace actorrt::python {
+
+namespace {
+
+PyObject* model_file_not_found = nullptr;
+PyObject* invalid_model = nullptr;
+
+PyObject* type_of(errc code) {
+  switch (code) {
+    case errc::file_not_found:
+      return model_file_not_found;
+    case errc::invalid_model:
+      return invalid_model;
+    case errc::invalid_argument:
+      return PyExc_ValueError;
+    case errc::timeout:
+      return PyExc_TimeoutError;
+    default:
+      return PyExc_RuntimeError;
+  }
+}
+
+PyObject* new_class(py::module_& m, const char* name, PyObject* base,
+                    const char* doc) {
+  std::string qualified = std::string("dx_engine.") + name;
+  py::tuple bases = py::make_tuple(py::handle(base), py::handle(PyExc_RuntimeError));
+  auto* type = PyErr_NewExceptionWithDoc(qualified.c_str(), doc, bases.ptr(),
+                                         nullptr);
+  if (!type)
+    throw py::error_already_set();
+  m.add_object(name, py::handle(type));
+  return type;
+}
+
+} // namespace
+
+void register_errors(py::module_& m) {
+  model_file_not_found = new_class(
+    m, "ModelFileNotFoundError", PyExc_FileNotFoundError,
+    "The model path names no readable regular file (also a RuntimeError, "
+    "as DX-RT raises).");
+  invalid_model = new_class(
+    m, "InvalidModelError", PyExc_ValueError,
+    "The model file is not a model ActorRT can run (also a RuntimeError, as "
+    "DX-RT raises).");
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p)
+        std::rethrow_exception(p);
+    } catch (const Error& e) {
+      PyErr_SetString(type_of(e.code()), e.what());
+    }
+  });
+}
+
+py::object exception_of(errc code, const std::string& message) {
+  return py::reinterpret_borrow<py::object>(type_of(code))(message);
+}
+
+} // namespace actorrt::python
