@@ -1,5 +1,6 @@
 #include "core/model.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include "core/errors.hpp"
+#include "core/model_limits.hpp"
 
 namespace actorrt {
 
@@ -92,10 +94,13 @@ std::vector<int64_t> known_shape(const onnx::ValueInfoProto& value) {
   return shape;
 }
 
+/// Saturates instead of overflowing: an estimate, never undefined.
+constexpr int64_t mac_limit = int64_t(1) << 62;
+
 int64_t product(const std::vector<int64_t>& xs, size_t from = 0) {
   int64_t n = 1;
   for (size_t i = from; i < xs.size(); ++i)
-    n *= xs[i];
+    n = bounded_product(n, std::max<int64_t>(xs[i], 1), mac_limit);
   return n;
 }
 
@@ -118,10 +123,16 @@ uint64_t count_macs(const onnx::GraphProto& graph) {
     auto weight = shape_of(node.input(1));
     if (out.empty() || weight.empty())
       continue;
+    int64_t add = 0;
     if (node.op_type() == "Conv" && weight.size() >= 2)
-      macs += product(out) * product(weight, 1); // (Cin/group)*kH*kW per out
-    else if ((node.op_type() == "Gemm" || node.op_type() == "MatMul"))
-      macs += product(out) * shape_of(node.input(0)).back();
+      // (Cin/group)*kH*kW per output element
+      add = bounded_product(product(out), product(weight, 1), mac_limit);
+    else if ((node.op_type() == "Gemm" || node.op_type() == "MatMul")
+             && !shape_of(node.input(0)).empty())
+      add = bounded_product(product(out),
+                            std::max<int64_t>(shape_of(node.input(0)).back(), 1),
+                            mac_limit);
+    macs = std::min<uint64_t>(macs + add, mac_limit);
   }
   return macs;
 }
@@ -129,15 +140,27 @@ uint64_t count_macs(const onnx::GraphProto& graph) {
 } // namespace
 
 model_ptr model::load(const std::string& path) {
+  if (path.find('\0') != std::string::npos)
+    throw InvalidArgument("model path contains a NUL character");
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0 || S_ISDIR(st.st_mode))
+  if (::stat(path.c_str(), &st) != 0)
     throw FileNotFound("model file not found: '" + path + "'");
+  if (S_ISDIR(st.st_mode))
+    throw FileNotFound("model path '" + path
+                       + "' is a directory, not an .onnx file");
+  // A FIFO would block the constructor, a device would never end.
+  if (!S_ISREG(st.st_mode))
+    throw FileNotFound("model path '" + path + "' is not a regular file");
+  if (size_t(st.st_size) > model_limits::max_file_bytes)
+    throw InvalidModel("'" + path + "' is larger than 2 GiB, the most an "
+                       "ONNX file can be");
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw FileNotFound("cannot open model file '" + path + "'");
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  return from_bytes(path, bytes.str());
+  std::string bytes(size_t(st.st_size), '\0');
+  in.read(bytes.data(), std::streamsize(bytes.size()));
+  bytes.resize(size_t(in.gcount()));
+  return from_bytes(path, std::move(bytes));
 }
 
 model_ptr model::from_bytes(std::string name, std::string bytes) {
@@ -148,6 +171,7 @@ model_ptr model::from_bytes(std::string name, std::string bytes) {
                          "failed)");
   if (!proto.has_graph() || proto.graph().node_size() == 0)
     throw InvalidModel("'" + name + "' has no graph nodes");
+  check_declared(proto, name);
   try {
     onnx::checker::check_model(proto);
   } catch (const std::exception& e) {

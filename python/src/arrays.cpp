@@ -26,13 +26,19 @@ py::array as_array(py::handle item, const char* what) {
   if (!py::isinstance<py::array>(item))
     throw py::type_error(std::string(what) + " must be numpy arrays, got "
                          + std::string(py::str(item.get_type())));
-  return py::reinterpret_borrow<py::array>(item);
+  auto a = py::reinterpret_borrow<py::array>(item);
+  constexpr char holds_references = 0x01; // NPY_ITEM_REFCOUNT
+  if (a.dtype().flags() & holds_references)
+    throw py::type_error(std::string(what) + " must hold numbers; dtype "
+                         + std::string(py::str(a.dtype()))
+                         + " holds Python object pointers");
+  return a;
 }
 
 std::vector<py::array> arrays_of(py::handle inputs, const char* what) {
   std::vector<py::array> result;
   if (py::isinstance<py::array>(inputs)) {
-    result.push_back(py::reinterpret_borrow<py::array>(inputs));
+    result.push_back(as_array(inputs, what));
     return result;
   }
   if (!py::isinstance<py::list>(inputs) && !py::isinstance<py::tuple>(inputs))

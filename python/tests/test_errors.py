@@ -43,6 +43,8 @@ def test_bad_inputs_keep_the_engine_serving(tiny):
             (None, TypeError, "list of numpy arrays"),
             ([np.zeros((1, 3, 32, 32), np.float64)], ValueError, "dtype"),
             ([good[0], good[0]], ValueError, "2 input buffers"),
+            # pointers are not data
+            ([np.empty(ie.get_input_size() // 8, dtype=object)], TypeError, "object"),
         ]
         for bad, exc, text in cases:
             for call in (ie.run, ie.run_async):
@@ -53,6 +55,9 @@ def test_bad_inputs_keep_the_engine_serving(tiny):
             ie.wait(987654)
         with pytest.raises(TypeError):
             ie.wait("1")
+        for huge in (2**64, 2**70):
+            with pytest.raises(ValueError, match="never issued"):
+                ie.wait(huge)
         job = ie.run_async(good)
         ie.wait(job)
         with pytest.raises(ValueError, match="already waited"):
