@@ -1,6 +1,7 @@
 #include "core/model.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <sys/stat.h>
@@ -219,6 +220,33 @@ model_ptr model::from_bytes(std::string name, std::string bytes) {
   }
   m.bytes_ = std::move(bytes);
   return result;
+}
+
+std::string describe(const model& m) {
+  std::ostringstream out;
+  char line[512];
+  auto tensors = [&](const char* title, const std::vector<tensor_info>& xs) {
+    out << title << "\n";
+    for (auto& t : xs) {
+      std::snprintf(line, sizeof line, "  %-20s %-8s %-22s %8zu bytes %s\n",
+                    t.name.c_str(), to_string(t.type),
+                    shape_string(t.shape).c_str(), t.byte_size(),
+                    t.note.c_str());
+      out << line;
+    }
+  };
+  out << "model " << m.name() << " (opset " << m.opset() << ")\n";
+  tensors("inputs", m.inputs());
+  tensors("outputs", m.outputs());
+  out << "input size " << m.input_size() << " bytes, output size "
+      << m.output_size() << " bytes\n";
+  std::snprintf(line, sizeof line, "MACs %.3f G\noperators\n", m.macs() / 1e9);
+  out << line;
+  for (auto& [op, n] : m.op_census()) {
+    std::snprintf(line, sizeof line, "  %-24s %d\n", op.c_str(), n);
+    out << line;
+  }
+  return out.str();
 }
 
 } // namespace actorrt

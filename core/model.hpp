@@ -11,6 +11,12 @@
 
 namespace actorrt {
 
+class model;
+
+/// What ActorRT knows of a model, as text: tensors, sizes, operators, MACs
+/// (what parse_model prints and dx_engine.utils.parse_model returns).
+std::string describe(const model& m);
+
 class model {
 public:
   /// Loads and validates `path`. Throws FileNotFound or InvalidModel.

@@ -5,8 +5,11 @@ Code written for DX-RT's Python API runs unchanged: ``InferenceEngine`` and
 and behaviour, minus DX-RT's sharp edges (see README.md).
 """
 
+from . import dtype, utils, version
+from ._native import InvalidModelError, ModelFileNotFoundError
 from .inference_engine import InferenceEngine as InferenceEngine
 from .inference_option import InferenceOption as InferenceOption
+from .version import __version__
 
-__all__ = ["InferenceEngine", "InferenceOption"]
-__version__ = "0.1.0"
+__all__ = ["InferenceEngine", "InferenceOption", "InvalidModelError",
+           "ModelFileNotFoundError", "__version__", "dtype", "utils", "version"]

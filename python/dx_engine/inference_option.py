@@ -29,6 +29,13 @@ class InferenceOption:
         NPU_12 = 5
         NPU_02 = 6
 
+        # As DX-RT's (pybind11) enum prints, not as a bare int.
+        def __str__(self):
+            return f"BOUND_OPTION.{self.name}"
+
+        def __format__(self, spec):
+            return format(str(self), spec)
+
     def __init__(self):
         self._devices = []
         self._bound_option = InferenceOption.BOUND_OPTION.NPU_ALL

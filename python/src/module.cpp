@@ -3,6 +3,7 @@
 
 #include "actorrt/inference_engine.hpp"
 #include "core/errors.hpp"
+#include "core/model.hpp"
 #include "device/registry.hpp"
 #include "disposal.hpp"
 #include "engine.hpp"
@@ -23,6 +24,13 @@ PYBIND11_MODULE(_native, m) {
         std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
     },
     "Waits for engines dropped without dispose() to be disposed (exit).");
+  m.def(
+    "parse_model",
+    [](const std::string& path) {
+      actorrt::python::without_gil nogil;
+      return actorrt::describe(*actorrt::model::load(path));
+    },
+    "What ActorRT knows of the model at `path`, as text.");
   m.def("is_ort_supported", &actorrt::ort_available,
         "True when ONNX Runtime's library loads: CPU lanes can run on it");
   // ActorRT's warnings reach Python as RuntimeWarning, said once.
