@@ -74,11 +74,22 @@ npu_core(npu_core_actor::stateful_pointer<npu_core_state> self, int device,
       }
     },
     [=](unload_atom, uint64_t model) { self->state.lanes.erase(model); },
-    [=](run_atom, job_batch& batch) -> uint64_t {
+    [=](run_atom, job_batch& batch) -> caf::result<uint64_t> {
       // Results go to their engine directly; the answer only tells the
       // scheduler that this core is free again.
       auto n = batch.jobs.size();
-      self->send(batch.engine, done_atom::value, run_batch(self->state, batch));
+      try {
+        self->send(batch.engine, done_atom::value,
+                   run_batch(self->state, batch));
+      } catch (const lane_lost& e) {
+        // The device is gone: this core ends, and the scheduler fails the
+        // batch it held (this error) and routes around the core (its exit).
+        auto why = caf::make_error(caf::sec::runtime_error,
+                                   "NPU core " + core_name(self->state)
+                                     + ": " + e.what());
+        self->quit(why);
+        return why;
+      }
       return n;
     },
   };

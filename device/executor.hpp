@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,13 @@
 #include "core/tensor.hpp"
 
 namespace actorrt {
+
+/// Thrown by a lane that is gone for good (a device crash): its core stops,
+/// and the jobs it held fail as a dead core's do.
+class lane_lost : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
 
 /// One job as a lane sees it, for the batch entry point.
 struct lane_job {
@@ -44,6 +52,8 @@ public:
     for (auto& j : jobs) {
       try {
         j.started = run(j.inputs, j.outputs);
+      } catch (const lane_lost&) {
+        throw;
       } catch (...) {
         j.error = failure::from_current_exception();
       }

@@ -17,23 +17,6 @@ namespace actorrt {
 
 namespace {
 
-std::chrono::nanoseconds sim_latency(const model& m, const std::string& p) {
-  if (p.empty())
-    return std::chrono::nanoseconds{0};
-  char* end = nullptr;
-  double value = std::strtod(p.c_str(), &end);
-  std::string unit = end;
-  if (end == p.c_str() || value < 0)
-    throw InvalidArgument("bad simulated-NPU parameter '" + p + "'");
-  if (unit == "gmacs")
-    return simulated_executor::latency_for(m, value);
-  double scale = unit == "ns" ? 1 : unit == "us" ? 1e3 : unit == "ms" ? 1e6 : 0;
-  if (scale == 0)
-    throw InvalidArgument("bad simulated-NPU parameter '" + p
-                          + "': use ns, us, ms or gmacs");
-  return std::chrono::nanoseconds{static_cast<int64_t>(value * scale)};
-}
-
 std::unique_ptr<executor> make_cpu_lane(const std::string& backend,
                                         const model& m) {
   if (backend == "ort")
@@ -90,9 +73,9 @@ struct backends {
     {"opencv", [](const model& m, const device_spec&,
                   const lane_request&) { return make_cpu_lane("opencv", m); }},
     {"sim",
-     [](const model& m, const device_spec& spec, const lane_request&) {
-       return std::unique_ptr<executor>(
-         new simulated_executor(m, sim_latency(m, spec.param)));
+     [](const model& m, const device_spec& spec, const lane_request& lane) {
+       return std::unique_ptr<executor>(new simulated_executor(
+         m, simulated_settings::parse(spec.param), lane.lane));
      }},
   };
 
@@ -161,6 +144,8 @@ std::vector<device_spec> parse_devices(const std::string& text) {
     if (!has_backend(kind))
       throw InvalidArgument("device '" + item + "': unknown kind '" + kind
                             + "' (known: cpu, ort, opencv, sim)");
+    if (is_simulated_kind(kind)) // its mistakes show here, not at load
+      simulated_settings::parse(param);
     result.push_back(spec);
   }
   if (result.empty())

@@ -1,30 +1,124 @@
 #include "device/simulated_executor.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <sstream>
 #include <thread>
 
 #include "core/clock.hpp"
+#include "core/errors.hpp"
 
 namespace actorrt {
 
-simulated_executor::simulated_executor(const model& m,
-                                       std::chrono::nanoseconds latency)
-  : latency_(latency) {
-  (void) m;
+namespace {
+
+double number(const std::string& text, const std::string& what,
+              std::string* unit = nullptr) {
+  char* end = nullptr;
+  double value = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || value < 0 || (!unit && *end != '\0'))
+    throw InvalidArgument("bad simulated-NPU " + what + " '" + text + "'");
+  if (unit)
+    *unit = end;
+  return value;
 }
 
-std::chrono::nanoseconds
-simulated_executor::latency_for(const model& m, double gmacs_per_second) {
-  if (gmacs_per_second <= 0)
-    return std::chrono::nanoseconds{0};
-  return std::chrono::nanoseconds{
-    static_cast<int64_t>(m.macs() / gmacs_per_second)};
+std::chrono::nanoseconds duration(const std::string& text,
+                                  const std::string& what) {
+  std::string unit;
+  double value = number(text, what, &unit);
+  double scale = unit == "ns"   ? 1
+                 : unit == "us" ? 1e3
+                 : unit == "ms" ? 1e6
+                 : unit == "s"  ? 1e9
+                                : 0;
+  if (scale == 0)
+    throw InvalidArgument("bad simulated-NPU " + what + " '" + text
+                          + "': use ns, us, ms or s");
+  return std::chrono::nanoseconds{static_cast<int64_t>(value * scale)};
+}
+
+} // namespace
+
+simulated_settings simulated_settings::parse(const std::string& params) {
+  simulated_settings s;
+  std::stringstream parts{params};
+  std::string part;
+  std::getline(parts, part, ':');
+  if (!part.empty()) {
+    std::string unit;
+    double value = number(part, "latency", &unit);
+    if (unit == "gmacs")
+      s.gmacs_per_second = value;
+    else
+      s.latency = duration(part, "latency (or use gmacs)");
+  }
+  while (std::getline(parts, part, ':')) {
+    auto eq = part.find('=');
+    auto key = part.substr(0, eq);
+    auto value = eq == std::string::npos ? "" : part.substr(eq + 1);
+    if (key == "fail") {
+      s.fail_rate = number(value, "fail rate");
+      if (s.fail_rate > 1)
+        throw InvalidArgument("simulated-NPU fail rate must be 0..1");
+    } else if (key == "die_after") {
+      s.die_after = static_cast<int64_t>(number(value, "die_after"));
+    } else if (key == "stall_after") {
+      s.stall_after = static_cast<int64_t>(number(value, "stall_after"));
+    } else if (key == "stall_for") {
+      s.stall_for = duration(value, "stall_for");
+    } else if (key == "seed") {
+      s.seed = static_cast<uint64_t>(number(value, "seed"));
+    } else if (key == "cores") {
+      s.fault_cores = 0;
+      std::stringstream list{value};
+      std::string core;
+      while (std::getline(list, core, '+')) {
+        auto i = static_cast<int>(number(core, "core"));
+        if (i >= 32)
+          throw InvalidArgument("simulated-NPU core " + core + " is not 0..31");
+        s.fault_cores |= 1u << i;
+      }
+    } else {
+      throw InvalidArgument("unknown simulated-NPU parameter '" + part
+                            + "' (known: fail, die_after, stall_after, "
+                              "stall_for, cores, seed)");
+    }
+  }
+  return s;
+}
+
+simulated_executor::simulated_executor(const model& m,
+                                       const simulated_settings& settings,
+                                       int core)
+  : settings_(settings),
+    latency_(settings.gmacs_per_second > 0
+               ? std::chrono::nanoseconds{static_cast<int64_t>(
+                 m.macs() / settings.gmacs_per_second)}
+               : settings.latency),
+    faulty_(core >= 0 && core < 32 && (settings.fault_cores >> core) & 1u),
+    draws_(settings.seed * 1000003u + static_cast<uint64_t>(core)) {}
+
+void simulated_executor::misbehave() {
+  ++jobs_;
+  if (faulty_ && settings_.die_after >= 0 && jobs_ > settings_.die_after)
+    throw lane_lost("simulated NPU core crashed (die_after="
+                    + std::to_string(settings_.die_after) + ")");
+  if (faulty_ && settings_.stall_after >= 0
+      && jobs_ == settings_.stall_after + 1)
+    std::this_thread::sleep_for(settings_.stall_for);
+  if (settings_.fail_rate > 0
+      && std::uniform_real_distribution<double>(0, 1)(draws_)
+           < settings_.fail_rate)
+    throw DeviceIO("simulated NPU fault (fail="
+                   + std::to_string(settings_.fail_rate) + ")");
 }
 
 int64_t simulated_executor::run(const tensors& inputs, tensors& outputs) {
   auto started = now_ns();
   auto deadline = std::chrono::steady_clock::now() + latency_;
+  misbehave();
   for (auto& out : outputs) {
     auto& bytes = output_memory(out);
     size_t echoed = 0;

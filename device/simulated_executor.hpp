@@ -1,24 +1,48 @@
 // A simulated NPU core: a latency model and outputs of the declared shapes,
 // no real compute. For scheduler and scale tests; reports say "simulated".
+// It can also misbehave on purpose (faults), so users can test their own
+// error handling.
 #pragma once
 
 #include <chrono>
+#include <random>
+#include <string>
 
 #include "core/model.hpp"
 #include "device/executor.hpp"
 
 namespace actorrt {
 
+/// The parameters of a `sim` device: ACTORRT_DEVICES=sim:CORES:PARAMS, with
+/// PARAMS `LATENCY[:FAULT...]`. LATENCY is `250us`, `2ms`, `1.5gmacs` (from
+/// the model's MACs) or empty (zero). Each FAULT is `key=value`:
+///   fail=P          every job fails with probability P (DeviceIO)
+///   die_after=N     a core crashes while running its job N+1
+///   stall_after=N   a core stops answering at its job N+1, for stall_for
+///   stall_for=D     how long a stall lasts (default 3600s; s, ms, us, ns)
+///   cores=I+J       the cores die_after and stall_after hit (default: all)
+///   seed=S          seeds each core's failure draws (with its index)
+struct simulated_settings {
+  std::chrono::nanoseconds latency{0};
+  double gmacs_per_second = 0; // > 0: latency from the model's MACs
+  double fail_rate = 0;
+  int64_t die_after = -1;
+  int64_t stall_after = -1;
+  std::chrono::nanoseconds stall_for = std::chrono::hours(1);
+  uint32_t fault_cores = ~0u;
+  uint64_t seed = 1;
+
+  /// Throws InvalidArgument naming the bad part.
+  static simulated_settings parse(const std::string& params);
+};
+
 class simulated_executor : public executor {
 public:
-  /// Each job takes `latency` (zero: return at once). Outputs start with the
-  /// first bytes of input 0 and are zero after that, so tests can tell which
-  /// input produced which output.
-  simulated_executor(const model& m, std::chrono::nanoseconds latency);
-
-  /// Latency derived from the model's MACs and a per-core throughput.
-  static std::chrono::nanoseconds latency_for(const model& m,
-                                              double gmacs_per_second);
+  /// Each job takes the settings' latency (zero: return at once). Outputs
+  /// start with the first bytes of input 0 and are zero after that, so tests
+  /// can tell which input produced which output.
+  simulated_executor(const model& m, const simulated_settings& settings,
+                     int core);
 
   std::string name() const override {
     return "simulated-npu";
@@ -29,7 +53,13 @@ public:
   }
 
 private:
+  void misbehave();
+
+  simulated_settings settings_;
   std::chrono::nanoseconds latency_;
+  bool faulty_; // die_after and stall_after apply to this core
+  int64_t jobs_ = 0;
+  std::mt19937_64 draws_;
 };
 
 } // namespace actorrt

@@ -91,7 +91,7 @@ TEST_CASE("outputs depend on the inputs (no constant results)", "[device]") {
 TEST_CASE("the simulated NPU echoes input 0 and honours its latency",
           "[device]") {
   auto m = model::load(model_path("tiny_cnn"));
-  simulated_executor sim{*m, std::chrono::milliseconds(20)};
+  simulated_executor sim{*m, simulated_settings::parse("20ms"), 0};
   CHECK(sim.is_simulated());
   auto inputs = random_inputs(*m, 3);
   auto start = std::chrono::steady_clock::now();
@@ -101,8 +101,38 @@ TEST_CASE("the simulated NPU echoes input 0 and honours its latency",
   REQUIRE(out.size() == 1);
   CHECK(out[0].bytes.size == 40);
   CHECK(std::memcmp(out[0].bytes.data, inputs[0].bytes.data, 40) == 0);
-  CHECK(simulated_executor::latency_for(*m, 1.0).count()
-        == static_cast<int64_t>(m->macs()));
+  auto by_macs = simulated_settings::parse("1gmacs");
+  CHECK(by_macs.gmacs_per_second == 1.0);
+}
+
+TEST_CASE("simulated NPU faults: failures, a crash, a stall, on the cores "
+          "named",
+          "[device]") {
+  auto m = model::load(model_path("tiny_cnn"));
+  auto inputs = random_inputs(*m, 1);
+  simulated_executor failing{*m, simulated_settings::parse(":fail=1"), 0};
+  CHECK_THROWS_AS(run(failing, *m, inputs), DeviceIO);
+  CHECK_THROWS_WITH(run(failing, *m, inputs), Catch::Contains("fail="));
+
+  auto dying = simulated_settings::parse("1us:die_after=2:cores=1");
+  simulated_executor spared{*m, dying, 0}, doomed{*m, dying, 1};
+  for (int i = 0; i < 2; ++i)
+    CHECK_NOTHROW(run(doomed, *m, inputs));
+  CHECK_THROWS_AS(run(doomed, *m, inputs), lane_lost);
+  for (int i = 0; i < 4; ++i)
+    CHECK_NOTHROW(run(spared, *m, inputs));
+
+  simulated_executor stalling{
+    *m, simulated_settings::parse(":stall_after=1:stall_for=50ms"), 0};
+  run(stalling, *m, inputs);
+  auto start = std::chrono::steady_clock::now();
+  run(stalling, *m, inputs);
+  CHECK(std::chrono::steady_clock::now() - start
+        >= std::chrono::milliseconds(50));
+
+  for (auto bad : {"sim:1:1ms:fail=2", "sim:1:1ms:explode=1", "sim:1:1parsec",
+                   "sim:1::cores=40", "sim:1::stall_for=5"})
+    CHECK_THROWS_AS(parse_devices(bad), InvalidArgument);
 }
 
 TEST_CASE("device lists parse, and bad ones name the culprit", "[device]") {
@@ -196,7 +226,7 @@ TEST_CASE("operators OpenCV cannot run fail at load as InvalidModel",
   CHECK_THROWS_AS(opencv_executor{*m}, InvalidModel);
   CHECK_THROWS_WITH(opencv_executor{*m}, Catch::Contains("OpenCV DNN"));
   // The simulated NPU runs anything with declared shapes.
-  CHECK_NOTHROW(simulated_executor{*m, {}});
+  CHECK_NOTHROW(simulated_executor{*m, {}, 0});
 }
 
 TEST_CASE("the ONNX Runtime lane matches the OpenCV lane", "[device][ort]") {

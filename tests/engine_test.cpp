@@ -287,7 +287,7 @@ TEST_CASE("Dispose past its deadline cancels what is left, once each",
 TEST_CASE("executor faults fail their jobs only", "[engine]") {
   register_backend(
     "flaky", [](const model& m, const device_spec&, const lane_request&) {
-      return std::unique_ptr<executor>(new flaky_executor(m, {}));
+      return std::unique_ptr<executor>(new flaky_executor(m, {}, 0));
     });
   auto rt = make_runtime("flaky:3");
   InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
@@ -357,7 +357,7 @@ struct gated_executor : simulated_executor {
   static inline bool open = true;
   static inline int started = 0;
 
-  gated_executor(const model& m) : simulated_executor(m, {}) {}
+  gated_executor(const model& m) : simulated_executor(m, {}, 0) {}
   int64_t run(const tensors& inputs, tensors& outputs) override {
     std::unique_lock<std::mutex> guard{mtx};
     ++started;
@@ -566,7 +566,8 @@ namespace {
 /// Counts how many jobs run on the device at once.
 struct counting_executor : simulated_executor {
   static inline std::atomic<int> running{0}, peak{0};
-  counting_executor(const model& m) : simulated_executor(m, 2ms) {}
+  counting_executor(const model& m)
+    : simulated_executor(m, simulated_settings::parse("2ms"), 0) {}
   int64_t run(const tensors& inputs, tensors& outputs) override {
     raise_to(peak, ++running);
     auto started = simulated_executor::run(inputs, outputs);

@@ -1,0 +1,77 @@
+"""Simulated devices misbehave on request (ACTORRT_DEVICES fault parameters):
+every job still ends exactly once, with its outputs or a typed error."""
+
+import threading
+import time
+from collections import Counter
+
+from conftest import key_of, keyed, model
+from dx_engine import InferenceEngine, InferenceOption
+
+
+def tiny_path():
+    return model("tiny_cnn")
+
+
+def run_many(ie, n):
+    ended = Counter()
+    errors = Counter()
+    outputs_ok = [0]
+    lock = threading.Lock()
+    all_done = threading.Event()
+
+    def cb(outputs, user_arg, error):
+        with lock:
+            ended[user_arg] += 1
+            if error is None:
+                assert key_of(outputs) == user_arg
+                outputs_ok[0] += 1
+            else:
+                assert outputs == [] and isinstance(error, RuntimeError)
+                text = str(error)
+                errors["fault" if "simulated NPU fault" in text else
+                       "core 0:1 crashed" if "0:1" in text and "crashed" in text else
+                       text] += 1
+            if sum(ended.values()) == n:
+                all_done.set()
+
+    ie.register_callback(cb)
+    for k in range(n):
+        ie.run_async(keyed(ie, k), user_arg=k)
+    assert all_done.wait(60), f"{sum(ended.values())} of {n} ended"
+    return ended, errors, outputs_ok[0]
+
+
+def test_failures_and_a_dying_core_end_every_job_once(sim):
+    sim("sim:3:100us:fail=0.05:die_after=200:cores=1:seed=7")
+    with InferenceEngine(tiny_path(), InferenceOption()) as ie:
+        n = 3000
+        ended, errors, ok = run_many(ie, n)
+        assert sorted(ended) == list(range(n)) and set(ended.values()) == {1}
+        failed = sum(errors.values())
+        assert ok + failed == n
+        drawn = errors["fault"]
+        assert 0.03 * n < drawn < 0.08 * n, errors
+        # Core 1 crashed holding a batch: those jobs failed as a dead core's.
+        crashed = errors["core 0:1 crashed"]
+        assert 1 <= crashed <= ie.get_max_in_flight(), errors
+        assert drawn + crashed == failed
+        # The engine keeps serving on the cores left.
+        assert [lane.split()[0] for lane in ie.get_lane_backends()] == ["0:0", "0:2"]
+        assert key_of(ie.run(keyed(ie, 5))) == 5
+
+
+def test_a_stalled_core_does_not_hang_dispose(sim):
+    sim("sim:1:1ms:stall_after=3:stall_for=2s")
+    ie = InferenceEngine(tiny_path(), InferenceOption())
+    ended = []
+    ie.register_callback(lambda outputs, arg, error: ended.append(error))
+    for k in range(6):
+        ie.run_async(keyed(ie, k))
+    start = time.time()
+    ie.dispose(timeout=0.3)
+    assert time.time() - start < 1.5
+    assert len(ended) == 6
+    # Results travel per batch: one stuck behind the stall is cancelled too.
+    assert 1 <= sum(e is None for e in ended) <= 3
+    assert all("disposed" in str(e) for e in ended if e is not None)
