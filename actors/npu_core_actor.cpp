@@ -85,8 +85,8 @@ npu_core(npu_core_actor::stateful_pointer<npu_core_state> self, int device,
         // The device is gone: this core ends, and the scheduler fails the
         // batch it held (this error) and routes around the core (its exit).
         auto why = caf::make_error(caf::sec::runtime_error,
-                                   "NPU core " + core_name(self->state)
-                                     + ": " + e.what());
+                                   "NPU core " + core_name(self->state) + ": "
+                                     + e.what());
         self->quit(why);
         return why;
       }

@@ -40,9 +40,9 @@ struct InferenceEngine::impl {
   job_table::outcome wait(job_id id, std::chrono::milliseconds timeout) {
     using namespace std::chrono;
     if (!settings.interrupt)
-      return books->table.wait(
-        id, timeout == milliseconds::max() ? std::nullopt
-                                           : std::optional<milliseconds>(timeout));
+      return books->table.wait(id, timeout == milliseconds::max()
+                                     ? std::nullopt
+                                     : std::optional<milliseconds>(timeout));
     auto deadline = timeout == milliseconds::max()
                       ? steady_clock::time_point::max()
                       : steady_clock::now() + timeout;
@@ -65,10 +65,10 @@ struct InferenceEngine::impl {
     auto ended = std::make_shared<std::promise<void>>();
     auto future = ended->get_future();
     engine->attach_functor([ended] { ended->set_value(); });
-    while (future.wait_until(std::min(deadline, std::chrono::steady_clock::now()
-                                                  + std::chrono::milliseconds(
-                                                    100)))
-           != std::future_status::ready) {
+    while (
+      future.wait_until(std::min(deadline, std::chrono::steady_clock::now()
+                                             + std::chrono::milliseconds(100)))
+      != std::future_status::ready) {
       if (std::chrono::steady_clock::now() >= deadline)
         return; // a callback still runs: it ends on its own
       if (settings.interrupt)

@@ -130,9 +130,9 @@ uint64_t count_macs(const onnx::GraphProto& graph) {
       add = bounded_product(product(out), product(weight, 1), mac_limit);
     else if ((node.op_type() == "Gemm" || node.op_type() == "MatMul")
              && !shape_of(node.input(0)).empty())
-      add = bounded_product(product(out),
-                            std::max<int64_t>(shape_of(node.input(0)).back(), 1),
-                            mac_limit);
+      add = bounded_product(
+        product(out), std::max<int64_t>(shape_of(node.input(0)).back(), 1),
+        mac_limit);
     macs = std::min<uint64_t>(macs + add, mac_limit);
   }
   return macs;
@@ -153,8 +153,9 @@ model_ptr model::load(const std::string& path) {
   if (!S_ISREG(st.st_mode))
     throw FileNotFound("model path '" + path + "' is not a regular file");
   if (size_t(st.st_size) > model_limits::max_file_bytes)
-    throw InvalidModel("'" + path + "' is larger than 2 GiB, the most an "
-                       "ONNX file can be");
+    throw InvalidModel("'" + path
+                       + "' is larger than 2 GiB, the most an "
+                         "ONNX file can be");
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw FileNotFound("cannot open model file '" + path + "'");

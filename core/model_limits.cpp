@@ -60,11 +60,12 @@ struct checker {
   void tensor(const tp& t) const {
     auto what = "initializer '" + t.name() + "'";
     if (t.data_location() == tp::EXTERNAL || t.external_data_size() > 0)
-      fail(what + " keeps its data in an external file, which ActorRT does "
-                  "not read");
+      fail(what
+           + " keeps its data in an external file, which ActorRT does "
+             "not read");
     auto n = count(t.dims(), what);
-    int64_t size = 0; // bytes per element in raw_data
-    int64_t have = -1;  // elements in the typed field that holds them
+    int64_t size = 0;  // bytes per element in raw_data
+    int64_t have = -1; // elements in the typed field that holds them
     switch (t.data_type()) {
       case tp::FLOAT:
         size = 4, have = t.float_data_size();
@@ -136,7 +137,7 @@ struct checker {
     bool is_pads = a.name() == "pads" || a.name() == "output_padding";
     if (must_be_positive || is_pads) {
       // Pad-2 crops with negative pads; a window's pads are never negative.
-      int64_t least = must_be_positive               ? 1
+      int64_t least = must_be_positive          ? 1
                       : node.op_type() == "Pad" ? -model_limits::max_window
                                                 : 0;
       std::vector<int64_t> xs(a.ints().begin(), a.ints().end());

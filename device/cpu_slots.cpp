@@ -17,7 +17,7 @@ cpu_slots& cpu_slots::host() {
                                         instance.free_ = count;
                                         instance.mtx_.unlock();
                                       });
-  (void)hooks;
+  (void) hooks;
   return instance;
 }
 

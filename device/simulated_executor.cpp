@@ -111,8 +111,8 @@ void simulated_executor::misbehave() {
   if (settings_.fail_rate > 0
       && std::uniform_real_distribution<double>(0, 1)(draws_)
            < settings_.fail_rate)
-    throw DeviceIO("simulated NPU fault (fail="
-                   + std::to_string(settings_.fail_rate) + ")");
+    throw DeviceIO(
+      "simulated NPU fault (fail=" + std::to_string(settings_.fail_rate) + ")");
 }
 
 int64_t simulated_executor::run(const tensors& inputs, tensors& outputs) {

@@ -9,9 +9,9 @@
 
 #include "actorrt/inference_engine.hpp"
 #include "actors/runtime.hpp"
-#include "device/registry.hpp"
 #include "arrays.hpp"
 #include "core/model.hpp"
+#include "device/registry.hpp"
 #include "disposal.hpp"
 #include "errors.hpp"
 #include "gil.hpp"
@@ -278,8 +278,9 @@ private:
 engine* instance_of(PyObject* self) {
   auto* inst = reinterpret_cast<py::detail::instance*>(self);
   auto vh = inst->get_value_and_holder();
-  return vh.holder_constructed() ? vh.template holder<std::unique_ptr<engine>>().get()
-                                 : nullptr;
+  return vh.holder_constructed()
+           ? vh.template holder<std::unique_ptr<engine>>().get()
+           : nullptr;
 }
 
 // A Python subclass's own slots (subtype_traverse, subtype_clear) handle
@@ -328,20 +329,18 @@ py::list tensor_infos(const std::vector<tensor_info>& infos) {
 } // namespace
 
 void bind_engine(py::module_& m) {
-  py::class_<engine>(
-    m, "Engine", py::dynamic_attr(),
-    py::custom_type_setup([](PyHeapTypeObject* heap_type) {
-      auto* type = &heap_type->ht_type;
-      type->tp_flags |= Py_TPFLAGS_HAVE_GC;
-      type->tp_traverse = traverse_engine;
-      type->tp_clear = clear_engine;
-    }))
-    .def(
-      py::init<const std::string&, std::vector<int>, int, bool, int, size_t,
-               const std::string&>(),
-      py::arg("model_path"), py::arg("devices"), py::arg("bound"),
-      py::arg("use_ort"), py::arg("buffer_count"), py::arg("retention"),
-      py::arg("device_spec") = std::string())
+  py::class_<engine>(m, "Engine", py::dynamic_attr(),
+                     py::custom_type_setup([](PyHeapTypeObject* heap_type) {
+                       auto* type = &heap_type->ht_type;
+                       type->tp_flags |= Py_TPFLAGS_HAVE_GC;
+                       type->tp_traverse = traverse_engine;
+                       type->tp_clear = clear_engine;
+                     }))
+    .def(py::init<const std::string&, std::vector<int>, int, bool, int, size_t,
+                  const std::string&>(),
+         py::arg("model_path"), py::arg("devices"), py::arg("bound"),
+         py::arg("use_ort"), py::arg("buffer_count"), py::arg("retention"),
+         py::arg("device_spec") = std::string())
     .def("_run", &engine::run, py::arg("inputs"),
          py::arg("output_buffers") = py::none())
     .def("_run_async", &engine::run_async, py::arg("inputs"),

@@ -25,9 +25,10 @@ PyObject* type_of(errc code) {
 PyObject* new_class(py::module_& m, const char* name, PyObject* base,
                     const char* doc) {
   std::string qualified = std::string("dx_engine.") + name;
-  py::tuple bases = py::make_tuple(py::handle(base), py::handle(PyExc_RuntimeError));
-  auto* type = PyErr_NewExceptionWithDoc(qualified.c_str(), doc, bases.ptr(),
-                                         nullptr);
+  py::tuple bases
+    = py::make_tuple(py::handle(base), py::handle(PyExc_RuntimeError));
+  auto* type
+    = PyErr_NewExceptionWithDoc(qualified.c_str(), doc, bases.ptr(), nullptr);
   if (!type)
     throw py::error_already_set();
   m.add_object(name, py::handle(type));

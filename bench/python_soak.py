@@ -1,0 +1,116 @@
+"""Soak: exactly-once over many jobs, flat memory, engines made and dropped.
+
+    PYTHONPATH=build/python /usr/bin/python3 bench/python_soak.py [-n JOBS] [-c CYCLES]
+
+On SIMULATED zero-latency cores (no compute: the runtime's own paths only):
+1. JOBS run_async jobs with a callback: every job id ends exactly once, with
+   its own outputs; RSS at each tenth.
+2. CYCLES engines made, used and disposed, then CYCLES made, used and
+   dropped without dispose() (the garbage collector's path): RSS and
+   threads before and after.
+"""
+
+import argparse
+import gc
+import os
+import threading
+import time
+
+import numpy as np
+
+os.environ.setdefault("ACTORRT_DEVICES", "sim:3")
+from dx_engine import InferenceEngine  # noqa: E402
+
+MODEL = os.path.join(os.environ.get("ACTORRT_MODEL_DIR", "build/models"), "tiny_cnn.onnx")
+
+
+def rss_mib():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def threads():
+    return len(os.listdir("/proc/self/task"))
+
+
+def exactly_once(n):
+    ended = bytearray(n)  # per job: how often it ended
+    wrong = [0]
+    done = threading.Event()
+    count = [0]
+    lock = threading.Lock()
+
+    def cb(outputs, key):
+        k = int(np.frombuffer(outputs[0].tobytes()[:8], dtype=np.uint64)[0]) if outputs else -1
+        with lock:
+            if k != key:
+                wrong[0] += 1
+            ended[key] = min(ended[key] + 1, 255)
+            count[0] += 1
+            if count[0] == n:
+                done.set()
+
+    ie = InferenceEngine(MODEL)
+    ie.register_callback(cb)
+    x = np.zeros(ie.get_input_size(), np.uint8)
+    marks = []
+    start = time.time()
+    for k in range(n):
+        buf = x.copy()
+        buf[:8] = np.frombuffer(np.uint64(k).tobytes(), np.uint8)
+        ie.run_async([buf], user_arg=k)
+        if (k + 1) % (n // 10) == 0:
+            marks.append(rss_mib())
+    done.wait(600)
+    secs = time.time() - start
+    ie.dispose()
+    lost = sum(1 for e in ended if e == 0)
+    dup = sum(1 for e in ended if e > 1)
+    print(f"jobs {n}: lost {lost}, duplicated {dup}, wrong outputs {wrong[0]}, "
+          f"{n / secs:,.0f} jobs/s")
+    print("RSS MiB at each tenth: " + " ".join(f"{m:.0f}" for m in marks))
+    return lost == 0 and dup == 0 and wrong[0] == 0
+
+
+def cycles(n, dispose):
+    x = None
+    gc.collect()
+    before = (rss_mib(), threads())
+    for i in range(n):
+        ie = InferenceEngine(MODEL)
+        if x is None:
+            x = [np.zeros(ie.get_input_size(), np.uint8)]
+        ie.register_callback(lambda outputs, arg: None)
+        ie.run_async(x)
+        ie.run(x)
+        if dispose:
+            ie.dispose()
+        del ie
+        if i == 9:
+            gc.collect()
+            warm = (rss_mib(), threads())
+    gc.collect()
+    time.sleep(0.5)
+    after = (rss_mib(), threads())
+    how = "disposed" if dispose else "dropped without dispose()"
+    print(f"{n} engines {how}: RSS {before[0]:.0f} -> {warm[0]:.0f} (after 10) -> "
+          f"{after[0]:.0f} MiB, threads {before[1]} -> {after[1]}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("-n", "--jobs", type=int, default=1_000_000)
+    p.add_argument("-c", "--cycles", type=int, default=1000)
+    a = p.parse_args()
+    print("SIMULATED NPU cores (no compute)")
+    ok = exactly_once(a.jobs)
+    cycles(a.cycles, dispose=True)
+    cycles(a.cycles, dispose=False)
+    raise SystemExit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
