@@ -655,3 +655,67 @@ TEST_CASE("a model with a dynamic batch axis runs the batch it is given",
     CHECK_THROWS_AS(ie.Run(x.data(), 7 * sizeof(float)), InvalidArgument);
   }
 }
+
+TEST_CASE("an interrupted Run gives its job up: it still ends, nothing is "
+          "held",
+          "[engine]") {
+  auto rt = make_runtime("sim:1:1000ms");
+  auto settings = on(rt);
+  std::atomic<int> polls{0};
+  settings.interrupt = [&polls] {
+    if (++polls == 2)
+      throw std::runtime_error("interrupted");
+  };
+  InferenceEngine ie{model_path("tiny_cnn"), {}, settings};
+  auto in = keyed_input(ie.GetInputSize(), 1);
+  auto start = std::chrono::steady_clock::now();
+  CHECK_THROWS_WITH(ie.Run({in}), "interrupted");
+  CHECK(std::chrono::steady_clock::now() - start < 900ms);
+  // The job goes on and ends once; its result is dropped, not held.
+  CHECK(ie.Dispose() == 0);
+  CHECK(polls >= 2);
+}
+
+TEST_CASE("Dispose inside a callback while another Dispose runs returns at "
+          "once; Dispose is bounded while a callback blocks",
+          "[engine]") {
+  auto rt = make_runtime("sim:1");
+  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  std::promise<void> entered;
+  std::atomic<bool> inner_returned{false};
+  ie.RegisterCallback([&](const tensors&, void*, const failure&) {
+    entered.set_value();
+    std::this_thread::sleep_for(300ms); // the outer Dispose is under way
+    ie.Dispose();                       // must not wait for this callback
+    inner_returned = true;
+    std::this_thread::sleep_for(1500ms);
+    return 0;
+  });
+  ie.RunAsync({keyed_input(ie.GetInputSize(), 1)});
+  entered.get_future().wait();
+  auto start = std::chrono::steady_clock::now();
+  ie.Dispose(500ms);
+  auto took = std::chrono::steady_clock::now() - start;
+  CHECK(took < 1200ms); // not the callback's 1.8 s
+  std::this_thread::sleep_for(400ms);
+  CHECK(inner_returned);
+}
+
+TEST_CASE("Run inside a callback is refused before a job is made", "[engine]") {
+  auto rt = make_runtime("sim:1");
+  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  std::promise<std::string> said;
+  ie.RegisterCallback([&](const tensors&, void*, const failure&) {
+    try {
+      ie.Run({keyed_input(ie.GetInputSize(), 2)});
+      said.set_value("ran");
+    } catch (const InvalidOperation& e) {
+      said.set_value(e.what());
+    }
+    return 0;
+  });
+  auto id = ie.RunAsync({keyed_input(ie.GetInputSize(), 1)});
+  CHECK_THAT(said.get_future().get(), Catch::Contains("inside a callback"));
+  ie.Wait(id);
+  CHECK(ie.GetPeakInFlight() == 1); // the refused Run opened no job
+}
