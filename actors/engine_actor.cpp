@@ -1,5 +1,7 @@
 #include "actors/engine_actor.hpp"
 
+#include <random>
+
 #include <cstring>
 #include <iostream>
 #include <set>
@@ -285,7 +287,9 @@ std::shared_ptr<engine_books>
 place_model(caf::actor_system& sys, const scheduler_actor& scheduler,
             std::shared_ptr<admission> credit, model_ptr m,
             const InferenceOption& option, size_t retention) {
-  static std::atomic<uint64_t> model_ids{0};
+  // Unique across processes too: cores of a worker node serve several
+  // clients, and key their lanes by model id.
+  static std::atomic<uint64_t> model_ids{std::random_device{}() * (1ull << 32)};
   option.validate();
   auto b = std::make_shared<engine_books>(retention);
   b->model = m;

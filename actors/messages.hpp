@@ -6,6 +6,8 @@
 //   actor client ──infer──▶ engine_actor ──submit──▶ scheduler_actor
 //   scheduler_actor ──run(job_batch), request──▶ npu_core_actor
 //   npu_core_actor ──done(job_results)──▶ engine_actor  (reply: core is free)
+//   client runtime ──cores──▶ node_actor (on a worker node; its cores join
+//                             the client's scheduler, then talk as above)
 //   scheduler_actor ──done(job_results)──▶ engine_actor (jobs no core could end)
 // clang-format on
 //
@@ -101,6 +103,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorrt, caf::first_custom_type_id)
   CAF_ADD_ATOM(actorrt, actorrt, report_atom, "report")
   CAF_ADD_ATOM(actorrt, actorrt, join_atom, "join")
   CAF_ADD_ATOM(actorrt, actorrt, tick_atom, "tick")
+  CAF_ADD_ATOM(actorrt, actorrt, cores_atom, "cores")
   CAF_ADD_TYPE_ID(actorrt, (actorrt::failure))
   CAF_ADD_TYPE_ID(actorrt, (actorrt::placement))
   CAF_ADD_TYPE_ID(actorrt, (actorrt::model_handle))
@@ -142,6 +145,12 @@ using npu_core_actor = caf::typed_actor<
   caf::replies_to<load_atom, model_handle>::with<failure, std::string>,
   caf::reacts_to<unload_atom, uint64_t>,
   caf::replies_to<run_atom, job_batch>::with<uint64_t>>;
+
+/// One per worker node (actorrt-node), published through CAF's middleman:
+/// hands a client its cores and their reports, which the client's
+/// scheduler joins like local ones.
+using node_actor = caf::typed_actor<caf::replies_to<cores_atom>::with<
+  std::vector<npu_core_actor>, std::vector<core_report>>>;
 
 class job_outbox;
 /// An engine's jobs on their way to the scheduler (see job_outbox.hpp);
@@ -277,6 +286,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorrt_handles, caf::id_block::actorrt::end)
   CAF_ADD_TYPE_ID(actorrt_handles, (actorrt::engine_actor))
   CAF_ADD_TYPE_ID(actorrt_handles, (actorrt::job_batch))
   CAF_ADD_TYPE_ID(actorrt_handles, (actorrt::npu_core_actor))
+  CAF_ADD_TYPE_ID(actorrt_handles, (std::vector<actorrt::npu_core_actor>) )
+  CAF_ADD_TYPE_ID(actorrt_handles, (actorrt::node_actor))
   CAF_ADD_TYPE_ID(actorrt_handles, (actorrt::scheduler_actor))
 
 CAF_END_TYPE_ID_BLOCK(actorrt_handles)

@@ -9,7 +9,10 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include "actors/node_actor.hpp"
 #include "actors/npu_core_actor.hpp"
+
+#include <caf/io/all.hpp>
 
 namespace actorrt {
 
@@ -23,18 +26,14 @@ void add_actorrt_types(caf::actor_system_config& cfg) {
   cfg.set("scheduler.policy", caf::atom("sharing"));
 }
 
-topology start_devices(caf::actor_system& sys,
-                       const std::vector<device_spec>& devices,
-                       scheduler_settings settings) {
+std::pair<std::vector<npu_core_actor>, std::vector<core_report>>
+spawn_cores(caf::actor_system& sys, const std::vector<device_spec>& devices) {
   unpinned_logger unpinned;
-  topology top;
-  top.scheduler = sys.spawn(scheduler, settings);
-  top.credit = std::make_shared<admission>();
+  std::pair<std::vector<npu_core_actor>, std::vector<core_report>> result;
   auto host = to_string(sys.node());
   for (size_t d = 0; d < devices.size(); ++d) {
     auto& spec = devices[d];
     for (int c = 0; c < spec.cores; ++c) {
-      auto core = sys.spawn<caf::detached>(npu_core, int(d), c, spec);
       core_report r;
       r.device = int(d);
       r.core = c;
@@ -42,10 +41,25 @@ topology start_devices(caf::actor_system& sys,
       r.host = host;
       r.device_key = host + "/" + std::to_string(d);
       r.simulated = is_simulated_kind(spec.kind);
-      caf::anon_send(top.scheduler, join_atom::value, core, r);
-      top.cores.push_back(core);
+      result.first.push_back(
+        sys.spawn<caf::detached>(npu_core, int(d), c, spec));
+      result.second.push_back(std::move(r));
     }
   }
+  return result;
+}
+
+topology start_devices(caf::actor_system& sys,
+                       const std::vector<device_spec>& devices,
+                       scheduler_settings settings) {
+  unpinned_logger unpinned;
+  topology top;
+  top.scheduler = sys.spawn(scheduler, settings);
+  top.credit = std::make_shared<admission>();
+  auto [cores, reports] = spawn_cores(sys, devices);
+  for (size_t i = 0; i < cores.size(); ++i)
+    caf::anon_send(top.scheduler, join_atom::value, cores[i], reports[i]);
+  top.cores = std::move(cores);
   return top;
 }
 
@@ -55,12 +69,15 @@ void stop_devices(const topology& top) {
   caf::anon_send_exit(top.scheduler, caf::exit_reason::user_shutdown);
 }
 
-runtime::config::config() {
+runtime::config::config(bool network) {
   add_actorrt_types(*this);
+  if (network)
+    load<caf::io::middleman>();
 }
 
-runtime::runtime(std::vector<device_spec> devices, scheduler_settings settings)
-  : devices_(std::move(devices)), pid_(::getpid()) {
+runtime::runtime(std::vector<device_spec> devices, scheduler_settings settings,
+                 std::vector<std::string> nodes)
+  : devices_(std::move(devices)), pid_(::getpid()), cfg_(!nodes.empty()) {
   // Said once per process, so no result can pass for a real one unnoticed.
   static std::once_flag said;
   for (auto& d : devices_)
@@ -72,6 +89,13 @@ runtime::runtime(std::vector<device_spec> devices, scheduler_settings settings)
   unpinned_logger unpinned;
   system_ = std::make_unique<caf::actor_system>(cfg_);
   top_ = start_devices(*system_, devices_, settings);
+  try {
+    for (auto& address : nodes)
+      join_node(*system_, top_.scheduler, address);
+  } catch (...) {
+    stop_devices(top_);
+    throw;
+  }
 }
 
 bool runtime::forked() const {
@@ -89,6 +113,7 @@ std::shared_ptr<runtime> runtime::shared() {
 }
 
 std::shared_ptr<runtime> runtime::shared(std::vector<device_spec> devices) {
+  auto nodes = default_nodes();
   // One runtime per device list: engines made under another ACTORRT_DEVICES
   // get their own, and a runtime ends with its last engine.
   static std::mutex mtx;
@@ -103,13 +128,16 @@ std::shared_ptr<runtime> runtime::shared(std::vector<device_spec> devices) {
   std::string key;
   for (auto& d : devices)
     key += to_string(d) + ",";
+  for (auto& n : nodes)
+    key += "@" + n + ",";
   std::lock_guard<std::mutex> guard{mtx};
   auto rt = current[key].lock();
   if (rt && !rt->forked())
     return rt;
   if (rt) // the parent's, threadless here: never touched, never freed
     new std::shared_ptr<runtime>(std::move(rt));
-  rt = std::make_shared<runtime>(std::move(devices));
+  rt = std::make_shared<runtime>(std::move(devices), scheduler_settings{},
+                                 std::move(nodes));
   current[key] = rt;
   return rt;
 }

@@ -44,8 +44,13 @@ struct topology {
   std::shared_ptr<admission> credit;
 };
 
-/// Spawns the scheduler and, for device i of `devices`, one detached
-/// npu_core_actor per core, joined to the scheduler as device i.
+/// For device i of `devices`, one detached npu_core_actor per core, with
+/// its report (device i, core c, this host).
+std::pair<std::vector<npu_core_actor>, std::vector<core_report>>
+spawn_cores(caf::actor_system& sys, const std::vector<device_spec>& devices);
+
+/// Spawns the scheduler and the cores of `devices` (spawn_cores), joined to
+/// the scheduler.
 topology start_devices(caf::actor_system& sys,
                        const std::vector<device_spec>& devices,
                        scheduler_settings settings = {});
@@ -55,16 +60,22 @@ void stop_devices(const topology& top);
 
 class runtime {
 public:
+  /// Local `devices`, plus the cores of the worker `nodes` ("ADDR:PORT",
+  /// numbered after the local devices, in order). Throws DeviceIO naming a
+  /// node it cannot join.
   explicit runtime(std::vector<device_spec> devices,
-                   scheduler_settings settings = {});
+                   scheduler_settings settings = {},
+                   std::vector<std::string> nodes = {});
   ~runtime();
 
   runtime(const runtime&) = delete;
   runtime& operator=(const runtime&) = delete;
 
-  /// The process-wide runtime on default_devices(), made on first use.
+  /// The process-wide runtime on default_devices() and default_nodes()
+  /// (ACTORRT_DEVICES, ACTORRT_NODES), made on first use.
   static std::shared_ptr<runtime> shared();
-  /// The process-wide runtime on `devices` (one per distinct device list).
+  /// The process-wide runtime on `devices` and default_nodes() (one per
+  /// distinct list).
   static std::shared_ptr<runtime> shared(std::vector<device_spec> devices);
 
   caf::actor_system& system() {
@@ -91,7 +102,7 @@ public:
 
 private:
   struct config : caf::actor_system_config {
-    config();
+    explicit config(bool network);
   };
 
   std::vector<device_spec> devices_;

@@ -9,9 +9,11 @@ namespace {
 using self_ptr = scheduler_actor::stateful_pointer<scheduler_state>;
 using lane = scheduling_policy::lane;
 
+/// "device:core", and the node's address for a remote core.
 std::string core_name(const scheduler_state& st, size_t slot) {
-  return std::to_string(st.reports[slot].device) + ":"
-         + std::to_string(st.reports[slot].core);
+  auto& r = st.reports[slot];
+  auto name = std::to_string(r.device) + ":" + std::to_string(r.core);
+  return r.host == st.local_host ? name : name + " on node " + r.host;
 }
 
 void fail(self_ptr self, const engine_actor& engine,
@@ -285,6 +287,7 @@ scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
           scheduler_settings settings) {
   self->state.settings = settings;
   self->state.policy = scheduling_policy{settings.core_depth};
+  self->state.local_host = to_string(self->system().node());
   self->set_down_handler([self](caf::down_msg& msg) { core_down(self, msg); });
   return {
     [=](join_atom, npu_core_actor& core, core_report& report) {

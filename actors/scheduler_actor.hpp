@@ -36,6 +36,7 @@ struct scheduler_state {
   std::vector<npu_core_actor> cores;
   std::vector<core_report> reports;
   std::map<std::string, int> device_numbers; // device_key → device id
+  std::string local_host; // this process's CAF node, as reports name it
 
   struct model_entry {
     model_handle handle;

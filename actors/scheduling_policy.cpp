@@ -56,6 +56,10 @@ int scheduling_policy::device_load(int device) const {
 
 std::optional<size_t>
 scheduling_policy::pick(uint64_t model, const placement& where, int device) {
+  // A job holds its device's credit, but when no core of that device can
+  // serve any more (it died, its node is gone), any device it may use will.
+  if (device >= 0 && !can_serve_on(model, where, device))
+    device = -1;
   std::optional<size_t> best;
   std::tuple<int, int, uint64_t> best_key;
   for (size_t i = 0; i < cores_.size(); ++i) {
@@ -78,6 +82,12 @@ scheduling_policy::pick(uint64_t model, const placement& where, int device) {
 
 bool scheduling_policy::can_serve(uint64_t model, const placement& where,
                                   int device) const {
+  return can_serve_on(model, where, device)
+         || (device >= 0 && can_serve_on(model, where, -1));
+}
+
+bool scheduling_policy::can_serve_on(uint64_t model, const placement& where,
+                                     int device) const {
   for (auto& c : cores_) {
     if (!eligible(c, where, device))
       continue;

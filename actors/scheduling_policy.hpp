@@ -31,13 +31,14 @@ public:
 
   /// The least-loaded core that may take a job of `model`: alive, not
   /// stalled, the model ready on it, allowed by `where`, on `device` unless
-  /// that is -1, and with room. Fewest jobs on its device first, then on
-  /// the core, then the one that waited longest. Nothing when all are full.
+  /// that is -1 or can serve no more, and with room. Fewest jobs on its
+  /// device first, then on the core, then the one that waited longest.
+  /// Nothing when all are full.
   std::optional<size_t> pick(uint64_t model, const placement& where,
                              int device);
 
   /// True when some living core could ever take such a job (its model
-  /// ready or still loading there).
+  /// ready or still loading there), on `device` or, failing that, on any.
   bool can_serve(uint64_t model, const placement& where, int device) const;
 
   /// True when some living core has room at all.
@@ -78,6 +79,8 @@ private:
 
   int depth_;
   uint64_t picks_ = 0;
+
+  bool can_serve_on(uint64_t model, const placement& where, int device) const;
   std::vector<core_load> cores_;
 };
 

@@ -124,6 +124,8 @@ std::unique_ptr<executor> make_executor(const device_spec& spec, const model& m,
 
 std::vector<device_spec> parse_devices(const std::string& text) {
   std::vector<device_spec> result;
+  if (text == "none") // only remote devices (ACTORRT_NODES)
+    return result;
   std::stringstream all{text};
   std::string item;
   while (std::getline(all, item, ',')) {

@@ -165,11 +165,12 @@ struct fixture {
     return answer;
   }
 
-  void submit(uint64_t model, int jobs) {
+  /// `jobs` jobs of `model`, holding `device`'s credit (-1: none).
+  void submit(uint64_t model, int jobs, int device = -1) {
     auto outbox = std::make_shared<job_outbox>(model, engine);
     bool announce = false;
     for (int i = 0; i < jobs; ++i)
-      announce = outbox->put({++last_id, {}, {}, -1}) || announce;
+      announce = outbox->put({++last_id, {}, {}, device}) || announce;
     REQUIRE(announce);
     self->send(scheduler, submit_atom::value, outbox);
     sched.run();
@@ -249,6 +250,19 @@ TEST_CASE("a dead core's jobs fail: on it and queued for it",
   // Nothing is left to run new jobs: they fail at once, not never.
   f.submit(1, 1);
   CHECK(f.ended(errc::device_io) == 4);
+}
+
+TEST_CASE("jobs holding a lost device's credit run on another device",
+          "[actors][scheduler]") {
+  fixture f;
+  f.join(0, 0);
+  auto other = f.join(1, 0);
+  REQUIRE_FALSE(f.load(1));
+  f.self->send_exit(f.cores[0], caf::exit_reason::kill); // device 0 is gone
+  f.sched.run();
+  f.submit(1, 3, 0);
+  CHECK(f.ended(errc::none) == 3);
+  CHECK(other->runs() >= 1);
 }
 
 TEST_CASE("a core that does not answer in time: its jobs time out, it takes "

@@ -1,10 +1,12 @@
 // DX-RT's dxrt-cli for ActorRT's devices: -s/--status lists each device and
 // its NPU cores (backend, simulated or not), -i/--info the configuration.
 #include <cstdio>
+#include <set>
 #include <thread>
 
 #include <CLI/CLI.hpp>
 
+#include "actors/node_actor.hpp"
 #include "actors/runtime.hpp"
 #include "core/inference_option.hpp"
 #include "device/ort_library.hpp"
@@ -42,11 +44,19 @@ int main(int argc, char** argv) {
     }
     if (status) {
       // Starting the devices shows they come up: each core actor answers.
-      runtime rt{devices};
+      runtime rt{devices, {}, default_nodes()};
       auto cores = rt.report();
-      for (size_t d = 0; d < devices.size(); ++d) {
-        auto& spec = devices[d];
-        bool sim = is_simulated_kind(spec.kind);
+      std::set<int> ids;
+      for (auto& c : cores)
+        ids.insert(c.device);
+      for (int d : ids) {
+        const core_report* first = nullptr;
+        for (auto& c : cores)
+          if (c.device == d && !first)
+            first = &c;
+        bool local = size_t(d) < devices.size();
+        auto spec = local ? devices[d] : device_spec{first->kind, 0, ""};
+        bool sim = first->simulated;
         std::string lanes
           = sim ? " (SIMULATED NPU: latency model, no compute)"
             : spec.kind == "opencv" ? " (CPU lanes, OpenCV DNN)"
@@ -56,10 +66,15 @@ int main(int argc, char** argv) {
                                    "for models it cannot run)"
                                  : " (CPU lanes, OpenCV DNN)")
               : "";
-        std::printf("* Device %zu: %s, %d NPU cores%s\n", d,
-                    to_string(spec).c_str(), spec.cores, lanes.c_str());
+        int count = 0;
         for (auto& c : cores)
-          if (c.device == int(d))
+          count += c.device == d;
+        std::string where = local ? "this host" : "node " + first->host;
+        std::printf("* Device %d: %s, %d NPU cores%s, %s\n", d,
+                    local ? to_string(spec).c_str() : spec.kind.c_str(), count,
+                    lanes.c_str(), where.c_str());
+        for (auto& c : cores)
+          if (c.device == d)
             std::printf("  NPU %d: %s\n", c.core,
                         c.alive ? "running" : "stopped");
       }

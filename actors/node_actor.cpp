@@ -1,0 +1,81 @@
+#include "actors/node_actor.hpp"
+
+#include <cstdlib>
+#include <sstream>
+
+#include <caf/io/all.hpp>
+
+#include "actors/runtime.hpp"
+
+namespace actorrt {
+
+namespace {
+
+std::pair<std::string, uint16_t> split_address(const std::string& address) {
+  auto colon = address.rfind(':');
+  char* end = nullptr;
+  long port = colon == std::string::npos
+                ? -1
+                : std::strtol(address.c_str() + colon + 1, &end, 10);
+  if (colon == 0 || port <= 0 || port > 65535 || *end != '\0')
+    throw InvalidArgument("node address '" + address
+                          + "' is not ADDR:PORT (port 1..65535)");
+  return {address.substr(0, colon), static_cast<uint16_t>(port)};
+}
+
+} // namespace
+
+node_actor::behavior_type node(node_actor::pointer self,
+                               std::vector<npu_core_actor> cores,
+                               std::vector<core_report> reports) {
+  (void) self;
+  return {
+    [=](cores_atom) { return caf::make_result(cores, reports); },
+  };
+}
+
+std::vector<std::string> default_nodes() {
+  std::vector<std::string> result;
+  const char* env = std::getenv("ACTORRT_NODES");
+  if (!env)
+    return result;
+  std::stringstream all{env};
+  std::string item;
+  while (std::getline(all, item, ','))
+    if (!item.empty()) {
+      split_address(item);
+      result.push_back(item);
+    }
+  return result;
+}
+
+void join_node(caf::actor_system& sys, const scheduler_actor& scheduler,
+               const std::string& address) {
+  auto [host, port] = split_address(address);
+  unpinned_logger unpinned;
+  auto remote = sys.middleman().remote_actor<node_actor>(host, port);
+  if (!remote)
+    throw DeviceIO("cannot join node " + address + ": "
+                   + sys.render(remote.error()));
+  caf::scoped_actor self{sys};
+  std::vector<npu_core_actor> cores;
+  std::vector<core_report> reports;
+  self->request(*remote, std::chrono::seconds(30), cores_atom::value)
+    .receive(
+      [&](std::vector<npu_core_actor>& c, std::vector<core_report>& r) {
+        cores = std::move(c);
+        reports = std::move(r);
+      },
+      [&](caf::error& e) {
+        throw DeviceIO("node " + address
+                       + " did not list its cores: " + sys.render(e));
+      });
+  for (size_t i = 0; i < cores.size() && i < reports.size(); ++i) {
+    auto& r = reports[i];
+    r.host = address;
+    r.device_key = address + "/" + std::to_string(r.device);
+    caf::anon_send(scheduler, join_atom::value, cores[i], r);
+  }
+}
+
+} // namespace actorrt

@@ -1,0 +1,31 @@
+// Worker nodes: a process's cores served to other hosts' schedulers through
+// CAF's middleman (BASP over TCP), no protocol of our own. A node publishes
+// one node_actor; a client asks it for its cores and joins them to its own
+// scheduler, after which jobs reach them as they reach local cores (by
+// value: everything a core receives is serialisable).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "actors/messages.hpp"
+
+namespace actorrt {
+
+/// The behaviour of a node_actor: hands out `cores` with their `reports`.
+node_actor::behavior_type node(node_actor::pointer self,
+                               std::vector<npu_core_actor> cores,
+                               std::vector<core_report> reports);
+
+/// The nodes named by ACTORRT_NODES ("ADDR:PORT[,ADDR:PORT...]"), in order.
+/// Throws InvalidArgument for a malformed entry.
+std::vector<std::string> default_nodes();
+
+/// Connects to the node at `address` ("ADDR:PORT") and joins its cores to
+/// `scheduler`, named after the node (their host is `address`). Blocks until
+/// they joined. Throws DeviceIO naming the node when it cannot be reached
+/// or speaks another protocol (a node of another version).
+void join_node(caf::actor_system& sys, const scheduler_actor& scheduler,
+               const std::string& address);
+
+} // namespace actorrt

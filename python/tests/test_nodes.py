@@ -1,0 +1,146 @@
+"""Worker nodes on loopback: actorrt-node processes serve their cores to a
+client (ACTORRT_NODES) through CAF's middleman."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from conftest import REPO, model
+
+TOOLS = os.path.join(REPO, "build", "tools")
+
+
+def start_node(devices):
+    node = subprocess.Popen([os.path.join(TOOLS, "actorrt-node"), "--devices", devices],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = node.stdout.readline().strip()
+    assert line.startswith("actorrt-node listening on 127.0.0.1:"), line
+    return node, line.rsplit(" ", 1)[1]
+
+
+@pytest.fixture
+def nodes():
+    started = []
+
+    def make(devices="sim:3:2ms"):
+        node, address = start_node(devices)
+        started.append(node)
+        return node, address
+
+    yield make
+    for node in started:
+        if node.poll() is None:
+            node.kill()
+        node.wait(10)
+
+
+def client(script, addresses, timeout=120):
+    env = dict(os.environ, ACTORRT_DEVICES="none", ACTORRT_NODES=",".join(addresses))
+    body = textwrap.dedent(f"""
+        import os, sys, threading, time
+        import numpy as np
+        from dx_engine import InferenceEngine, InferenceOption
+        MODEL = {model('tiny_cnn')!r}
+        def keyed(ie, key):
+            buf = np.zeros(ie.get_input_size(), np.uint8)
+            buf[:8] = np.frombuffer(np.uint64(key).tobytes(), np.uint8)
+            return [buf]
+        def key_of(outputs):
+            return int(np.frombuffer(outputs[0].tobytes()[:8], np.uint64)[0])
+    """) + textwrap.dedent(script)
+    return subprocess.run([sys.executable, "-c", body], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def test_a_client_uses_two_nodes_devices(nodes):
+    _, a = nodes()
+    _, b = nodes()
+    r = client("""
+        ie = InferenceEngine(MODEL)
+        lanes = ie.get_lane_backends()
+        print("lanes", len(lanes), sorted({l.split(":")[0] for l in lanes}))
+        ids = [ie.run_async(keyed(ie, k)) for k in range(600)]
+        print("right", sum(key_of(ie.wait(i)) == k for k, i in enumerate(ids)))
+        for device in (0, 1):  # each node's device alone
+            opt = InferenceOption()
+            opt.devices = [device]
+            with InferenceEngine(MODEL, opt) as one:
+                print("device", device, key_of(one.run(keyed(one, 40 + device))))
+        big = InferenceEngine(MODEL)  # a several-MB input crosses too
+        x = np.random.default_rng(0).integers(0, 255, 8 << 20, dtype=np.uint8)
+        print("echo", key_of(big.run([x[:big.get_input_size()]])) ==
+              int(np.frombuffer(x[:8].tobytes(), np.uint64)[0]))
+    """, [a, b])
+    assert r.returncode == 0, r.stderr
+    assert "lanes 6 ['0', '1']" in r.stdout
+    assert "right 600" in r.stdout
+    assert "device 0 40" in r.stdout and "device 1 41" in r.stdout
+    assert "echo True" in r.stdout
+    cli = subprocess.run([os.path.join(TOOLS, "dxrt-cli"), "-s"], capture_output=True,
+                         text=True, timeout=60,
+                         env=dict(os.environ, ACTORRT_DEVICES="sim:1", ACTORRT_NODES=a))
+    assert cli.returncode == 0, cli.stderr
+    assert "* Device 0: sim:1" in cli.stdout and "this host" in cli.stdout
+    assert f"* Device 1: sim, 3 NPU cores" in cli.stdout and f"node {a}" in cli.stdout
+
+
+def test_a_node_killed_mid_run_every_job_ends_once(nodes):
+    victim, a = nodes("sim:3:2ms")
+    _, b = nodes("sim:3:2ms")
+    r = client(f"""
+        ended = {{}}
+        errors = []
+        lock = threading.Lock()
+        all_done = threading.Event()
+        n = 3000
+        def cb(outputs, key, error):
+            with lock:
+                ended[key] = ended.get(key, 0) + 1
+                if error is None:
+                    assert key_of(outputs) == key
+                else:
+                    errors.append(str(error))
+                if len(ended) == n:
+                    all_done.set()
+        ie = InferenceEngine(MODEL)
+        ie.register_callback(cb)
+        for k in range(n):
+            if k == 300:
+                os.kill({victim.pid}, 9)
+            ie.run_async(keyed(ie, k), user_arg=k)
+        all_done.wait(60)
+        time.sleep(0.5)  # a late duplicate would show here
+        print("ended", len(ended), "twice", sum(v > 1 for v in ended.values()))
+        print("failed", len(errors), "naming the node", sum({a!r} in e for e in errors))
+        print("serving", key_of(ie.run(keyed(ie, 7))))
+    """, [a, b])
+    assert r.returncode == 0, r.stderr
+    assert "ended 3000 twice 0" in r.stdout, r.stdout
+    failed, naming = [int(w) for w in r.stdout.split("failed ")[1].split()[::4][:2]]
+    # Jobs on the lost node fail with a typed error naming it (they are not
+    # run again elsewhere yet); everything after runs on the survivor.
+    assert failed == naming and failed < 3000 - 300, r.stdout
+    assert "serving 7" in r.stdout
+
+
+def test_unreachable_node_is_a_clear_error():
+    r = client("""
+        try:
+            InferenceEngine(MODEL)
+        except RuntimeError as e:
+            print("error:", e)
+    """, ["127.0.0.1:1"])
+    assert r.returncode == 0, r.stderr
+    assert "cannot join node 127.0.0.1:1" in r.stdout
+
+
+def test_sigterm_stops_a_node(nodes):
+    node, _ = nodes()
+    node.send_signal(signal.SIGTERM)
+    assert node.wait(10) == 0
+    assert "SIGTERM, stopping" in node.stderr.read()

@@ -1,0 +1,81 @@
+// A worker node: serves this host's NPU cores (or CPU lanes) to ActorRT
+// clients on other hosts through CAF's middleman.
+// Usage: actorrt-node [--devices cpu:2] [--bind 127.0.0.1] [--port 0]
+// Clients use it with ACTORRT_NODES=ADDR:PORT.
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+
+#include <CLI/CLI.hpp>
+#include <caf/io/all.hpp>
+
+#include "actors/node_actor.hpp"
+#include "actors/runtime.hpp"
+#include "core/errors.hpp"
+#include "device/registry.hpp"
+
+using namespace actorrt;
+
+namespace {
+
+struct node_config : caf::actor_system_config {
+  node_config() {
+    add_actorrt_types(*this);
+    load<caf::io::middleman>();
+  }
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Serve this host's ActorRT devices to clients on other hosts"};
+  std::string devices;
+  std::string bind = "127.0.0.1";
+  uint16_t port = 0;
+  app.add_option("--devices", devices,
+                 "devices to serve, as ACTORRT_DEVICES (default: that, or "
+                 "cpu:3)");
+  app.add_option("--bind", bind,
+                 "address to listen on (default 127.0.0.1: this host only; "
+                 "the link is unauthenticated: trusted networks only)");
+  app.add_option("--port", port, "TCP port (0: any free port)");
+  CLI11_PARSE(app, argc, argv);
+  // Block the stop signals before any thread starts, so that only sigwait
+  // below sees them.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  try {
+    auto specs = devices.empty() ? default_devices() : parse_devices(devices);
+    if (specs.empty())
+      throw InvalidArgument("a node needs at least one device");
+    node_config cfg;
+    caf::actor_system sys{cfg};
+    auto [cores, reports] = spawn_cores(sys, specs);
+    auto served = sys.spawn(node, cores, reports);
+    auto bound = sys.middleman().publish(served, port, bind.c_str(), true);
+    if (!bound)
+      throw DeviceIO("cannot listen on " + bind + ":" + std::to_string(port)
+                     + ": " + sys.render(bound.error()));
+    std::printf("actorrt-node listening on %s:%u\n", bind.c_str(),
+                unsigned(*bound));
+    std::fflush(stdout);
+    int sig = 0;
+    sigwait(&stop, &sig);
+    std::fprintf(stderr, "actorrt-node: %s, stopping\n",
+                 sig == SIGINT ? "SIGINT" : "SIGTERM");
+    // Jobs a core is running finish; what waits behind them fails at its
+    // client (the core is gone), so nothing is left hanging.
+    sys.middleman().unpublish(served, *bound);
+    caf::anon_send_exit(served, caf::exit_reason::user_shutdown);
+    for (auto& core : cores)
+      caf::anon_send_exit(core, caf::exit_reason::user_shutdown);
+    return 0;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "actorrt-node: %s: %s\n", to_string(e.code()),
+                 e.what());
+    return 2;
+  }
+}
