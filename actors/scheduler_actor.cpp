@@ -27,6 +27,9 @@ void fail(self_ptr self, const engine_actor& engine,
 }
 
 void drain(self_ptr self);
+void fail_unservable(self_ptr self);
+void end_lost_batch(self_ptr self, scheduler_state::outstanding& o,
+                    const std::string& why);
 
 void schedule_tick(self_ptr self) {
   auto& st = self->state;
@@ -51,14 +54,19 @@ void batch_answered(self_ptr self, uint64_t seq) {
 void send_batch(self_ptr self, size_t slot, job_batch batch) {
   auto& st = self->state;
   auto seq = ++st.last_batch;
-  auto& o = st.batches
-              .emplace(seq,
-                       scheduler_state::outstanding{
-                         slot, batch.engine, {}, self->clock().now()})
-              .first->second;
+  auto& o
+    = st.batches
+        .emplace(seq,
+                 scheduler_state::outstanding{
+                   slot, batch.engine, {}, self->clock().now(), false, 0, {}})
+        .first->second;
   o.ids.reserve(batch.jobs.size());
   for (auto& j : batch.jobs)
     o.ids.push_back(j.id);
+  if (st.reports[slot].host != st.local_host) {
+    o.model = batch.model;
+    o.kept = batch.jobs; // blobs are shared, not copied
+  }
   schedule_tick(self);
   // Dead cores answer with an error (CAF bounces requests to them); stalled
   // ones are caught by the tick.
@@ -68,12 +76,35 @@ void send_batch(self_ptr self, size_t slot, job_batch batch) {
           [self, seq](caf::error& e) {
             auto& st = self->state;
             auto i = st.batches.find(seq);
-            if (i != st.batches.end() && !i->second.late)
-              fail(self, i->second.engine, i->second.ids, errc::device_io,
-                   "NPU core " + core_name(st, i->second.slot)
-                     + " failed: " + self->system().render(e));
+            if (i != st.batches.end()) {
+              // A remote core only answers with an error when it or its
+              // link is gone: take it out now, before its down message.
+              if (!i->second.kept.empty())
+                st.policy.set_alive(i->second.slot, false);
+              end_lost_batch(self, i->second,
+                             "NPU core " + core_name(st, i->second.slot)
+                               + " failed: " + self->system().render(e));
+            }
             batch_answered(self, seq);
+            fail_unservable(self);
           });
+}
+
+void end_lost_batch(self_ptr self, scheduler_state::outstanding& o,
+                    const std::string& why) {
+  auto& st = self->state;
+  if (o.late)
+    return; // ended already (timed out)
+  if (o.kept.empty()) {
+    fail(self, o.engine, o.ids, errc::device_io, why);
+    return;
+  }
+  // Again, first in line; jobs no core can serve any more fail there
+  // (fail_unservable), naming this core's node.
+  for (auto j = o.kept.rbegin(); j != o.kept.rend(); ++j)
+    st.queue.push_front({o.model, o.engine, std::move(*j), why});
+  o.kept.clear();
+  o.late = true;
 }
 
 /// Places queued jobs on cores with room; jobs bound for the same core,
@@ -121,7 +152,8 @@ std::optional<failure> unservable(const scheduler_state& st,
   if (!st.policy.can_serve(q.model, m->second.where, q.j.device))
     return failure{errc::device_io,
                    "no running NPU core that holds this engine's model "
-                   "matches its devices and bound option"};
+                   "matches its devices and bound option"
+                     + (q.lost.empty() ? "" : " (" + q.lost + ")")};
   return std::nullopt;
 }
 
@@ -268,10 +300,9 @@ void core_down(self_ptr self, const caf::down_msg& msg) {
       ++i;
       continue;
     }
-    if (!o.late)
-      fail(self, o.engine, o.ids, errc::device_io,
-           "NPU core " + core_name(st, o.slot)
-             + " stopped: " + self->system().render(msg.reason));
+    end_lost_batch(self, o,
+                   "NPU core " + core_name(st, o.slot)
+                     + " stopped: " + self->system().render(msg.reason));
     st.policy.finished(o.slot, static_cast<int>(o.ids.size()));
     i = st.batches.erase(i);
   }
@@ -301,7 +332,7 @@ scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
       auto& st = self->state;
       auto batch = outbox->take();
       for (auto& j : batch.jobs) {
-        scheduler_state::queued q{batch.model, batch.engine, std::move(j)};
+        scheduler_state::queued q{batch.model, batch.engine, std::move(j), {}};
         if (auto why = unservable(st, q))
           fail(self, q.engine, {q.j.id}, why->code, why->message);
         else

@@ -48,6 +48,7 @@ struct scheduler_state {
     uint64_t model;
     engine_actor engine;
     job j;
+    std::string lost; // why it runs again: the core it was on is gone
   };
   std::deque<queued> queue;
 
@@ -57,6 +58,10 @@ struct scheduler_state {
     std::vector<job_id> ids;
     caf::actor_clock::time_point sent;
     bool late = false;
+    /// A remote core's jobs, kept to run again elsewhere if its node is
+    /// lost (the engine ignores a late answer from the lost node).
+    uint64_t model = 0;
+    std::vector<job> kept;
   };
   std::unordered_map<uint64_t, outstanding> batches; // by sequence number
   uint64_t last_batch = 0;

@@ -142,13 +142,15 @@ struct fixture {
 
   std::shared_ptr<fake_core_log> join(int device, int core,
                                       std::shared_ptr<fake_core_log> log
-                                      = std::make_shared<fake_core_log>()) {
+                                      = std::make_shared<fake_core_log>(),
+                                      std::string host = "") {
     auto actor = caf::actor_cast<npu_core_actor>(sys.spawn(fake_core, log));
     cores.push_back(actor);
     core_report r;
     r.device = device;
     r.core = core;
-    r.device_key = "test/" + std::to_string(device);
+    r.host = host.empty() ? to_string(sys.node()) : host;
+    r.device_key = r.host + "/" + std::to_string(device);
     self->send(scheduler, join_atom::value, actor, r);
     sched.run();
     return log;
@@ -263,6 +265,32 @@ TEST_CASE("jobs holding a lost device's credit run on another device",
   f.submit(1, 3, 0);
   CHECK(f.ended(errc::none) == 3);
   CHECK(other->runs() >= 1);
+}
+
+TEST_CASE("a lost remote core's jobs run again elsewhere, once each",
+          "[actors][scheduler]") {
+  fixture f;
+  auto local = f.join(0, 0);
+  auto remote = f.join(1, 0, std::make_shared<fake_core_log>(), "node:7");
+  REQUIRE_FALSE(f.load(1));
+  remote->hold_runs = true;
+  local->hold_runs = true;
+  f.submit(1, 4); // two on each
+  REQUIRE(remote->held_runs.size() == 1);
+  remote->held_runs.clear();
+  f.self->send_exit(f.cores[1], caf::exit_reason::kill); // the node is lost
+  f.sched.run();
+  CHECK(f.ended(errc::device_io) == 0);
+  local->hold_runs = false;
+  f.self->send(caf::actor_cast<caf::actor>(f.cores[0]), tick_atom::value);
+  f.sched.run();
+  CHECK(f.ended(errc::none) == 4);
+  CHECK(f.results->results.size() == 4);
+  // With no core left for them, such jobs fail, naming the node.
+  f.self->send_exit(f.cores[0], caf::exit_reason::kill);
+  f.sched.run();
+  f.submit(1, 1);
+  CHECK(f.ended(errc::device_io) == 1);
 }
 
 TEST_CASE("a core that does not answer in time: its jobs time out, it takes "
