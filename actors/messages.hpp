@@ -17,10 +17,12 @@
 // on another host.
 #pragma once
 
+#include <cstdio>
 #include <map>
 
 #include <caf/all.hpp>
 
+#include "actors/model_cache.hpp"
 #include "core/errors.hpp"
 #include "core/model.hpp"
 
@@ -38,13 +40,20 @@ struct placement {
 };
 
 /// A model on its way to a core: in-process a shared pointer, on the wire
-/// the ONNX bytes (re-validated on arrival), with the backend the engine
-/// asked for ("" = the device's default, "opencv", "ort").
+/// the ONNX bytes (re-validated on arrival, then cached by digest), or only
+/// the digest when `ship` is false (the node has it already), with the
+/// backend the engine asked for ("" = the device's default, "opencv",
+/// "ort").
 struct model_handle {
   uint64_t id = 0;
   model_ptr ptr;
   std::string backend;
+  bool ship = true;
 };
+
+/// What a core answers (as the backend, with a failure) to a load that came
+/// without bytes for a model it does not have: send them.
+inline const std::string send_model_bytes = "actorrt.send-model-bytes";
 
 /// One job: its inputs (one buffer per model input), the caller's output
 /// buffers (one per output, or none), the device whose credit it holds
@@ -219,16 +228,27 @@ typename Inspector::result_type inspect(Inspector& f, tensor& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, model_handle& x) {
   std::string name;
+  std::string digest;
   std::string bytes;
   return f(caf::meta::type_name("model_handle"), x.id, x.backend,
            caf::meta::save_callback([&]() -> caf::error {
              name = x.ptr ? x.ptr->name() : "";
-             bytes = x.ptr ? x.ptr->bytes() : "";
+             digest = x.ptr ? x.ptr->digest() : "";
+             bytes = x.ptr && x.ship ? x.ptr->bytes() : "";
              return caf::none;
            }),
-           name, bytes, caf::meta::load_callback([&]() -> caf::error {
+           name, digest, bytes, caf::meta::load_callback([&]() -> caf::error {
+             if (bytes.empty()) {
+               // Null when not here (yet): the core asks for the bytes.
+               x.ptr = cached_model(digest);
+               return caf::none;
+             }
              try {
                x.ptr = model::from_bytes(name, bytes);
+               cache_model(x.ptr);
+               std::fprintf(stderr,
+                            "actorrt: received model '%s' (%zu bytes)\n",
+                            name.c_str(), bytes.size());
              } catch (const std::exception& e) {
                return caf::make_error(caf::sec::invalid_argument, e.what());
              }

@@ -25,6 +25,20 @@ std::pair<std::string, uint16_t> split_address(const std::string& address) {
 
 } // namespace
 
+std::string protocol_id() {
+  // Bump when a message or a serialised type changes.
+  return "actorrt-protocol-1";
+}
+
+void use_network(caf::actor_system_config& cfg, const std::string& app_id) {
+  cfg.load<caf::io::middleman>();
+  cfg.set("middleman.app-identifiers", std::vector<std::string>{app_id});
+  cfg.set("middleman.heartbeat-interval",
+          caf::timespan{std::chrono::milliseconds(500)});
+  cfg.set("middleman.connection-timeout",
+          caf::timespan{std::chrono::seconds(3)});
+}
+
 node_actor::behavior_type node(node_actor::pointer self,
                                std::vector<npu_core_actor> cores,
                                std::vector<core_report> reports) {
@@ -54,6 +68,11 @@ void join_node(caf::actor_system& sys, const scheduler_actor& scheduler,
   auto [host, port] = split_address(address);
   unpinned_logger unpinned;
   auto remote = sys.middleman().remote_actor<node_actor>(host, port);
+  if (!remote && remote.error() == caf::sec::incompatible_application_ids)
+    throw DeviceIO("cannot join node " + address
+                   + ": it speaks another ActorRT protocol version than "
+                     "this client's ("
+                   + protocol_id() + "); run the same version on both");
   if (!remote)
     throw DeviceIO("cannot join node " + address + ": "
                    + sys.render(remote.error()));

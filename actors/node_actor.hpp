@@ -12,6 +12,17 @@
 
 namespace actorrt {
 
+/// What a client and a node must agree on: BASP's handshake refuses a peer
+/// with another identifier, so a node of another ActorRT protocol version is
+/// a clear error at connect time.
+std::string protocol_id();
+
+/// Loads CAF's middleman into `cfg`, with `app_id` as the application
+/// identifier and heartbeats, so that a silent peer is dropped (and its
+/// jobs run elsewhere) within a few seconds.
+void use_network(caf::actor_system_config& cfg,
+                 const std::string& app_id = protocol_id());
+
 /// The behaviour of a node_actor: hands out `cores` with their `reports`.
 node_actor::behavior_type node(node_actor::pointer self,
                                std::vector<npu_core_actor> cores,

@@ -72,7 +72,7 @@ void stop_devices(const topology& top) {
 runtime::config::config(bool network) {
   add_actorrt_types(*this);
   if (network)
-    load<caf::io::middleman>();
+    use_network(*this);
 }
 
 runtime::runtime(std::vector<device_spec> devices, scheduler_settings settings,

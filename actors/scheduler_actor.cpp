@@ -193,7 +193,7 @@ void tick(self_ptr self) {
 /// Returns false when the core may not hold it.
 bool load_on(self_ptr self, size_t slot,
              const scheduler_state::model_entry& entry,
-             std::function<void(failure)> done) {
+             std::function<void(failure)> done, bool ship = false) {
   auto& st = self->state;
   if (!st.policy.alive(slot)
       || !entry.where.allows(st.policy.device_of(slot),
@@ -201,23 +201,62 @@ bool load_on(self_ptr self, size_t slot,
     return false;
   auto model = entry.handle.id;
   st.policy.set_lane(slot, model, lane::loading);
-  // The lane's state once the core answered (unless unloaded meanwhile).
-  auto settle = [self, slot, model, done](failure f, std::string backend) {
-    auto& st = self->state;
-    if (st.models.count(model)) {
-      st.policy.set_lane(slot, model, f ? lane::failed : lane::ready);
-      if (!f)
-        st.reports[slot].lanes[model] = std::move(backend);
+  // A node gets a model's bytes once: one of its cores receives them, the
+  // others then load it by digest (their loads wait for that first one).
+  auto handle = entry.handle;
+  auto& host = st.reports[slot].host;
+  std::string shipping_key;
+  if (host != st.local_host) {
+    auto key = host + "|" + handle.ptr->digest();
+    auto first = st.shipped[host].insert(handle.ptr->digest()).second;
+    if (!first && !ship) {
+      auto waiting = st.shipping.find(key);
+      if (waiting != st.shipping.end()) {
+        waiting->second.push_back([self, slot, model, done] {
+          auto& st = self->state;
+          auto e = st.models.find(model);
+          if (e == st.models.end() || !load_on(self, slot, e->second, done))
+            done(failure{errc::invalid_operation, "model unloaded"});
+        });
+        return true;
+      }
     }
-    done(std::move(f));
-    fail_unservable(self);
-    drain(self);
-  };
+    handle.ship = first || ship;
+    if (handle.ship) {
+      st.shipping.emplace(key, std::vector<std::function<void()>>{});
+      shipping_key = key;
+    }
+  }
+  // The lane's state once the core answered (unless unloaded meanwhile).
+  auto settle
+    = [self, slot, model, done, shipping_key](failure f, std::string backend) {
+        auto& st = self->state;
+        std::vector<std::function<void()>> waiting;
+        if (auto i = st.shipping.find(shipping_key); i != st.shipping.end()) {
+          waiting = std::move(i->second);
+          st.shipping.erase(i);
+        }
+        auto entry = st.models.find(model);
+        if (f && backend == send_model_bytes && entry != st.models.end()) {
+          load_on(self, slot, entry->second, done, true);
+        } else {
+          if (entry != st.models.end()) {
+            st.policy.set_lane(slot, model, f ? lane::failed : lane::ready);
+            if (!f)
+              st.reports[slot].lanes[model] = std::move(backend);
+          }
+          done(std::move(f));
+        }
+        for (auto& load : waiting)
+          load();
+        fail_unservable(self);
+        drain(self);
+      };
   // Bounded like every request to a core: a stalled core fails the load
   // (and so the engine's construction) instead of hanging it.
   self
     ->request(st.cores[slot], st.settings.core_timeout, load_atom::value,
-              entry.handle)
+              std::move(handle))
     .then(
       [settle](failure& f, std::string& backend) {
         settle(std::move(f), std::move(backend));
@@ -279,7 +318,19 @@ caf::typed_response_promise<failure> load(self_ptr self, model_handle& m,
 
 void unload(self_ptr self, uint64_t model) {
   auto& st = self->state;
-  st.models.erase(model);
+  auto gone = st.models.find(model);
+  if (gone != st.models.end()) {
+    // Once no engine here holds these bytes, a node may drop them: ship
+    // them again next time.
+    auto digest = gone->second.handle.ptr->digest();
+    st.models.erase(gone);
+    bool held = false;
+    for (auto& [id, entry] : st.models)
+      held = held || entry.handle.ptr->digest() == digest;
+    if (!held)
+      for (auto& [host, digests] : st.shipped)
+        digests.erase(digest);
+  }
   st.policy.forget_model(model);
   for (auto& r : st.reports)
     r.lanes.erase(model);
@@ -291,8 +342,10 @@ void unload(self_ptr self, uint64_t model) {
 void core_down(self_ptr self, const caf::down_msg& msg) {
   auto& st = self->state;
   for (size_t slot = 0; slot < st.cores.size(); ++slot)
-    if (st.cores[slot].address() == msg.source)
+    if (st.cores[slot].address() == msg.source) {
       st.policy.set_alive(slot, false);
+      st.shipped.erase(st.reports[slot].host); // a node back there is new
+    }
   // Its batches end here: a dead core's answers may never come.
   for (auto i = st.batches.begin(); i != st.batches.end();) {
     auto& o = i->second;

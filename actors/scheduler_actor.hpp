@@ -5,7 +5,9 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
+#include <set>
 #include <unordered_map>
 #include <vector>
 
@@ -37,6 +39,10 @@ struct scheduler_state {
   std::vector<core_report> reports;
   std::map<std::string, int> device_numbers; // device_key → device id
   std::string local_host; // this process's CAF node, as reports name it
+  /// Model digests each node (by host) received from here, and the loads
+  /// waiting for a node's first copy ("host|digest") to arrive.
+  std::map<std::string, std::set<std::string>> shipped;
+  std::map<std::string, std::vector<std::function<void()>>> shipping;
 
   struct model_entry {
     model_handle handle;

@@ -220,6 +220,10 @@ model_ptr model::from_bytes(std::string name, std::string bytes) {
     m.macs_ = 0; // shape inference is only needed for the MAC estimate
   }
   m.bytes_ = std::move(bytes);
+  char digest[40];
+  std::snprintf(digest, sizeof digest, "%016zx-%zu",
+                std::hash<std::string>{}(m.bytes_), m.bytes_.size());
+  m.digest_ = digest;
   return result;
 }
 

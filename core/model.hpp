@@ -33,6 +33,11 @@ public:
   const std::string& bytes() const {
     return bytes_;
   }
+  /// Names the bytes: equal bytes, equal digest (a 64-bit hash and the
+  /// size, for caches; not a cryptographic check).
+  const std::string& digest() const {
+    return digest_;
+  }
   const std::vector<tensor_info>& inputs() const {
     return inputs_;
   }
@@ -69,6 +74,7 @@ public:
 private:
   std::string name_;
   std::string bytes_;
+  std::string digest_;
   std::vector<tensor_info> inputs_;
   std::vector<tensor_info> outputs_;
   tensor_metas input_metas_;

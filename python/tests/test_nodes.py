@@ -126,6 +126,36 @@ def test_a_node_killed_mid_run_every_job_ends_once(nodes):
     assert "serving 7" in r.stdout
 
 
+def test_a_silent_node_is_dropped_and_its_jobs_run_elsewhere(nodes):
+    frozen, a = nodes("sim:3:2ms")
+    _, b = nodes("sim:3:2ms")
+    r = client(f"""
+        import signal
+        ends = []
+        lock = threading.Lock()
+        done = threading.Event()
+        def cb(outputs, key, error):
+            with lock:
+                ends.append((key, error is None and key_of(outputs) == key))
+                if len(ends) == 600:
+                    done.set()
+        ie = InferenceEngine(MODEL)
+        ie.register_callback(cb)
+        start = time.time()
+        for k in range(600):
+            if k == 100:
+                os.kill({frozen.pid}, signal.SIGSTOP)  # connected, but silent
+            ie.run_async(keyed(ie, k), user_arg=k)
+        done.wait(60)
+        print("ended", len(ends), "distinct", len({{k for k, _ in ends}}),
+              "ok", sum(ok for _, ok in ends), "secs", round(time.time() - start))
+    """, [a, b])
+    frozen.send_signal(signal.SIGCONT)
+    assert r.returncode == 0, r.stderr
+    assert "ended 600 distinct 600 ok 600" in r.stdout, r.stdout
+    assert int(r.stdout.split("secs ")[1]) <= 15, r.stdout
+
+
 def test_jobs_fail_naming_the_node_only_when_no_core_is_left(nodes):
     victim, a = nodes("sim:1:50ms")
     r = client(f"""
@@ -152,6 +182,21 @@ def test_jobs_fail_naming_the_node_only_when_no_core_is_left(nodes):
     assert failed >= 1 and f"typed {failed}" in r.stdout, r.stdout
 
 
+def test_a_model_travels_once_per_node(nodes):
+    node, a = nodes("sim:3")
+    r = client("""
+        first = InferenceEngine(MODEL)
+        second = InferenceEngine(MODEL)  # same bytes: not sent again
+        print("runs", key_of(first.run(keyed(first, 1))), key_of(second.run(keyed(second, 2))))
+    """, [a])
+    assert r.returncode == 0, r.stderr
+    assert "runs 1 2" in r.stdout
+    node.send_signal(signal.SIGTERM)
+    node.wait(10)
+    log = node.stderr.read()
+    assert log.count("received model") == 1, log
+
+
 def test_unreachable_node_is_a_clear_error():
     r = client("""
         try:
@@ -161,6 +206,25 @@ def test_unreachable_node_is_a_clear_error():
     """, ["127.0.0.1:1"])
     assert r.returncode == 0, r.stderr
     assert "cannot join node 127.0.0.1:1" in r.stdout
+
+
+def test_a_node_of_another_protocol_version_is_a_clear_error(nodes):
+    node = subprocess.Popen([os.path.join(TOOLS, "actorrt-node"), "--devices", "sim:1",
+                             "--protocol-id", "actorrt-protocol-0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        address = node.stdout.readline().split()[-1]
+        r = client("""
+            try:
+                InferenceEngine(MODEL)
+            except RuntimeError as e:
+                print("error:", e)
+        """, [address])
+    finally:
+        node.kill()
+        node.wait(10)
+    assert r.returncode == 0, r.stderr
+    assert "another ActorRT protocol version" in r.stdout, r.stdout
 
 
 def test_sigterm_stops_a_node(nodes):
