@@ -264,7 +264,17 @@ def nms():
                    [tensor("selected", ["K", 3], TensorProto.INT64)])
 
 
-SMALL = {"tiny_cnn": tiny_cnn, "multi_io": multi_io, "detector": detector,
+def image_640():
+    """A 640x640 RGB image in (4.9 MB of float32), its channel means out:
+    for jobs whose inputs are several MB (remote cores, links)."""
+    g = Graph(1)
+    x = g.node("GlobalAveragePool", ["input"])
+    rename_output(g, x, "output")
+    return g.model("image_640", [tensor("input", [1, 3, 640, 640])],
+                   [tensor("output", [1, 3, 1, 1])])
+
+
+SMALL = {"tiny_cnn": tiny_cnn, "image_640": image_640, "multi_io": multi_io, "detector": detector,
          "clip_opset13": clip_opset13, "dynamic_batch": dynamic_batch,
          "yolo_head": yolo_head, "layer_norm": layer_norm, "nms": nms}
 LARGE = {"resnet18": resnet18, "mobilenet": mobilenet}
