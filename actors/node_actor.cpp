@@ -63,8 +63,8 @@ std::vector<std::string> default_nodes() {
   return result;
 }
 
-void join_node(caf::actor_system& sys, const scheduler_actor& scheduler,
-               const std::string& address) {
+node_actor join_node(caf::actor_system& sys, const scheduler_actor& scheduler,
+                     const std::string& address) {
   auto [host, port] = split_address(address);
   unpinned_logger unpinned;
   auto remote = sys.middleman().remote_actor<node_actor>(host, port);
@@ -95,6 +95,29 @@ void join_node(caf::actor_system& sys, const scheduler_actor& scheduler,
     r.device_key = address + "/" + std::to_string(r.device);
     caf::anon_send(scheduler, join_atom::value, cores[i], r);
   }
+  return *remote;
+}
+
+caf::behavior node_link(caf::event_based_actor* self, std::string address,
+                        scheduler_actor scheduler, node_actor joined) {
+  auto backoff
+    = std::make_shared<caf::timespan>(std::chrono::milliseconds(100));
+  self->monitor(joined);
+  self->set_down_handler([=](caf::down_msg&) {
+    self->delayed_send(self, *backoff, join_atom::value);
+  });
+  return {
+    [=](join_atom) {
+      try {
+        self->monitor(join_node(self->system(), scheduler, address));
+        *backoff = std::chrono::milliseconds(100);
+      } catch (const Error&) {
+        *backoff
+          = std::min<caf::timespan>(*backoff * 2, std::chrono::seconds(5));
+        self->delayed_send(self, *backoff, join_atom::value);
+      }
+    },
+  };
 }
 
 } // namespace actorrt

@@ -36,7 +36,15 @@ std::vector<std::string> default_nodes();
 /// `scheduler`, named after the node (their host is `address`). Blocks until
 /// they joined. Throws DeviceIO naming the node when it cannot be reached
 /// or speaks another protocol (a node of another version).
-void join_node(caf::actor_system& sys, const scheduler_actor& scheduler,
-               const std::string& address);
+node_actor join_node(caf::actor_system& sys, const scheduler_actor& scheduler,
+                     const std::string& address);
+
+/// Keeps a client joined to the node at `address` (already joined through
+/// `joined`): when the node is lost, it reconnects with backoff (0.1 s
+/// doubling to 5 s) and joins the cores of the node that answers there, so
+/// a restarted node serves running clients again. Spawn it detached (it
+/// blocks while it connects).
+caf::behavior node_link(caf::event_based_actor* self, std::string address,
+                        scheduler_actor scheduler, node_actor joined);
 
 } // namespace actorrt

@@ -90,9 +90,14 @@ runtime::runtime(std::vector<device_spec> devices, scheduler_settings settings,
   system_ = std::make_unique<caf::actor_system>(cfg_);
   top_ = start_devices(*system_, devices_, settings);
   try {
-    for (auto& address : nodes)
-      join_node(*system_, top_.scheduler, address);
+    for (auto& address : nodes) {
+      auto joined = join_node(*system_, top_.scheduler, address);
+      node_links_.push_back(system_->spawn<caf::detached>(
+        node_link, address, top_.scheduler, joined));
+    }
   } catch (...) {
+    for (auto& link : node_links_)
+      caf::anon_send_exit(link, caf::exit_reason::user_shutdown);
     stop_devices(top_);
     throw;
   }
@@ -103,9 +108,12 @@ bool runtime::forked() const {
 }
 
 runtime::~runtime() {
+  for (auto& link : node_links_)
+    caf::anon_send_exit(link, caf::exit_reason::user_shutdown);
   stop_devices(top_);
   top_ = {};
-  system_.reset(); // waits for every actor to finish
+  node_links_.clear(); // detached actors end only when unreferenced
+  system_.reset();     // waits for every actor to finish
 }
 
 std::shared_ptr<runtime> runtime::shared() {

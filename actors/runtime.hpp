@@ -110,6 +110,7 @@ private:
   config cfg_;
   std::unique_ptr<caf::actor_system> system_;
   topology top_;
+  std::vector<caf::actor> node_links_; // one per worker node (rejoins it)
 };
 
 } // namespace actorrt

@@ -199,6 +199,50 @@ def test_a_model_travels_once_per_node(nodes):
     assert log.count("received model") == 1, log
 
 
+def test_a_restarted_node_rejoins_a_running_client(nodes):
+    node, a = nodes("sim:2")
+    port = a.rsplit(":", 1)[1]
+    env = dict(os.environ, ACTORRT_DEVICES="sim:1", ACTORRT_NODES=a)
+    script = textwrap.dedent(f"""
+        import sys, time, numpy as np
+        from dx_engine import InferenceEngine
+        ie = InferenceEngine({model('tiny_cnn')!r})
+        x = [np.zeros(ie.get_input_size(), np.uint8)]
+        def remote_lanes():
+            return sum(l.startswith("1:") for l in ie.get_lane_backends())
+        print("before", remote_lanes(), flush=True)
+        sys.stdin.readline()  # the node is killed and restarted meanwhile
+        deadline = time.time() + 20
+        while remote_lanes() < 2 and time.time() < deadline:
+            ie.run(x)  # served locally meanwhile
+            time.sleep(0.1)
+        print("after", remote_lanes(), len(ie.run(x)), flush=True)
+    """)
+    c = subprocess.Popen([sys.executable, "-c", script], env=env, text=True,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert c.stdout.readline().strip() == "before 2"
+        node.kill()
+        node.wait(10)
+        time.sleep(0.5)
+        again = subprocess.Popen([os.path.join(TOOLS, "actorrt-node"), "--devices", "sim:2",
+                                  "--port", port], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        try:
+            assert again.stdout.readline().strip().endswith(a)
+            c.stdin.write("go\n")
+            c.stdin.flush()
+            out, err = c.communicate(timeout=60)
+        finally:
+            again.kill()
+            again.wait(10)
+    finally:
+        if c.poll() is None:
+            c.kill()
+    assert c.returncode == 0, err
+    assert "after 2 1" in out, out + err
+
+
 def test_unreachable_node_is_a_clear_error():
     r = client("""
         try:
