@@ -243,6 +243,48 @@ def test_a_restarted_node_rejoins_a_running_client(nodes):
     assert "after 2 1" in out, out + err
 
 
+EXAMPLES = os.path.join(REPO, "examples", "python")
+
+
+def test_the_seed_examples_run_on_remote_cores_only(nodes):
+    _, a = nodes("sim:3:1ms")
+    env = dict(os.environ, ACTORRT_DEVICES="none", ACTORRT_NODES=a)
+    for name in ["run_sync_model", "run_sync_model_thread", "run_sync_model_bound",
+                 "run_async_model", "run_async_model_thread", "run_async_model_wait",
+                 "run_batch_model"]:
+        r = subprocess.run([sys.executable, os.path.join(EXAMPLES, name + ".py"), "-l", "12"],
+                           cwd=EXAMPLES, capture_output=True, text=True, timeout=120, env=env)
+        assert r.returncode == 0, name + ": " + r.stdout + r.stderr
+
+
+def test_two_clients_share_a_node(nodes):
+    _, a = nodes("sim:3:1ms")
+    script = """
+        ie = InferenceEngine(MODEL)
+        ids = {ie.run_async(keyed(ie, k)): k for k in range(2000)}
+        print("right", sum(key_of(ie.wait(i)) == k for i, k in ids.items()))
+    """
+    env = dict(os.environ, ACTORRT_DEVICES="none", ACTORRT_NODES=a)
+    body = textwrap.dedent(f"""
+        import numpy as np
+        from dx_engine import InferenceEngine
+        MODEL = {model('tiny_cnn')!r}
+        def keyed(ie, key):
+            buf = np.zeros(ie.get_input_size(), np.uint8)
+            buf[:8] = np.frombuffer(np.uint64(key).tobytes(), np.uint8)
+            return [buf]
+        def key_of(outputs):
+            return int(np.frombuffer(outputs[0].tobytes()[:8], np.uint64)[0])
+    """) + textwrap.dedent(script)
+    clients = [subprocess.Popen([sys.executable, "-c", body], env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+               for _ in range(2)]
+    for c in clients:
+        out, err = c.communicate(timeout=120)
+        assert c.returncode == 0, err
+        assert "right 2000" in out, out + err
+
+
 def test_unreachable_node_is_a_clear_error():
     r = client("""
         try:
