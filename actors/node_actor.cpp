@@ -1,9 +1,11 @@
 #include "actors/node_actor.hpp"
 
 #include <cstdlib>
+#include <fstream>
 #include <sstream>
 
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 
 #include "actors/runtime.hpp"
 
@@ -30,8 +32,36 @@ std::string protocol_id() {
   return "actorrt-protocol-1";
 }
 
-void use_network(caf::actor_system_config& cfg, const std::string& app_id) {
+void tls_files::check() const {
+  bool any = !certificate.empty() || !key.empty() || !ca.empty();
+  if (any && (certificate.empty() || key.empty() || ca.empty()))
+    throw InvalidArgument("TLS needs a certificate, its key and a CA file, "
+                          "all three");
+  for (auto* path : {&certificate, &key, &ca})
+    if (!path->empty() && !std::ifstream(*path))
+      throw InvalidArgument("cannot read TLS file '" + *path + "'");
+}
+
+tls_files tls_files::from_environment() {
+  auto get = [](const char* name) {
+    const char* v = std::getenv(name);
+    return std::string(v ? v : "");
+  };
+  tls_files t{get("ACTORRT_TLS_CERT"), get("ACTORRT_TLS_KEY"),
+              get("ACTORRT_TLS_CA")};
+  t.check();
+  return t;
+}
+
+void use_network(caf::actor_system_config& cfg, const tls_files& tls,
+                 const std::string& app_id) {
   cfg.load<caf::io::middleman>();
+  if (tls.enabled()) {
+    cfg.load<caf::openssl::manager>();
+    cfg.openssl_certificate = tls.certificate;
+    cfg.openssl_key = tls.key;
+    cfg.openssl_cafile = tls.ca;
+  }
   cfg.set("middleman.app-identifiers", std::vector<std::string>{app_id});
   cfg.set("middleman.heartbeat-interval",
           caf::timespan{std::chrono::milliseconds(500)});
@@ -46,6 +76,17 @@ node_actor::behavior_type node(node_actor::pointer self,
   return {
     [=](cores_atom) { return caf::make_result(cores, reports); },
   };
+}
+
+uint16_t publish_node(caf::actor_system& sys, const node_actor& served,
+                      const std::string& bind, uint16_t port) {
+  auto bound = sys.has_openssl_manager()
+                 ? caf::openssl::publish(served, port, bind.c_str(), true)
+                 : sys.middleman().publish(served, port, bind.c_str(), true);
+  if (!bound)
+    throw DeviceIO("cannot listen on " + bind + ":" + std::to_string(port)
+                   + ": " + sys.render(bound.error()));
+  return *bound;
 }
 
 std::vector<std::string> default_nodes() {
@@ -67,12 +108,20 @@ node_actor join_node(caf::actor_system& sys, const scheduler_actor& scheduler,
                      const std::string& address) {
   auto [host, port] = split_address(address);
   unpinned_logger unpinned;
-  auto remote = sys.middleman().remote_actor<node_actor>(host, port);
+  auto remote = sys.has_openssl_manager()
+                  ? caf::openssl::remote_actor<node_actor>(sys, host, port)
+                  : sys.middleman().remote_actor<node_actor>(host, port);
   if (!remote && remote.error() == caf::sec::incompatible_application_ids)
     throw DeviceIO("cannot join node " + address
                    + ": it speaks another ActorRT protocol version than "
                      "this client's ("
                    + protocol_id() + "); run the same version on both");
+  if (!remote && remote.error() == caf::sec::disconnect_during_handshake)
+    throw DeviceIO("cannot join node " + address + ": "
+                   + sys.render(remote.error())
+                   + " (TLS on one side only, or a certificate the other "
+                     "side's CA did not sign: see ACTORRT_TLS_CERT, "
+                     "ACTORRT_TLS_KEY, ACTORRT_TLS_CA)");
   if (!remote)
     throw DeviceIO("cannot join node " + address + ": "
                    + sys.render(remote.error()));

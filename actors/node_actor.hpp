@@ -17,11 +17,33 @@ namespace actorrt {
 /// a clear error at connect time.
 std::string protocol_id();
 
-/// Loads CAF's middleman into `cfg`, with `app_id` as the application
-/// identifier and heartbeats, so that a silent peer is dropped (and its
-/// jobs run elsewhere) within a few seconds.
-void use_network(caf::actor_system_config& cfg,
+/// Certificates for TLS on the link (CAF's OpenSSL module): this side's
+/// certificate and key, and the CA that must have signed the peer's. All
+/// three set: TLS with certificates verified on both sides; none: plain TCP.
+struct tls_files {
+  std::string certificate;
+  std::string key;
+  std::string ca;
+
+  bool enabled() const {
+    return !certificate.empty();
+  }
+  /// Throws InvalidArgument unless all three or none are set, and readable.
+  void check() const;
+  /// ACTORRT_TLS_CERT, ACTORRT_TLS_KEY, ACTORRT_TLS_CA (for clients).
+  static tls_files from_environment();
+};
+
+/// Loads CAF's middleman into `cfg` (and its OpenSSL module with `tls`),
+/// with `app_id` as the application identifier and heartbeats, so that a
+/// silent peer is dropped (and its jobs run elsewhere) within a few seconds.
+void use_network(caf::actor_system_config& cfg, const tls_files& tls = {},
                  const std::string& app_id = protocol_id());
+
+/// Publishes `served` on `bind`:`port` (TLS when `sys` has it); returns the
+/// port. Throws DeviceIO.
+uint16_t publish_node(caf::actor_system& sys, const node_actor& served,
+                      const std::string& bind, uint16_t port);
 
 /// The behaviour of a node_actor: hands out `cores` with their `reports`.
 node_actor::behavior_type node(node_actor::pointer self,
@@ -32,7 +54,8 @@ node_actor::behavior_type node(node_actor::pointer self,
 /// Throws InvalidArgument for a malformed entry.
 std::vector<std::string> default_nodes();
 
-/// Connects to the node at `address` ("ADDR:PORT") and joins its cores to
+/// Connects (with TLS when `sys` has it) to the node at `address`
+/// ("ADDR:PORT") and joins its cores to
 /// `scheduler`, named after the node (their host is `address`). Blocks until
 /// they joined. Throws DeviceIO naming the node when it cannot be reached
 /// or speaks another protocol (a node of another version).

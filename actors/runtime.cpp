@@ -72,7 +72,7 @@ void stop_devices(const topology& top) {
 runtime::config::config(bool network) {
   add_actorrt_types(*this);
   if (network)
-    use_network(*this);
+    use_network(*this, tls_files::from_environment());
 }
 
 runtime::runtime(std::vector<device_spec> devices, scheduler_settings settings,

@@ -14,6 +14,7 @@ packages=(
   python3-onnx          # generating the test and benchmark models
   libcli11-dev          # command-line parsing of tools and benchmarks
   libonnx-testdata      # ONNX's own test models (conformance test)
+  openssl               # certificates for the TLS test of worker nodes
 )
 
 missing=()

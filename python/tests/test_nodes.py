@@ -285,6 +285,63 @@ def test_two_clients_share_a_node(nodes):
         assert "right 2000" in out, out + err
 
 
+def make_certificates(tmp_path):
+    """A CA, a node and a client certificate it signed, and an outsider's
+    certificate from another CA (openssl CLI)."""
+    def run(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=tmp_path)
+    for ca in ("ca", "other-ca"):
+        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca + ".key",
+            "-out", ca + ".pem", "-days", "2", "-subj", "/CN=" + ca)
+    for name, ca in (("node", "ca"), ("client", "ca"), ("outsider", "other-ca")):
+        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key",
+            "-out", name + ".csr", "-subj", "/CN=" + name)
+        run("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
+            "-CAcreateserial", "-out", name + ".pem", "-days", "2")
+    return {n: (str(tmp_path / (n + ".pem")), str(tmp_path / (n + ".key")))
+            for n in ("node", "client", "outsider")}, str(tmp_path / "ca.pem")
+
+
+def test_tls_with_certificates_verified_on_both_sides(tmp_path):
+    certs, ca = make_certificates(tmp_path)
+    cert, key = certs["node"]
+    node = subprocess.Popen([os.path.join(TOOLS, "actorrt-node"), "--devices", "sim:2",
+                             "--tls-cert", cert, "--tls-key", key, "--tls-ca", ca],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        address = node.stdout.readline().split()[-1]
+        script = """
+            try:
+                ie = InferenceEngine(MODEL)
+                print("served", key_of(ie.run(keyed(ie, 9))), len(ie.get_lane_backends()))
+            except RuntimeError as e:
+                print("refused:", e)
+        """
+
+        def as_client(who):
+            env = {}
+            if who:
+                c, k = certs[who]
+                env = dict(ACTORRT_TLS_CERT=c, ACTORRT_TLS_KEY=k, ACTORRT_TLS_CA=ca)
+            os.environ.update(env)
+            try:
+                return client(script, [address], timeout=60)
+            finally:
+                for name in env:
+                    del os.environ[name]
+
+        good = as_client("client")
+        assert good.returncode == 0, good.stderr
+        assert "served 9 2" in good.stdout, good.stdout + good.stderr
+        for who in (None, "outsider"):  # plain TCP, or a certificate the CA did not sign
+            bad = as_client(who)
+            assert bad.returncode == 0, bad.stderr
+            assert "refused: cannot join node" in bad.stdout, (who, bad.stdout, bad.stderr)
+    finally:
+        node.kill()
+        node.wait(10)
+
+
 def test_unreachable_node_is_a_clear_error():
     r = client("""
         try:

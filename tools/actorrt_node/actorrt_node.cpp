@@ -19,9 +19,9 @@ using namespace actorrt;
 namespace {
 
 struct node_config : caf::actor_system_config {
-  explicit node_config(const std::string& protocol) {
+  node_config(const tls_files& tls, const std::string& protocol) {
     add_actorrt_types(*this);
-    use_network(*this, protocol);
+    use_network(*this, tls, protocol);
   }
 };
 
@@ -39,6 +39,13 @@ int main(int argc, char** argv) {
                  "address to listen on (default 127.0.0.1: this host only; "
                  "the link is unauthenticated: trusted networks only)");
   app.add_option("--port", port, "TCP port (0: any free port)");
+  tls_files tls;
+  app.add_option("--tls-cert", tls.certificate,
+                 "TLS: this node's certificate (PEM); with --tls-key and "
+                 "--tls-ca, clients must present a certificate that CA "
+                 "signed");
+  app.add_option("--tls-key", tls.key, "TLS: this node's private key (PEM)");
+  app.add_option("--tls-ca", tls.ca, "TLS: the CA clients' certificates need");
   // Hidden: lets tests stand in for a node of another protocol version.
   std::string protocol = protocol_id();
   app.add_option("--protocol-id", protocol)->group("");
@@ -54,16 +61,14 @@ int main(int argc, char** argv) {
     auto specs = devices.empty() ? default_devices() : parse_devices(devices);
     if (specs.empty())
       throw InvalidArgument("a node needs at least one device");
-    node_config cfg{protocol};
+    tls.check();
+    node_config cfg{tls, protocol};
     caf::actor_system sys{cfg};
     auto [cores, reports] = spawn_cores(sys, specs);
     auto served = sys.spawn(node, cores, reports);
-    auto bound = sys.middleman().publish(served, port, bind.c_str(), true);
-    if (!bound)
-      throw DeviceIO("cannot listen on " + bind + ":" + std::to_string(port)
-                     + ": " + sys.render(bound.error()));
+    auto bound = publish_node(sys, served, bind, port);
     std::printf("actorrt-node listening on %s:%u\n", bind.c_str(),
-                unsigned(*bound));
+                unsigned(bound));
     std::fflush(stdout);
     int sig = 0;
     sigwait(&stop, &sig);
@@ -71,7 +76,7 @@ int main(int argc, char** argv) {
                  sig == SIGINT ? "SIGINT" : "SIGTERM");
     // Jobs a core is running finish; what waits behind them fails at its
     // client (the core is gone), so nothing is left hanging.
-    sys.middleman().unpublish(served, *bound);
+    sys.middleman().unpublish(served, bound);
     caf::anon_send_exit(served, caf::exit_reason::user_shutdown);
     for (auto& core : cores)
       caf::anon_send_exit(core, caf::exit_reason::user_shutdown);
