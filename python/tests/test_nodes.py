@@ -91,7 +91,8 @@ def test_a_client_uses_two_nodes_devices(nodes):
     assert f"* Device 1: sim, 3 NPU cores" in cli.stdout and f"node {a}" in cli.stdout
 
 
-def test_a_node_killed_mid_run_every_job_ends_once(nodes):
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_a_node_killed_mid_run_every_job_ends_once(nodes, sig):
     victim, a = nodes("sim:3:2ms")
     _, b = nodes("sim:3:2ms")
     r = client(f"""
@@ -113,7 +114,7 @@ def test_a_node_killed_mid_run_every_job_ends_once(nodes):
         ie.register_callback(cb)
         for k in range(n):
             if k == 300:
-                os.kill({victim.pid}, 9)
+                os.kill({victim.pid}, {int(sig)})
             ie.run_async(keyed(ie, k), user_arg=k)
         all_done.wait(60)
         time.sleep(0.5)  # a late duplicate would show here
