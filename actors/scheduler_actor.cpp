@@ -201,8 +201,8 @@ bool load_on(self_ptr self, size_t slot,
     return false;
   auto model = entry.handle.id;
   st.policy.set_lane(slot, model, lane::loading);
-  // A node gets a model's bytes once: one of its cores receives them, the
-  // others then load it by digest (their loads wait for that first one).
+  // A node gets a model's bytes at most once: one of its cores asks for
+  // them, the others then load it by digest (their loads wait for it).
   auto handle = entry.handle;
   auto& host = st.reports[slot].host;
   std::string shipping_key;
@@ -221,8 +221,11 @@ bool load_on(self_ptr self, size_t slot,
         return true;
       }
     }
-    handle.ship = first || ship;
-    if (handle.ship) {
+    // The first load asks by digest: the node may hold the model already
+    // (another client's). One without it answers send_model_bytes, and
+    // gets the bytes.
+    handle.ship = ship;
+    if (first || ship) {
       st.shipping.emplace(key, std::vector<std::function<void()>>{});
       shipping_key = key;
     }
@@ -239,6 +242,12 @@ bool load_on(self_ptr self, size_t slot,
         auto entry = st.models.find(model);
         if (f && backend == send_model_bytes && entry != st.models.end()) {
           load_on(self, slot, entry->second, done, true);
+          // The others wait for the bytes now on their way.
+          if (auto i = st.shipping.find(shipping_key); i != st.shipping.end()) {
+            for (auto& load : waiting)
+              i->second.push_back(std::move(load));
+            waiting.clear();
+          }
         } else {
           if (entry != st.models.end()) {
             st.policy.set_lane(slot, model, f ? lane::failed : lane::ready);

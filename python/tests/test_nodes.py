@@ -187,11 +187,26 @@ def test_jobs_fail_naming_the_node_only_when_no_core_is_left(nodes):
 
 def test_a_model_travels_once_per_node(nodes):
     node, a = nodes("sim:3")
-    r = client("""
-        first = InferenceEngine(MODEL)
-        second = InferenceEngine(MODEL)  # same bytes: not sent again
-        print("runs", key_of(first.run(keyed(first, 1))), key_of(second.run(keyed(second, 2))))
-    """, [a])
+    env = dict(os.environ, ACTORRT_DEVICES="none", ACTORRT_NODES=a)
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys
+        from dx_engine import InferenceEngine
+        ie = InferenceEngine({model('tiny_cnn')!r})
+        print("loaded", flush=True)
+        sys.stdin.readline()
+    """)], env=env, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline().strip() == "loaded"
+        # Another engine of this client and one of another client: the node
+        # holds these bytes already.
+        r = client("""
+            first = InferenceEngine(MODEL)
+            second = InferenceEngine(MODEL)
+            print("runs", key_of(first.run(keyed(first, 1))), key_of(second.run(keyed(second, 2))))
+        """, [a])
+    finally:
+        holder.communicate("done\n", timeout=30)
     assert r.returncode == 0, r.stderr
     assert "runs 1 2" in r.stdout
     node.send_signal(signal.SIGTERM)
