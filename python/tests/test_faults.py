@@ -60,7 +60,13 @@ def test_failures_and_a_dying_core_end_every_job_once(sim):
         assert drawn + crashed == failed
         # The engine keeps serving on the cores left.
         assert [lane.split()[0] for lane in ie.get_lane_backends()] == ["0:0", "0:2"]
-        assert key_of(ie.run(keyed(ie, 5))) == 5
+        served = 0
+        for k in range(40):  # each may still draw the 5% fault
+            try:
+                served += key_of(ie.run(keyed(ie, k))) == k
+            except RuntimeError as e:
+                assert "simulated NPU fault" in str(e)
+        assert served >= 30
 
 
 def test_a_stalled_core_does_not_hang_dispose(sim):
