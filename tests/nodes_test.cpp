@@ -1,0 +1,90 @@
+// The C++ API on a worker node's cores: an actorrt-node process on
+// loopback, a runtime that joins it, an engine that runs there.
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "actorrt/inference_engine.hpp"
+#include "actors/runtime.hpp"
+#include "device/registry.hpp"
+#include "models.hpp"
+
+extern char** environ;
+
+using namespace actorrt;
+using actorrt::test::model_path;
+
+namespace {
+
+/// An actorrt-node child process serving `devices`; killed on destruction.
+struct node_process {
+  pid_t pid = -1;
+  std::string address;
+
+  explicit node_process(const char* devices) {
+    int out[2];
+    REQUIRE(::pipe(out) == 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&actions, out[0]);
+    const char* argv[] = {ACTORRT_NODE_BIN, "--devices", devices, nullptr};
+    REQUIRE(posix_spawn(&pid, ACTORRT_NODE_BIN, &actions, nullptr,
+                        const_cast<char**>(argv), environ)
+            == 0);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+    FILE* lines = ::fdopen(out[0], "r");
+    char line[256] = {};
+    REQUIRE(std::fgets(line, sizeof line, lines) != nullptr);
+    std::fclose(lines);
+    std::string text = line;
+    REQUIRE(text.rfind("actorrt-node listening on ", 0) == 0);
+    address = text.substr(std::strlen("actorrt-node listening on "));
+    address.erase(address.find_last_not_of("\r\n") + 1);
+  }
+
+  ~node_process() {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  }
+};
+
+} // namespace
+
+TEST_CASE("the C++ API runs on a worker node's cores", "[nodes]") {
+  node_process node{"sim:2"};
+  auto rt
+    = std::make_shared<runtime>(parse_devices("none"), scheduler_settings{},
+                                std::vector<std::string>{node.address});
+  EngineSettings settings;
+  settings.rt = rt;
+  InferenceEngine ie{model_path("tiny_cnn"), {}, settings};
+  auto lanes = ie.GetLaneBackends();
+  CHECK(lanes.size() == 2);
+  auto input = blob::allocate(ie.GetInputSize());
+  std::memset(input.data, 0, input.size);
+  uint64_t key = 4242;
+  std::memcpy(input.data, &key, sizeof key);
+  auto out = ie.Run({input});
+  uint64_t echoed = 0;
+  std::memcpy(&echoed, out.at(0).bytes.data, sizeof echoed);
+  CHECK(echoed == key);
+  bool remote = false;
+  for (auto& c : rt->report())
+    remote = remote || c.host == node.address;
+  CHECK(remote);
+}
+
+TEST_CASE("a runtime that cannot join its node says which", "[nodes]") {
+  CHECK_THROWS_WITH(runtime(parse_devices("none"), scheduler_settings{},
+                            std::vector<std::string>{"127.0.0.1:1"}),
+                    Catch::Contains("cannot join node 127.0.0.1:1"));
+}
