@@ -39,9 +39,13 @@ def nodes():
         node.wait(10)
 
 
-def client(script, addresses, timeout=120):
-    env = dict(os.environ, ACTORRT_DEVICES="none", ACTORRT_NODES=",".join(addresses))
-    body = textwrap.dedent(f"""
+def client_env(addresses):
+    return dict(os.environ, ACTORRT_DEVICES="none", ACTORRT_NODES=",".join(addresses))
+
+
+def client_body(script):
+    """A client program: `script` with MODEL, keyed() and key_of() defined."""
+    return textwrap.dedent(f"""
         import os, sys, threading, time
         import numpy as np
         from dx_engine import InferenceEngine, InferenceOption
@@ -53,8 +57,11 @@ def client(script, addresses, timeout=120):
         def key_of(outputs):
             return int(np.frombuffer(outputs[0].tobytes()[:8], np.uint64)[0])
     """) + textwrap.dedent(script)
-    return subprocess.run([sys.executable, "-c", body], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+
+
+def client(script, addresses, timeout=120):
+    return subprocess.run([sys.executable, "-c", client_body(script)], capture_output=True,
+                          text=True, timeout=timeout, env=client_env(addresses))
 
 
 def test_a_client_uses_two_nodes_devices(nodes):
@@ -275,24 +282,12 @@ def test_the_seed_examples_run_on_remote_cores_only(nodes):
 
 def test_two_clients_share_a_node(nodes):
     _, a = nodes("sim:3:1ms")
-    script = """
+    body = client_body("""
         ie = InferenceEngine(MODEL)
         ids = {ie.run_async(keyed(ie, k)): k for k in range(2000)}
         print("right", sum(key_of(ie.wait(i)) == k for i, k in ids.items()))
-    """
-    env = dict(os.environ, ACTORRT_DEVICES="none", ACTORRT_NODES=a)
-    body = textwrap.dedent(f"""
-        import numpy as np
-        from dx_engine import InferenceEngine
-        MODEL = {model('tiny_cnn')!r}
-        def keyed(ie, key):
-            buf = np.zeros(ie.get_input_size(), np.uint8)
-            buf[:8] = np.frombuffer(np.uint64(key).tobytes(), np.uint8)
-            return [buf]
-        def key_of(outputs):
-            return int(np.frombuffer(outputs[0].tobytes()[:8], np.uint64)[0])
-    """) + textwrap.dedent(script)
-    clients = [subprocess.Popen([sys.executable, "-c", body], env=env, text=True,
+    """)
+    clients = [subprocess.Popen([sys.executable, "-c", body], env=client_env([a]), text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                for _ in range(2)]
     for c in clients:
