@@ -279,6 +279,12 @@ typename Inspector::result_type inspect(Inspector& f, core_report& x) {
            x.host, x.device_key, x.alive, x.simulated, x.jobs, x.lanes);
 }
 
+/// How core reports name this process's host: its CAF node, or "local"
+/// when the process has no network (no node id).
+inline std::string host_name(const caf::actor_system& sys) {
+  return sys.node() ? to_string(sys.node()) : std::string("local");
+}
+
 /// A failure as a CAF error, for response promises of actor clients.
 inline caf::error to_caf_error(const failure& f) {
   return caf::error(static_cast<uint8_t>(f.code), caf::atom("actorrt"),

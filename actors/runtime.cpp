@@ -30,7 +30,7 @@ std::pair<std::vector<npu_core_actor>, std::vector<core_report>>
 spawn_cores(caf::actor_system& sys, const std::vector<device_spec>& devices) {
   unpinned_logger unpinned;
   std::pair<std::vector<npu_core_actor>, std::vector<core_report>> result;
-  auto host = to_string(sys.node());
+  auto host = host_name(sys);
   for (size_t d = 0; d < devices.size(); ++d) {
     auto& spec = devices[d];
     for (int c = 0; c < spec.cores; ++c) {

@@ -380,7 +380,7 @@ scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
           scheduler_settings settings) {
   self->state.settings = settings;
   self->state.policy = scheduling_policy{settings.core_depth};
-  self->state.local_host = to_string(self->system().node());
+  self->state.local_host = host_name(self->system());
   self->set_down_handler([self](caf::down_msg& msg) { core_down(self, msg); });
   return {
     [=](join_atom, npu_core_actor& core, core_report& report) {

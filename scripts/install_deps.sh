@@ -13,6 +13,7 @@ packages=(
   pybind11-dev python3-dev python3-numpy python3-pytest  # the Python module
   python3-onnx          # generating the test and benchmark models
   libcli11-dev          # command-line parsing of tools and benchmarks
+  nlohmann-json3-dev    # JSON written by the tools (run_model --json)
   libonnx-testdata      # ONNX's own test models (conformance test)
   openssl               # certificates for the TLS test of worker nodes
 )

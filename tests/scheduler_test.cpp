@@ -149,7 +149,7 @@ struct fixture {
     core_report r;
     r.device = device;
     r.core = core;
-    r.host = host.empty() ? to_string(sys.node()) : host;
+    r.host = host.empty() ? host_name(sys) : host;
     r.device_key = r.host + "/" + std::to_string(device);
     self->send(scheduler, join_atom::value, actor, r);
     sched.run();

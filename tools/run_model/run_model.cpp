@@ -1,98 +1,423 @@
-// Runs a model on ActorRT and prints throughput and latency, like DX-RT's
-// run_model. Usage: run_model -m model.onnx [-l loops] [--sync] [-b bound]
+// Runs a model on ActorRT and prints throughput and latency with DX-RT's
+// run_model flags and result block, then what DX-RT lacks: latency
+// percentiles, per-core jobs, queue vs compute time, each lane's backend.
+// Usage: run_model -m model.onnx [-l N | -t SECONDS] [-s] [-f FPS] ...
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "actorrt/inference_engine.hpp"
 #include "actors/runtime.hpp"
+#include "core/clock.hpp"
 
 using namespace actorrt;
+using json = nlohmann::json;
 
-int main(int argc, char** argv) {
-  CLI::App app{"Run an ONNX model on ActorRT and report FPS and latency"};
-  std::string path;
-  int loops = 300;
+namespace {
+
+std::atomic<bool> interrupted{false};
+
+struct settings {
+  std::string model;
+  std::string input_file;
+  std::string output_file;
+  std::string json_file;
+  std::string devices = "all";
+  std::string sweep;
+  int loops = 0;
+  double seconds = 0;
   int warmup = 5;
   bool single = false;
   int bound = 0;
+  double fps = 0;
   int buffer_count = InferenceOption::default_buffer_count();
-  app.add_option("-m,--model", path, "model file (.onnx)")->required();
-  app.add_option("-l,--loops", loops, "number of inferences");
-  app.add_option("-w,--warmup-runs", warmup, "runs before measuring");
-  app.add_flag("-s,--single", single, "one job at a time (Run), else RunAsync");
-  app.add_option("-n,--npu", bound, "bound option 0..6 (NPU_ALL..NPU_02)");
-  app.add_option("--buffer-count", buffer_count, "jobs in flight per device");
-  CLI11_PARSE(app, argc, argv);
-  try {
-    InferenceOption opt;
-    opt.bound = static_cast<bound_option>(bound);
-    opt.buffer_count = buffer_count;
-    InferenceEngine ie{path, opt};
-    std::vector<uint8_t> input(ie.GetInputSize(), 0);
-    auto raw = blob::borrow(input.data(), input.size(), nullptr);
-    for (int i = 0; i < warmup; ++i)
-      ie.Run({raw});
-    std::atomic<int> errors{0};
-    ie.RegisterCallback([&](const tensors&, void*, const failure& err) {
-      errors += err ? 1 : 0;
-      return 0;
-    });
+  bool verbose = false;
+  bool use_ort = false;
+};
+
+/// The devices option: "all", "0,1", or "count:N".
+std::vector<int> parse_device_list(const std::string& text) {
+  if (text == "all")
+    return {};
+  std::vector<int> ids;
+  if (text.rfind("count:", 0) == 0) {
+    int n = std::stoi(text.substr(6));
+    if (n < 1)
+      throw InvalidArgument("--devices count:N needs N >= 1");
+    for (int i = 0; i < n; ++i)
+      ids.push_back(i);
+    return ids;
+  }
+  std::stringstream list{text};
+  std::string id;
+  while (std::getline(list, id, ','))
+    ids.push_back(std::stoi(id));
+  return ids;
+}
+
+blob read_input(const std::string& file, size_t expected) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in)
+    throw FileNotFound("cannot read input file '" + file + "'");
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
+                          std::istreambuf_iterator<char>());
+  if (bytes.size() != expected)
+    throw InvalidArgument("input file '" + file + "' has "
+                          + std::to_string(bytes.size())
+                          + " bytes; the model's input size is "
+                          + std::to_string(expected) + " bytes");
+  return blob::copy_of(bytes.data(), bytes.size());
+}
+
+/// What a measured run saw: per-job end-to-end latency (submit → result),
+/// compute time, errors.
+struct run_record {
+  std::mutex mtx;
+  std::vector<int64_t> submitted;
+  std::vector<int64_t> latency_us;
+  std::vector<int64_t> compute_us;
+  std::atomic<int> errors{0};
+  std::atomic<int> done{0};
+  tensors last_outputs;
+};
+
+double percentile(std::vector<int64_t> xs, double p) {
+  if (xs.empty())
+    return 0;
+  std::sort(xs.begin(), xs.end());
+  return xs[size_t(p * double(xs.size() - 1) + 0.5)] / 1e3;
+}
+
+double mean_ms(const std::vector<int64_t>& xs) {
+  double sum = 0;
+  for (auto x : xs)
+    sum += double(x);
+  return xs.empty() ? 0.0 : sum / double(xs.size()) / 1e3;
+}
+
+/// A one-line progress bar on a terminal, for runs longer than a second.
+class progress {
+public:
+  progress(const run_record& r, int total, double seconds)
+    : record_(r), total_(total), seconds_(seconds),
+      shown_(::isatty(STDERR_FILENO) != 0) {
+    if (shown_)
+      thread_ = std::thread([this] { loop(); });
+  }
+  ~progress() {
+    stop_ = true;
+    if (thread_.joinable())
+      thread_.join();
+    if (drawn_)
+      std::fprintf(stderr, "\r%60s\r", "");
+  }
+
+private:
+  void loop() {
     auto start = std::chrono::steady_clock::now();
-    std::vector<uint64_t> ids;
-    for (int i = 0; i < loops; ++i) {
-      if (single)
-        ie.Run({raw});
-      else
-        ids.push_back(ie.RunAsync({raw}));
+    while (!stop_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      std::chrono::duration<double> t
+        = std::chrono::steady_clock::now() - start;
+      if (t.count() < 1.0)
+        continue;
+      double share = total_ > 0 ? double(record_.done) / total_
+                                : std::min(1.0, t.count() / seconds_);
+      int width = 30, filled = int(share * width);
+      std::fprintf(stderr, "\r[%s%s] %3.0f%% %d jobs",
+                   std::string(size_t(filled), '#').c_str(),
+                   std::string(size_t(width - filled), '.').c_str(),
+                   share * 100, record_.done.load());
+      drawn_ = true;
     }
-    for (auto id : ids)
-      ie.Wait(id);
+  }
+
+  const run_record& record_;
+  int total_;
+  double seconds_;
+  bool shown_;
+  bool drawn_ = false;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+/// RunAsync + callback at full load (or open-loop at `fps`); Run one at a
+/// time with `single`. Stops early on Ctrl-C and still reports.
+double measure(InferenceEngine& ie, const settings& s, const blob& input,
+               run_record& r) {
+  int total = s.loops > 0 ? s.loops : 0;
+  size_t capacity = total > 0 ? size_t(total) : 1u << 20;
+  r.submitted.assign(capacity, 0);
+  ie.RegisterCallback([&r](const tensors& out, void* arg, const failure& e) {
+    auto i = reinterpret_cast<size_t>(arg);
+    auto now = now_ns();
+    std::lock_guard<std::mutex> guard{r.mtx};
+    if (e)
+      ++r.errors;
+    else
+      r.last_outputs = out;
+    r.latency_us.push_back((now - r.submitted[i]) / 1000);
+    ++r.done;
+    return 0;
+  });
+  auto start = std::chrono::steady_clock::now();
+  auto deadline = start
+                  + std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::duration<double>(s.seconds));
+  progress bar{r, total, s.seconds};
+  size_t sent = 0;
+  for (; sent < capacity && !interrupted; ++sent) {
+    if (total == 0 && std::chrono::steady_clock::now() >= deadline)
+      break;
+    if (s.fps > 0) // open loop: each job at its own time, late or not
+      std::this_thread::sleep_until(
+        start
+        + std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::duration<double>(double(sent) / s.fps)));
+    r.submitted[sent] = now_ns();
+    if (s.single) {
+      try {
+        auto out = ie.Run({input});
+        std::lock_guard<std::mutex> guard{r.mtx};
+        r.latency_us.push_back((now_ns() - r.submitted[sent]) / 1000);
+        r.last_outputs = out;
+      } catch (const Error&) {
+        ++r.errors;
+      }
+      ++r.done;
+    } else {
+      ie.RunAsync({input}, reinterpret_cast<void*>(sent));
+    }
+  }
+  while (r.done < int(sent))
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  std::chrono::duration<double> secs = std::chrono::steady_clock::now() - start;
+  ie.RegisterCallback(nullptr);
+  auto npu = ie.GetNpuInferenceTimeVector();
+  npu.erase(npu.begin(), npu.end() - std::min(npu.size(), sent));
+  r.compute_us = std::move(npu);
+  return secs.count();
+}
+
+/// Closed loop at each concurrency: that many jobs always outstanding.
+json concurrency_sweep(InferenceEngine& ie, const blob& input,
+                       const std::string& levels, int jobs) {
+  json rows = json::array();
+  std::stringstream list{levels};
+  std::string item;
+  while (std::getline(list, item, ',')) {
+    int n = std::stoi(item);
+    std::vector<std::vector<int64_t>> lat(static_cast<size_t>(n));
+    std::atomic<int> next{0};
+    auto start = std::chrono::steady_clock::now();
+    std::vector<std::thread> clients;
+    for (int c = 0; c < n; ++c)
+      clients.emplace_back([&, c] {
+        while (next++ < jobs && !interrupted) {
+          auto t0 = now_ns();
+          ie.Run({input});
+          lat[size_t(c)].push_back((now_ns() - t0) / 1000);
+        }
+      });
+    for (auto& t : clients)
+      t.join();
     std::chrono::duration<double> secs
       = std::chrono::steady_clock::now() - start;
-    // The measured jobs are the newest samples (the windows hold 1024).
-    auto measured = [&](std::vector<int64_t> xs) {
-      xs.erase(xs.begin(), xs.end() - std::min<size_t>(xs.size(), loops));
-      return xs;
-    };
-    auto lat = measured(ie.GetLatencyVector());
-    auto npu = measured(ie.GetNpuInferenceTimeVector());
-    auto mean_ms = [](const std::vector<int64_t>& xs) {
-      double sum = 0;
-      for (auto x : xs)
-        sum += x;
-      return xs.empty() ? 0.0 : sum / xs.size() / 1e3;
-    };
-    std::sort(lat.begin(), lat.end());
-    auto pct = [&](double p) {
-      return lat.empty() ? 0.0 : lat[size_t(p * (lat.size() - 1))] / 1e3;
-    };
-    std::printf("model  %s\ndevices", path.c_str());
+    std::vector<int64_t> all;
+    for (auto& l : lat)
+      all.insert(all.end(), l.begin(), l.end());
+    double fps = double(all.size()) / secs.count();
+    double p99 = percentile(all, 0.99);
+    std::printf("  concurrency %3d: %10.2f FPS, p99 %.3f ms\n", n, fps, p99);
+    rows.push_back({{"concurrency", n}, {"fps", fps}, {"p99_ms", p99}});
+  }
+  return rows;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Run an ONNX model on ActorRT and report FPS and latency"};
+  settings s;
+  bool benchmark = false;
+  app.add_option("-m,--model", s.model, "model file (.onnx)")->required();
+  app.add_option("-i,--input", s.input_file,
+                 "input file: raw bytes of the model's input size");
+  app.add_option("-o,--output", s.output_file,
+                 "write the last job's outputs (raw bytes) there");
+  app.add_flag("-b,--benchmark", benchmark,
+               "RunAsync + callback at full load (the default)");
+  app.add_flag("-s,--single", s.single, "one job at a time (Run)");
+  app.add_option("-n,--npu", s.bound, "bound option 0..6 (NPU_ALL..NPU_02)")
+    ->check(CLI::Range(0, 6));
+  app.add_option("-l,--loops", s.loops, "number of inferences")
+    ->check(CLI::PositiveNumber);
+  app.add_option("-t,--time", s.seconds, "run for this many seconds")
+    ->check(CLI::PositiveNumber);
+  app.add_option("-w,--warmup-runs", s.warmup, "runs before measuring")
+    ->check(CLI::NonNegativeNumber);
+  app.add_option("-d,--devices", s.devices, "all, 0,1 or count:N");
+  app.add_option("-f,--fps", s.fps, "open loop at this many jobs/s")
+    ->check(CLI::PositiveNumber);
+  app.add_option("--buffer-count", s.buffer_count, "jobs in flight per device")
+    ->check(CLI::Range(1, 100));
+  app.add_flag("-v,--verbose", s.verbose, "print the model's tensors");
+  app.add_flag("--use-ort", s.use_ort, "run CPU lanes on ONNX Runtime");
+  app.add_option("--json", s.json_file, "write every figure as JSON there");
+  app.add_option("--concurrency-sweep", s.sweep,
+                 "closed-loop FPS and p99 at each concurrency, e.g. 1,2,4,8");
+  CLI11_PARSE(app, argc, argv);
+  if (s.loops == 0 && s.seconds == 0)
+    s.loops = 300;
+  std::signal(SIGINT, [](int) { interrupted = true; });
+  try {
+    InferenceOption opt;
+    opt.bound = static_cast<bound_option>(s.bound);
+    opt.buffer_count = s.buffer_count;
+    opt.devices = parse_device_list(s.devices);
+    if (s.use_ort)
+      opt.use_ort = true;
+    InferenceEngine ie{s.model, opt};
+    blob input = s.input_file.empty()
+                   ? blob::allocate(ie.GetInputSize())
+                   : read_input(s.input_file, ie.GetInputSize());
+    if (s.input_file.empty())
+      std::fill(input.data, input.data + input.size, uint8_t{0});
+    for (int i = 0; i < s.warmup; ++i)
+      ie.Run({input});
+    auto cores_before = ie.GetRuntime()->report();
+    run_record r;
+    double secs = measure(ie, s, input, r);
+    auto cores_after = ie.GetRuntime()->report();
+    int jobs = r.done;
+    double fps = jobs / secs;
+
+    std::printf("model  %s\ndevices", s.model.c_str());
     for (auto& d : ie.GetRuntime()->devices())
       std::printf(" %s", to_string(d).c_str());
     std::printf("%s\nlanes ",
                 ie.IsSimulated() ? "  (SIMULATED NPU: no real compute)" : "");
     for (auto& lane : ie.GetLaneBackends())
       std::printf(" [%s]", lane.c_str());
-    std::printf("\nmode   %s\n", single ? "single (Run, one job at a time)"
-                                        : "benchmark (RunAsync + callback)");
+    std::printf("\nmode   %s%s\n",
+                s.single ? "single (Run, one job at a time)"
+                         : "benchmark (RunAsync + callback)",
+                s.fps > 0 ? ", open loop" : "");
+    if (s.verbose)
+      for (auto& t : ie.GetInputs())
+        std::printf("input  %s %s %s\n", t.name.c_str(), to_string(t.type),
+                    shape_string(t.shape).c_str());
+    // DX-RT's block, unchanged.
     std::printf("============================================================"
                 "\n* Benchmark Result (%d inputs)\n",
-                loops);
-    std::printf("  - NPU Processing Time Average : %.3f ms\n", mean_ms(npu));
-    std::printf("  - Latency Average : %.3f ms (p50 %.3f ms, p99 %.3f ms)\n",
-                mean_ms(lat), pct(0.5), pct(0.99));
-    std::printf("  - FPS : %.2f\n", loops / secs.count());
-    std::printf("  - Errors : %d\n", errors.load());
+                jobs);
+    std::printf("  - NPU Processing Time Average : %.3f ms\n",
+                mean_ms(r.compute_us));
+    if (s.verbose)
+      std::printf("    Actual NPU core computation time for a single "
+                  "request\n");
+    std::printf("  - Latency Average : %.3f ms\n", mean_ms(r.latency_us));
+    if (s.verbose)
+      std::printf("    End-to-end time per request, including data transfer "
+                  "and system overheads\n");
+    std::printf("  - FPS : %.2f\n", fps);
+    if (s.verbose)
+      std::printf("    Overall user-observed inference throughput\n");
     std::printf("============================================================"
                 "\n");
-    return errors == 0 ? 0 : 1;
+    // What DX-RT lacks.
+    json out;
+    out["model"] = s.model;
+    out["mode"] = s.single ? "single" : "benchmark";
+    out["simulated"] = ie.IsSimulated();
+    out["jobs"] = jobs;
+    out["errors"] = r.errors.load();
+    out["seconds"] = secs;
+    out["fps"] = fps;
+    out["interrupted"] = interrupted.load();
+    if (s.fps > 0)
+      out["target_fps"] = s.fps;
+    json lat;
+    for (auto [name, p] :
+         std::vector<std::pair<const char*, double>>{{"p50", 0.5},
+                                                     {"p90", 0.9},
+                                                     {"p95", 0.95},
+                                                     {"p99", 0.99},
+                                                     {"p99.9", 0.999},
+                                                     {"max", 1.0}})
+      lat[name] = percentile(r.latency_us, p);
+    lat["mean"] = mean_ms(r.latency_us);
+    out["latency_ms"] = lat;
+    double compute = mean_ms(r.compute_us);
+    out["compute_ms"] = compute;
+    out["queue_ms"] = std::max(0.0, mean_ms(r.latency_us) - compute);
+    std::printf("  latency ms: p50 %.3f  p90 %.3f  p95 %.3f  p99 %.3f  "
+                "p99.9 %.3f  max %.3f\n",
+                lat["p50"].get<double>(), lat["p90"].get<double>(),
+                lat["p95"].get<double>(), lat["p99"].get<double>(),
+                lat["p99.9"].get<double>(), lat["max"].get<double>());
+    std::printf("  queue %.3f ms + compute %.3f ms per job; errors %d%s\n",
+                out["queue_ms"].get<double>(), compute, r.errors.load(),
+                interrupted ? "  (interrupted: what was measured so far)" : "");
+    json cores = json::array();
+    for (size_t i = 0; i < cores_after.size() && i < cores_before.size(); ++i) {
+      auto& c = cores_after[i];
+      auto n = c.jobs - cores_before[i].jobs;
+      auto lane = c.lanes.begin() != c.lanes.end() ? c.lanes.begin()->second
+                                                   : std::string("-");
+      // Compute time is per engine: a core's busy share is estimated from
+      // its jobs times the mean compute time.
+      double busy = std::min(1.0, double(n) * compute / 1e3 / secs);
+      std::printf("  core %d:%d  %8llu jobs  %9.2f FPS  ~%3.0f%% busy  %s%s\n",
+                  c.device, c.core, (unsigned long long) n, double(n) / secs,
+                  busy * 100, lane.c_str(), c.simulated ? "  SIMULATED" : "");
+      cores.push_back({{"device", c.device},
+                       {"core", c.core},
+                       {"host", c.host},
+                       {"jobs", n},
+                       {"fps", double(n) / secs},
+                       {"utilisation_estimate", busy},
+                       {"simulated", c.simulated}});
+    }
+    out["cores"] = cores;
+    if (!s.sweep.empty()) {
+      std::printf("* Concurrency sweep (closed loop, Run)\n");
+      out["concurrency_sweep"]
+        = concurrency_sweep(ie, input, s.sweep, std::max(50, jobs / 4));
+    }
+    if (!s.output_file.empty()) {
+      std::ofstream file(s.output_file, std::ios::binary);
+      for (auto& t : r.last_outputs)
+        file.write(reinterpret_cast<const char*>(t.bytes.data),
+                   std::streamsize(t.bytes.size));
+      if (!file)
+        throw DeviceIO("cannot write output file '" + s.output_file + "'");
+    }
+    if (!s.json_file.empty()) {
+      std::ofstream file(s.json_file);
+      file << out.dump(2) << "\n";
+      if (!file)
+        throw DeviceIO("cannot write JSON file '" + s.json_file + "'");
+    }
+    return r.errors == 0 ? 0 : 1;
   } catch (const Error& e) {
     std::fprintf(stderr, "run_model: %s: %s\n", to_string(e.code()), e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "run_model: %s\n", e.what());
     return 2;
   }
 }
