@@ -3,6 +3,7 @@ namespace with its own address on a bridge; one node's link is cut mid-run.
 Needs root and `ip netns` (skipped with the reason where not permitted)."""
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -24,6 +25,8 @@ def ip(*args, check=True):
 def namespaces_work():
     if os.geteuid() != 0:
         return "needs root"
+    if shutil.which("ip") is None:
+        return "the ip command (iproute2) is not installed"
     probe = ip("netns", "add", PREFIX + "-probe", check=False)
     if probe.returncode != 0:
         return "ip netns is not permitted here: " + probe.stderr.strip()
