@@ -182,6 +182,17 @@ model_ptr model::from_bytes(std::string name, std::string bytes) {
   auto result = std::make_shared<model>();
   auto& m = *result;
   m.name_ = std::move(name);
+  m.producer_
+    = proto.producer_name()
+      + (proto.producer_version().empty() ? ""
+                                          : " " + proto.producer_version());
+  for (auto& init : proto.graph().initializer()) {
+    int64_t n = 1;
+    for (auto d : init.dims())
+      n *= d; // within model_limits: checked above
+    m.parameter_bytes_
+      += uint64_t(n) * uint64_t(element_bytes(init.data_type()));
+  }
   for (auto& op : proto.opset_import())
     if (op.domain().empty() || op.domain() == "ai.onnx")
       m.opset_ = op.version();
@@ -245,6 +256,9 @@ std::string describe(const model& m) {
   tensors("outputs", m.outputs());
   out << "input size " << m.input_size() << " bytes, output size "
       << m.output_size() << " bytes\n";
+  if (!m.producer().empty())
+    out << "producer " << m.producer() << "\n";
+  out << "parameters " << m.parameter_bytes() << " bytes\n";
   std::snprintf(line, sizeof line, "MACs %.3f G\noperators\n", m.macs() / 1e9);
   out << line;
   for (auto& [op, n] : m.op_census()) {

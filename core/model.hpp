@@ -67,6 +67,14 @@ public:
   uint64_t macs() const {
     return macs_;
   }
+  /// Bytes of the model's initializers (its weights).
+  uint64_t parameter_bytes() const {
+    return parameter_bytes_;
+  }
+  /// The program that wrote the file ("pytorch 2.1", ...), if it says.
+  const std::string& producer() const {
+    return producer_;
+  }
   int64_t opset() const {
     return opset_;
   }
@@ -75,6 +83,8 @@ private:
   std::string name_;
   std::string bytes_;
   std::string digest_;
+  std::string producer_;
+  uint64_t parameter_bytes_ = 0;
   std::vector<tensor_info> inputs_;
   std::vector<tensor_info> outputs_;
   tensor_metas input_metas_;

@@ -64,43 +64,27 @@ struct checker {
            + " keeps its data in an external file, which ActorRT does "
              "not read");
     auto n = count(t.dims(), what);
-    int64_t size = 0;  // bytes per element in raw_data
+    int64_t size = element_bytes(t.data_type()); // per element in raw_data
     int64_t have = -1; // elements in the typed field that holds them
     switch (t.data_type()) {
       case tp::FLOAT:
-        size = 4, have = t.float_data_size();
+        have = t.float_data_size();
         break;
       case tp::COMPLEX64:
-        size = 8, have = t.float_data_size() / 2;
+        have = t.float_data_size() / 2;
         break;
       case tp::DOUBLE:
-        size = 8, have = t.double_data_size();
+        have = t.double_data_size();
         break;
       case tp::COMPLEX128:
-        size = 16, have = t.double_data_size() / 2;
+        have = t.double_data_size() / 2;
         break;
       case tp::INT64:
-        size = 8, have = t.int64_data_size();
+        have = t.int64_data_size();
         break;
       case tp::UINT32:
-        size = 4, have = t.uint64_data_size();
-        break;
       case tp::UINT64:
-        size = 8, have = t.uint64_data_size();
-        break;
-      case tp::INT32:
-        size = 4, have = t.int32_data_size();
-        break;
-      case tp::INT16:
-      case tp::UINT16:
-      case tp::FLOAT16:
-      case tp::BFLOAT16:
-        size = 2, have = t.int32_data_size();
-        break;
-      case tp::INT8:
-      case tp::UINT8:
-      case tp::BOOL:
-        size = 1, have = t.int32_data_size();
+        have = t.uint64_data_size();
         break;
       case tp::STRING:
         if (t.string_data_size() != n)
@@ -108,8 +92,10 @@ struct checker {
                + std::to_string(t.string_data_size()));
         return;
       default:
-        fail(what + " has ONNX element type " + std::to_string(t.data_type())
-             + ", which ActorRT does not support");
+        if (size == 0)
+          fail(what + " has ONNX element type " + std::to_string(t.data_type())
+               + ", which ActorRT does not support");
+        have = t.int32_data_size(); // the 8-, 16- and 32-bit types
     }
     if (t.has_raw_data()) {
       if (int64_t(t.raw_data().size()) != n * size)
@@ -172,6 +158,33 @@ struct checker {
 };
 
 } // namespace
+
+int64_t element_bytes(int32_t onnx_type) {
+  switch (onnx_type) {
+    case tp::DOUBLE:
+    case tp::INT64:
+    case tp::UINT64:
+    case tp::COMPLEX64:
+      return 8;
+    case tp::COMPLEX128:
+      return 16;
+    case tp::FLOAT:
+    case tp::INT32:
+    case tp::UINT32:
+      return 4;
+    case tp::INT16:
+    case tp::UINT16:
+    case tp::FLOAT16:
+    case tp::BFLOAT16:
+      return 2;
+    case tp::INT8:
+    case tp::UINT8:
+    case tp::BOOL:
+      return 1;
+    default:
+      return 0;
+  }
+}
 
 int64_t bounded_product(int64_t a, int64_t b, int64_t limit) {
   int64_t r;

@@ -29,6 +29,10 @@ struct model_limits {
 /// files), a window attribute that is zero, negative or huge.
 void check_declared(const onnx::ModelProto& proto, const std::string& name);
 
+/// Bytes per element of ONNX element type `onnx_type` (0: strings, or a
+/// type ActorRT does not know).
+int64_t element_bytes(int32_t onnx_type);
+
 /// a × b, or `limit` when the product exceeds it (or either is negative).
 int64_t bounded_product(int64_t a, int64_t b, int64_t limit);
 

@@ -1,5 +1,6 @@
 #include "device/registry.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -11,6 +12,7 @@
 #include "core/inference_option.hpp"
 #include "device/opencv_executor.hpp"
 #include "device/ort_executor.hpp"
+#include "device/ort_library.hpp"
 #include "device/simulated_executor.hpp"
 
 namespace actorrt {
@@ -153,6 +155,36 @@ std::vector<device_spec> parse_devices(const std::string& text) {
   if (result.empty())
     throw InvalidArgument("no devices in '" + text + "'");
   return result;
+}
+
+std::vector<backend_verdict> probe_backends(const model& m) {
+  std::vector<backend_verdict> verdicts;
+  auto probe = [&](const std::string& name, auto make) {
+    backend_verdict v{name, false, ""};
+    try {
+      make();
+      v.runs = true;
+    } catch (const std::exception& e) {
+      v.why = e.what();
+    }
+    verdicts.push_back(std::move(v));
+  };
+  if (ort_available())
+    probe("onnxruntime", [&] { ort_executor lane{m}; });
+  else
+    verdicts.push_back({"onnxruntime", false,
+                        "library not loaded: " + ort_library::load_error()});
+  probe("opencv-dnn", [&] { opencv_executor lane{m}; });
+  return verdicts;
+}
+
+std::string describe_backends(const std::vector<backend_verdict>& verdicts) {
+  std::string text = "backends\n";
+  for (auto& v : verdicts)
+    text += "  " + v.backend
+            + std::string(14 - std::min<size_t>(13, v.backend.size()), ' ')
+            + (v.runs ? "runs it" : "cannot: " + v.why) + "\n";
+  return text;
 }
 
 std::vector<device_spec> default_devices() {

@@ -52,6 +52,21 @@ std::unique_ptr<executor> make_executor(const device_spec& spec, const model& m,
 /// Parses "cpu:3,sim:3:250us". Throws InvalidArgument naming the bad part.
 std::vector<device_spec> parse_devices(const std::string& text);
 
+/// Whether a CPU backend can run a model, and if not why (its loader's own
+/// words, which name the operator it lacks).
+struct backend_verdict {
+  std::string backend; // "onnxruntime", "opencv-dnn"
+  bool runs = false;
+  std::string why;
+};
+
+/// Tries each CPU backend on `m` (ONNX Runtime only when its library is
+/// here).
+std::vector<backend_verdict> probe_backends(const model& m);
+
+/// The verdicts as text, a line each (parse_model prints them).
+std::string describe_backends(const std::vector<backend_verdict>& verdicts);
+
 /// `ACTORRT_DEVICES` when set, else one CPU device with 3 cores (a DX-M1).
 std::vector<device_spec> default_devices();
 

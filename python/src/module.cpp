@@ -28,7 +28,9 @@ PYBIND11_MODULE(_native, m) {
     "parse_model",
     [](const std::string& path) {
       actorrt::python::without_gil nogil;
-      return actorrt::describe(*actorrt::model::load(path));
+      auto m = actorrt::model::load(path);
+      return actorrt::describe(*m)
+             + actorrt::describe_backends(actorrt::probe_backends(*m));
     },
     "What ActorRT knows of the model at `path`, as text.");
   m.def("is_ort_supported", &actorrt::ort_available,

@@ -78,3 +78,32 @@ def test_run_model_ctrl_c_prints_what_it_measured():
     out, err = p.communicate(timeout=20)
     assert p.returncode == 0, err
     assert "* Benchmark Result" in out and "interrupted" in out
+
+
+PARSE_MODEL = os.path.join(REPO, "build", "tools", "parse_model")
+
+
+def test_parse_model_text_json_and_backends(tmp_path):
+    r = subprocess.run([PARSE_MODEL, "-m", BUNDLED], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "input size 12288 bytes" in r.stdout and "parameters " in r.stdout
+    assert "backends" in r.stdout and "opencv-dnn" in r.stdout
+    out = tmp_path / "m.json"
+    r = subprocess.run([PARSE_MODEL, "-m", BUNDLED, "-j", "-o", str(out)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    d = json.loads(out.read_text())
+    assert d == json.loads(r.stdout)
+    assert d["input_size"] == 12288 and d["inputs"][0]["shape"] == [1, 3, 32, 32]
+    assert d["operators"]["Conv"] == 2 and d["macs"] > 0
+    assert d["parameter_bytes"] > 0
+    assert {b["backend"] for b in d["backends"]} == {"onnxruntime", "opencv-dnn"}
+    # OpenCV 4.6 cannot run opset-13 Clip with min/max inputs, and says why.
+    clip = subprocess.run([PARSE_MODEL, "-m", model("clip_opset13"), "-j"],
+                          capture_output=True, text=True, timeout=60)
+    opencv = [b for b in json.loads(clip.stdout)["backends"] if b["backend"] == "opencv-dnn"]
+    assert opencv[0]["runs"] is False and "Clip" in opencv[0]["why"]
+    bad = subprocess.run([PARSE_MODEL, "-m", str(tmp_path / "none.onnx")],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "not found" in bad.stderr
