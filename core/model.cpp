@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include <onnx/checker.h>
+#include <onnx/common/version.h>
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
@@ -236,6 +237,11 @@ model_ptr model::from_bytes(std::string name, std::string bytes) {
                 std::hash<std::string>{}(m.bytes_), m.bytes_.size());
   m.digest_ = digest;
   return result;
+}
+
+std::string onnx_version() {
+  return std::string(onnx::LAST_RELEASE_VERSION) + " (IR "
+         + std::to_string(int(onnx::IR_VERSION)) + ")";
 }
 
 std::string describe(const model& m) {

@@ -13,6 +13,9 @@ namespace actorrt {
 
 class model;
 
+/// The ONNX library ActorRT loads models with: its release and IR version.
+std::string onnx_version();
+
 /// What ActorRT knows of a model, as text: tensors, sizes, operators, MACs
 /// (what parse_model prints and dx_engine.utils.parse_model returns).
 std::string describe(const model& m);

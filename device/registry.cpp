@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include <opencv2/core/version.hpp>
+
 #include "core/errors.hpp"
 #include "core/inference_option.hpp"
 #include "device/opencv_executor.hpp"
@@ -185,6 +187,10 @@ std::string describe_backends(const std::vector<backend_verdict>& verdicts) {
             + std::string(14 - std::min<size_t>(13, v.backend.size()), ' ')
             + (v.runs ? "runs it" : "cannot: " + v.why) + "\n";
   return text;
+}
+
+std::string opencv_version() {
+  return CV_VERSION;
 }
 
 std::vector<device_spec> default_devices() {

@@ -67,6 +67,9 @@ std::vector<backend_verdict> probe_backends(const model& m);
 /// The verdicts as text, a line each (parse_model prints them).
 std::string describe_backends(const std::vector<backend_verdict>& verdicts);
 
+/// The OpenCV library the OpenCV DNN lanes use.
+std::string opencv_version();
+
 /// `ACTORRT_DEVICES` when set, else one CPU device with 3 cores (a DX-M1).
 std::vector<device_spec> default_devices();
 

@@ -107,3 +107,12 @@ def test_parse_model_text_json_and_backends(tmp_path):
     bad = subprocess.run([PARSE_MODEL, "-m", str(tmp_path / "none.onnx")],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "not found" in bad.stderr
+
+
+def test_dxrt_cli_info_names_every_library():
+    r = subprocess.run([os.path.join(REPO, "build", "tools", "dxrt-cli"), "-i"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    for key in ("on CAF 0.17", "ONNX Runtime: ", "ONNX: 1.", "OpenCV: 4.", "build: ",
+                "ACTORRT_NODES: "):
+        assert key in r.stdout, (key, r.stdout)

@@ -1,6 +1,7 @@
 // DX-RT's dxrt-cli for ActorRT's devices: -s/--status lists each device and
 // its NPU cores (backend, simulated or not), -i/--info the configuration.
 #include <cstdio>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -9,6 +10,7 @@
 #include "actors/node_actor.hpp"
 #include "actors/runtime.hpp"
 #include "core/inference_option.hpp"
+#include "core/model.hpp"
 #include "device/ort_library.hpp"
 #include "device/registry.hpp"
 
@@ -41,6 +43,19 @@ int main(int argc, char** argv) {
       else
         std::printf("ONNX Runtime: no: %s\n",
                     ort_library::load_error().c_str());
+      std::printf("ONNX: %s\nOpenCV: %s\nbuild: %s\n", onnx_version().c_str(),
+                  opencv_version().c_str(), ACTORRT_BUILD_TYPE);
+      std::ifstream cpuinfo("/proc/cpuinfo");
+      std::string line;
+      while (std::getline(cpuinfo, line))
+        if (line.rfind("model name", 0) == 0) {
+          std::printf("host CPU: %s\n",
+                      line.substr(line.find(':') + 2).c_str());
+          break;
+        }
+      std::printf("ACTORRT_NODES: %s\n", std::getenv("ACTORRT_NODES")
+                                           ? std::getenv("ACTORRT_NODES")
+                                           : "(unset: this host only)");
     }
     if (status) {
       // Starting the devices shows they come up: each core actor answers.
