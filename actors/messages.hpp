@@ -17,7 +17,6 @@
 // on another host.
 #pragma once
 
-#include <cstdio>
 #include <map>
 
 #include <caf/all.hpp>
@@ -246,9 +245,6 @@ typename Inspector::result_type inspect(Inspector& f, model_handle& x) {
              try {
                x.ptr = model::from_bytes(name, bytes);
                cache_model(x.ptr);
-               std::fprintf(stderr,
-                            "actorrt: received model '%s' (%zu bytes)\n",
-                            name.c_str(), bytes.size());
              } catch (const std::exception& e) {
                return caf::make_error(caf::sec::invalid_argument, e.what());
              }

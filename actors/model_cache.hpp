@@ -12,7 +12,8 @@ namespace actorrt {
 /// null otherwise.
 model_ptr cached_model(const std::string& digest);
 
-/// Makes `m` findable by its digest for as long as anything holds it.
+/// Makes `m`, which just arrived over the network, findable by its digest
+/// for as long as anything holds it, and says on stderr that it came.
 void cache_model(const model_ptr& m);
 
 } // namespace actorrt

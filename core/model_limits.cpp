@@ -1,6 +1,7 @@
 #include "core/model_limits.hpp"
 
 #include <set>
+#include <vector>
 
 #include <onnx/onnx_pb.h>
 
@@ -19,11 +20,12 @@ struct checker {
     throw InvalidModel("'" + model + "' " + what);
   }
 
-  /// Element count of `dims`, checked dimension by dimension.
-  int64_t count(const google::protobuf::RepeatedField<int64_t>& dims,
-                const std::string& what) const {
-    if (dims.size() > model_limits::max_rank)
-      fail(what + " has rank " + std::to_string(dims.size()) + " (at most "
+  /// Element count of a shape of `rank` whose known dimensions are
+  /// `dims`, checked dimension by dimension.
+  int64_t count(const std::string& what, int rank,
+                const std::vector<int64_t>& dims) const {
+    if (rank > model_limits::max_rank)
+      fail(what + " has rank " + std::to_string(rank) + " (at most "
            + std::to_string(model_limits::max_rank) + ")");
     int64_t n = 1;
     for (auto d : dims) {
@@ -40,21 +42,11 @@ struct checker {
     if (!v.type().has_tensor_type() || !v.type().tensor_type().has_shape())
       return;
     auto& shape = v.type().tensor_type().shape();
-    if (shape.dim_size() > model_limits::max_rank)
-      fail("tensor '" + v.name() + "' has rank "
-           + std::to_string(shape.dim_size()) + " (at most "
-           + std::to_string(model_limits::max_rank) + ")");
-    int64_t n = 1;
-    for (auto& d : shape.dim()) {
-      if (!d.has_dim_value())
-        continue;
-      if (d.dim_value() < 0 || d.dim_value() > model_limits::max_dim)
-        fail("tensor '" + v.name() + "' has dimension "
-             + std::to_string(d.dim_value()));
-      n = bounded_product(n, d.dim_value(), model_limits::max_elements + 1);
-    }
-    if (n > model_limits::max_elements)
-      fail("tensor '" + v.name() + "' has more than 2^34 elements");
+    std::vector<int64_t> known; // symbolic dimensions are not checked
+    for (auto& d : shape.dim())
+      if (d.has_dim_value())
+        known.push_back(d.dim_value());
+    count("tensor '" + v.name() + "'", shape.dim_size(), known);
   }
 
   void tensor(const tp& t) const {
@@ -63,7 +55,7 @@ struct checker {
       fail(what
            + " keeps its data in an external file, which ActorRT does "
              "not read");
-    auto n = count(t.dims(), what);
+    auto n = count(what, t.dims_size(), {t.dims().begin(), t.dims().end()});
     int64_t size = element_bytes(t.data_type()); // per element in raw_data
     int64_t have = -1; // elements in the typed field that holds them
     switch (t.data_type()) {
