@@ -5,12 +5,8 @@ import threading
 import time
 from collections import Counter
 
-from conftest import key_of, keyed, model
+from conftest import key_of, keyed
 from dx_engine import InferenceEngine, InferenceOption
-
-
-def tiny_path():
-    return model("tiny_cnn")
 
 
 def run_many(ie, n):
@@ -44,9 +40,9 @@ def run_many(ie, n):
     return ended, errors, outputs_ok[0]
 
 
-def test_failures_and_a_dying_core_end_every_job_once(sim):
+def test_failures_and_a_dying_core_end_every_job_once(sim, tiny):
     sim("sim:3:100us:fail=0.05:die_after=200:cores=1:seed=7")
-    with InferenceEngine(tiny_path(), InferenceOption()) as ie:
+    with InferenceEngine(tiny, InferenceOption()) as ie:
         n = 3000
         ended, errors, ok = run_many(ie, n)
         assert sorted(ended) == list(range(n)) and set(ended.values()) == {1}
@@ -69,9 +65,9 @@ def test_failures_and_a_dying_core_end_every_job_once(sim):
         assert served >= 30
 
 
-def test_a_stalled_core_does_not_hang_dispose(sim):
+def test_a_stalled_core_does_not_hang_dispose(sim, tiny):
     sim("sim:1:1ms:stall_after=3:stall_for=2s")
-    ie = InferenceEngine(tiny_path(), InferenceOption())
+    ie = InferenceEngine(tiny, InferenceOption())
     ended = []
     ie.register_callback(lambda outputs, arg, error: ended.append(error))
     for k in range(3):  # one at a time: these three run before the stall
