@@ -7,6 +7,7 @@
 #include <set>
 
 #include "actors/job_outbox.hpp"
+#include "actors/trace.hpp"
 #include "core/clock.hpp"
 
 namespace actorrt {
@@ -80,7 +81,8 @@ tensors outputs_of(const model& m, int64_t batch,
 /// Ends one claimed job: its client's answer, or callback then Wait's
 /// result; its credit goes back with the batch's.
 void finish(self_ptr self, const callback_pair* cb, credit_return& credit,
-            job_id id, job_ticket& t, job_table::outcome result) {
+            job_id id, job_ticket& t, job_table::outcome result,
+            trace::job_record* traced = nullptr) {
   auto& b = *self->state.books;
   credit.add(t.device);
   if (t.client) {
@@ -95,6 +97,8 @@ void finish(self_ptr self, const callback_pair* cb, credit_return& credit,
     b.table.forget(id);
   } else {
     if (cb && !t.silent) {
+      if (traced)
+        traced->callback_begin = now_ns();
       try {
         cb->fn(result.outputs, t.ptr, result.error);
       } catch (const std::exception& e) {
@@ -102,6 +106,8 @@ void finish(self_ptr self, const callback_pair* cb, credit_return& credit,
       } catch (...) {
         b.report(id, "unknown exception");
       }
+      if (traced)
+        traced->callback_end = now_ns();
     }
     // Results nobody may wait for count against the retention window; a
     // synchronous Run's own result is always waited for.
@@ -122,6 +128,31 @@ void end_batch(self_ptr self, F end_jobs) {
   credit.to(*b.credit);
 }
 
+/// Counts one ended job in the engine's metrics (per core too) and the
+/// process's (the cores count their own compute there).
+void count(engine_books& b, const job_result& r, int64_t latency) {
+  auto compute = r.error ? 0 : (r.finished - r.started) / 1000;
+  auto& ended = r.error ? b.counters.failed : b.counters.done;
+  ended.fetch_add(1, std::memory_order_relaxed);
+  b.counters.latency.record(latency);
+  if (!r.error) {
+    b.counters.compute.record(compute);
+    b.counters.queue.record(latency - compute);
+  }
+  if (r.device >= 0) {
+    auto& core = b.counters.core(r.device, r.core);
+    (r.error ? core.failed : core.done).fetch_add(1, std::memory_order_relaxed);
+    if (!r.error)
+      core.compute.record(compute);
+  }
+  if (auto& p = b.process) {
+    (r.error ? p->failed : p->done).fetch_add(1, std::memory_order_relaxed);
+    p->latency.record(latency);
+    if (!r.error)
+      p->queue.record(latency - compute);
+  }
+}
+
 /// Ends the results gathered so far (one callback scope for all of them).
 void done(self_ptr self) {
   auto results = std::move(self->state.finished);
@@ -129,13 +160,23 @@ void done(self_ptr self) {
   if (results.empty())
     return;
   auto& b = *self->state.books;
+  std::vector<trace::job_record> traced;
+  if (trace::enabled())
+    traced.reserve(results.size());
   end_batch(self, [&](const callback_pair* cb, credit_return& credit) {
     auto now = now_ns();
     for (auto& r : results) {
       auto t = b.table.claim(r.id);
       if (!t)
         continue; // ended already (cancelled, or timed out and late)
-      b.latency.record((now - t->submitted) / 1000);
+      trace::job_record* rec = nullptr;
+      if (traced.capacity())
+        rec = &traced.emplace_back(trace::job_record{
+          r.id, t->thread, b.trace_track, r.device, r.core, bool(r.error),
+          t->submitted, r.dispatched, r.started, r.finished, now, 0, 0});
+      auto latency = (now - t->submitted) / 1000;
+      b.latency.record(latency);
+      count(b, r, latency);
       job_table::outcome o;
       if (r.error) {
         o.error = std::move(r.error);
@@ -147,16 +188,24 @@ void done(self_ptr self) {
         if (&r == &results.back())
           b.set_latest(o.outputs);
       }
-      finish(self, cb, credit, r.id, *t, std::move(o));
+      finish(self, cb, credit, r.id, *t, std::move(o), rec);
     }
   });
+  if (!traced.empty())
+    trace::record(traced);
 }
 
 uint64_t cancel(self_ptr self, const std::string& reason) {
-  auto open = self->state.books->table.claim_all_open();
+  auto& b = *self->state.books;
+  auto open = b.table.claim_all_open();
   end_batch(self, [&](const callback_pair* cb, credit_return& credit) {
-    for (auto& [id, t] : open)
-      finish(self, cb, credit, id, t, {{}, {errc::cancelled, reason}});
+    auto now = now_ns();
+    for (auto& [id, t] : open) {
+      job_result r;
+      r.error = {errc::cancelled, reason};
+      count(b, r, (now - t.submitted) / 1000);
+      finish(self, cb, credit, id, t, {{}, std::move(r.error)});
+    }
   });
   return open.size();
 }
@@ -240,6 +289,8 @@ job_id engine_books::submit(const std::vector<blob>& inputs,
     throw InvalidOperation("InferenceEngine disposed while RunAsync waited");
   t.device = device;
   t.submitted = now_ns();
+  if (trace::enabled())
+    t.thread = trace::thread_index();
   if (!outputs.empty())
     t.outputs = outputs;
   auto batch = t.batch;
@@ -294,6 +345,7 @@ place_model(caf::actor_system& sys, const scheduler_actor& scheduler,
   auto b = std::make_shared<engine_books>(retention);
   b->model = m;
   b->model_id = ++model_ids;
+  b->trace_track = trace::engine_index(m->name());
   b->where = {option.devices, bound_core_mask(option.bound)};
   b->buffer_count = option.buffer_count;
   b->scheduler = scheduler;
@@ -341,8 +393,9 @@ engine_actor spawn_engine(caf::actor_system& sys,
 
 engine_actor spawn_engine(caf::actor_system& sys, const topology& devices,
                           model_ptr m, const InferenceOption& option) {
-  return spawn_engine(
-    sys, place_model(sys, devices.scheduler, devices.credit, m, option));
+  auto books = place_model(sys, devices.scheduler, devices.credit, m, option);
+  books->process = devices.counters;
+  return spawn_engine(sys, std::move(books));
 }
 
 } // namespace actorrt

@@ -16,6 +16,7 @@
 #include "actors/messages.hpp"
 #include "actors/runtime.hpp"
 #include "core/inference_option.hpp"
+#include "core/metrics.hpp"
 #include "core/stats.hpp"
 
 namespace actorrt {
@@ -50,8 +51,12 @@ struct engine_books {
   std::function<void()> interrupt;
 
   job_table table;
-  time_stats latency;  // submitted → outputs ready, µs
-  time_stats npu_time; // compute on the core, µs
+  time_stats latency;       // submitted → outputs ready, µs
+  time_stats npu_time;      // compute on the core, µs
+  metrics counters;         // this engine's jobs, per core too
+  uint32_t trace_track = 0; // its result thread's track in a trace
+  /// The process's counters (its runtime's), or none: how jobs ended.
+  std::shared_ptr<metrics> process;
 
   void set_callback(callback fn, callback_scope scope = nullptr);
   void set_error_handler(error_handler fn);
@@ -116,7 +121,8 @@ engine_actor spawn_engine(caf::actor_system& sys,
                           std::shared_ptr<engine_books> books);
 
 /// Set-up step for programs with their own actor system: place_model on
-/// `devices` (from start_devices), then spawn the engine actor (detached).
+/// `devices` (from start_devices), then spawn the engine actor (detached);
+/// its jobs count in `devices.counters`.
 /// Send it (infer_atom, inputs).
 engine_actor spawn_engine(caf::actor_system& sys, const topology& devices,
                           model_ptr m, const InferenceOption& option);

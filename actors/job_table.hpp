@@ -25,6 +25,7 @@ struct job_ticket {
   bool silent = false;       // no callback: Run's or RunBatch's own job
   bool client = false;       // an actor client's: answered, never waited
   int64_t submitted = 0;     // now_ns() at RunAsync
+  uint32_t thread = 0;       // the submitter's trace::thread_index(), traced
   int device = -1;           // whose admission credit it holds
   int64_t batch = 1;         // samples (dynamic batch axis)
   std::vector<blob> outputs; // the caller's output buffers, if any

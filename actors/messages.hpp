@@ -70,6 +70,9 @@ struct job {
 struct job_result {
   job_id id = 0;
   std::vector<blob> outputs;
+  /// The core that ran it, in the submitting runtime's numbering (-1: none).
+  int device = -1;
+  int core = -1;
   /// The outputs' shapes when a run decided them (data-dependent shapes);
   /// empty when they are the model's.
   std::vector<std::vector<int64_t>> shapes;
@@ -93,6 +96,7 @@ struct core_report {
   bool alive = true;
   bool simulated = false;
   uint64_t jobs = 0; // dispatched to the core
+  int in_flight = 0; // dispatched and not yet answered
   /// The backend each loaded model's lane runs (model id → executor name).
   std::map<uint64_t, std::string> lanes;
 };
@@ -139,11 +143,15 @@ using engine_actor = caf::typed_actor<
   caf::replies_to<infer_atom, std::vector<blob>>::with<tensors>,
   caf::replies_to<cancel_atom, std::string>::with<uint64_t>>;
 
-/// Jobs of one engine for one model, and the engine their results go to.
+/// Jobs of one engine for one model, the engine their results go to, and
+/// the receiving core as the sending scheduler numbers it (its results
+/// carry that name back).
 struct job_batch {
   uint64_t model = 0;
   engine_actor engine;
   std::vector<job> jobs;
+  int device = -1;
+  int core = -1;
 };
 
 /// One per NPU core, detached: loads lanes (answering with the failure, or
@@ -260,19 +268,21 @@ typename Inspector::result_type inspect(Inspector& f, job& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_batch& x) {
-  return f(caf::meta::type_name("job_batch"), x.model, x.engine, x.jobs);
+  return f(caf::meta::type_name("job_batch"), x.model, x.engine, x.jobs,
+           x.device, x.core);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_result& x) {
-  return f(caf::meta::type_name("job_result"), x.id, x.outputs, x.shapes,
-           x.error, x.dispatched, x.started, x.finished);
+  return f(caf::meta::type_name("job_result"), x.id, x.outputs, x.device,
+           x.core, x.shapes, x.error, x.dispatched, x.started, x.finished);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, core_report& x) {
   return f(caf::meta::type_name("core_report"), x.device, x.core, x.kind,
-           x.host, x.device_key, x.alive, x.simulated, x.jobs, x.lanes);
+           x.host, x.device_key, x.alive, x.simulated, x.jobs, x.in_flight,
+           x.lanes);
 }
 
 /// How core reports name this process's host: its CAF node, or "local"

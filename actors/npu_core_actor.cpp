@@ -22,6 +22,7 @@ job_results run_batch(npu_core_state& st, job_batch& batch) {
                           "model " + std::to_string(batch.model)
                             + " is not loaded on NPU core " + core_name(st)};
     }
+    st.counters->failed.fetch_add(batch.jobs.size(), std::memory_order_relaxed);
     return results;
   }
   auto& m = *lane->second.model;
@@ -39,8 +40,12 @@ job_results run_batch(npu_core_state& st, job_batch& batch) {
     r.started = work[i].started ? work[i].started : dispatched;
     r.finished = work[i].finished ? work[i].finished : now_ns();
     r.error = std::move(work[i].error);
-    if (r.error)
+    if (r.error) {
+      st.counters->failed.fetch_add(1, std::memory_order_relaxed);
       continue;
+    }
+    st.counters->done.fetch_add(1, std::memory_order_relaxed);
+    st.counters->compute.record((r.finished - r.started) / 1000);
     bool decided = false;
     for (auto& out : work[i].outputs)
       decided = decided || out.info().dynamic_shape;
@@ -57,10 +62,12 @@ job_results run_batch(npu_core_state& st, job_batch& batch) {
 
 npu_core_actor::behavior_type
 npu_core(npu_core_actor::stateful_pointer<npu_core_state> self, int device,
-         int core, device_spec spec) {
+         int core, device_spec spec, std::shared_ptr<metrics> counters) {
   self->state.device = device;
   self->state.core = core;
   self->state.spec = std::move(spec);
+  self->state.counters = &counters->core(device, core);
+  self->state.process = std::move(counters);
   return {
     [=](load_atom, model_handle& m) -> caf::result<failure, std::string> {
       auto& st = self->state;
@@ -82,8 +89,12 @@ npu_core(npu_core_actor::stateful_pointer<npu_core_state> self, int device,
       // scheduler that this core is free again.
       auto n = batch.jobs.size();
       try {
-        self->send(batch.engine, done_atom::value,
-                   run_batch(self->state, batch));
+        auto results = run_batch(self->state, batch);
+        for (auto& r : results) {
+          r.device = batch.device;
+          r.core = batch.core;
+        }
+        self->send(batch.engine, done_atom::value, std::move(results));
       } catch (const lane_lost& e) {
         // The device is gone: this core ends, and the scheduler fails the
         // batch it held (this error) and routes around the core (its exit).

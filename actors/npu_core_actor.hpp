@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "actors/messages.hpp"
+#include "core/metrics.hpp"
 #include "device/executor.hpp"
 #include "device/registry.hpp"
 
@@ -16,6 +17,8 @@ struct npu_core_state {
   int device = 0;
   int core = 0;
   device_spec spec;
+  std::shared_ptr<metrics> process; // this process's cores' counters
+  core_metrics* counters = nullptr; // this core's, in `process`
   struct loaded {
     model_ptr model;
     std::unique_ptr<executor> lane;
@@ -26,9 +29,9 @@ struct npu_core_state {
 };
 
 /// The behaviour of core `core` of local device `device` (see
-/// npu_core_actor in messages.hpp).
+/// npu_core_actor in messages.hpp); it counts its jobs in `counters`.
 npu_core_actor::behavior_type
 npu_core(npu_core_actor::stateful_pointer<npu_core_state> self, int device,
-         int core, device_spec spec);
+         int core, device_spec spec, std::shared_ptr<metrics> counters);
 
 } // namespace actorrt

@@ -11,6 +11,8 @@
 
 #include "actors/node_actor.hpp"
 #include "actors/npu_core_actor.hpp"
+#include "actors/prometheus.hpp"
+#include "actors/trace.hpp"
 
 #include <caf/io/all.hpp>
 
@@ -27,7 +29,8 @@ void add_actorrt_types(caf::actor_system_config& cfg) {
 }
 
 std::pair<std::vector<npu_core_actor>, std::vector<core_report>>
-spawn_cores(caf::actor_system& sys, const std::vector<device_spec>& devices) {
+spawn_cores(caf::actor_system& sys, const std::vector<device_spec>& devices,
+            const std::shared_ptr<metrics>& counters) {
   unpinned_logger unpinned;
   std::pair<std::vector<npu_core_actor>, std::vector<core_report>> result;
   auto host = host_name(sys);
@@ -42,7 +45,7 @@ spawn_cores(caf::actor_system& sys, const std::vector<device_spec>& devices) {
       r.device_key = host + "/" + std::to_string(d);
       r.simulated = is_simulated_kind(spec.kind);
       result.first.push_back(
-        sys.spawn<caf::detached>(npu_core, int(d), c, spec));
+        sys.spawn<caf::detached>(npu_core, int(d), c, spec, counters));
       result.second.push_back(std::move(r));
     }
   }
@@ -56,7 +59,8 @@ topology start_devices(caf::actor_system& sys,
   topology top;
   top.scheduler = sys.spawn(scheduler, settings);
   top.credit = std::make_shared<admission>();
-  auto [cores, reports] = spawn_cores(sys, devices);
+  top.counters = std::make_shared<metrics>();
+  auto [cores, reports] = spawn_cores(sys, devices, top.counters);
   for (size_t i = 0; i < cores.size(); ++i)
     caf::anon_send(top.scheduler, join_atom::value, cores[i], reports[i]);
   top.cores = std::move(cores);
@@ -74,6 +78,15 @@ runtime::config::config(bool network) {
   if (network)
     use_network(*this, tls_files::from_environment());
 }
+
+namespace {
+
+std::atomic<bool>& serving_metrics() {
+  static std::atomic<bool> serving{false};
+  return serving;
+}
+
+} // namespace
 
 runtime::runtime(std::vector<device_spec> devices, scheduler_settings settings,
                  std::vector<std::string> nodes)
@@ -101,6 +114,33 @@ runtime::runtime(std::vector<device_spec> devices, scheduler_settings settings,
     stop_devices(top_);
     throw;
   }
+  trace::start_from_environment();
+  auto host = host_name(*system_);
+  if (auto dir = status_dir(); !dir.empty())
+    status_ = std::make_unique<status_file>(
+      dir, [this] { return report(); }, top_.counters, host);
+  // One endpoint per process: its first runtime serves it.
+  auto& serving = serving_metrics();
+  if (!serving.exchange(true)) {
+    try {
+      metrics_endpoint_ = metrics_endpoint_from_environment([this, host] {
+        return prometheus_text(*top_.counters, report(), host);
+      });
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "actorrt: ACTORRT_METRICS: %s; not serving\n",
+                   e.what());
+    }
+    if (!metrics_endpoint_)
+      serving = false;
+  }
+}
+
+std::string runtime::metrics_address() const {
+  return metrics_endpoint_ ? metrics_endpoint_->address() : "";
+}
+
+std::string runtime::status_path() const {
+  return status_ ? status_->path() : "";
 }
 
 bool runtime::forked() const {
@@ -108,6 +148,12 @@ bool runtime::forked() const {
 }
 
 runtime::~runtime() {
+  if (metrics_endpoint_) {
+    metrics_endpoint_.reset();
+    // The next runtime made may serve ACTORRT_METRICS again.
+    serving_metrics().store(false);
+  }
+  status_.reset();
   for (auto& link : node_links_)
     caf::anon_send_exit(link, caf::exit_reason::user_shutdown);
   stop_devices(top_);

@@ -8,7 +8,10 @@
 
 #include "actors/admission.hpp"
 #include "actors/messages.hpp"
+#include "actors/metrics_endpoint.hpp"
 #include "actors/scheduler_actor.hpp"
+#include "actors/status_file.hpp"
+#include "core/metrics.hpp"
 #include "device/registry.hpp"
 
 namespace actorrt {
@@ -36,18 +39,22 @@ private:
 /// (CAF 0.17 starts 4 workers even on 2 cores, which slows every hop).
 void add_actorrt_types(caf::actor_system_config& cfg);
 
-/// A scheduler with its local cores, and the admission credit its engines
-/// share.
+/// A scheduler with its local cores, the admission credit its engines
+/// share, and the process's counters: what its cores ran (recorded by the
+/// cores) and how its engines' jobs ended (recorded by the engines).
 struct topology {
   scheduler_actor scheduler;
   std::vector<npu_core_actor> cores;
   std::shared_ptr<admission> credit;
+  std::shared_ptr<metrics> counters;
 };
 
 /// For device i of `devices`, one detached npu_core_actor per core, with
-/// its report (device i, core c, this host).
+/// its report (device i, core c, this host); the cores count their jobs in
+/// `counters`.
 std::pair<std::vector<npu_core_actor>, std::vector<core_report>>
-spawn_cores(caf::actor_system& sys, const std::vector<device_spec>& devices);
+spawn_cores(caf::actor_system& sys, const std::vector<device_spec>& devices,
+            const std::shared_ptr<metrics>& counters);
 
 /// Spawns the scheduler and the cores of `devices` (spawn_cores), joined to
 /// the scheduler.
@@ -87,6 +94,10 @@ public:
   const std::shared_ptr<admission>& credit() const {
     return top_.credit;
   }
+  /// This process's counters on this runtime (see topology).
+  const std::shared_ptr<metrics>& counters() const {
+    return top_.counters;
+  }
   const std::vector<device_spec>& devices() const {
     return devices_;
   }
@@ -96,6 +107,12 @@ public:
   /// True in a child process forked after this runtime started: its
   /// threads did not survive the fork, so nothing here may be used there.
   bool forked() const;
+
+  /// Where ACTORRT_METRICS serves this runtime's metrics ("IP:PORT"), or
+  /// "" (not asked for, or served by the process's first runtime).
+  std::string metrics_address() const;
+  /// This runtime's status file (see status_file.hpp), or "" when off.
+  std::string status_path() const;
 
   /// Stops one core as if it had crashed (fault-injection tests).
   void kill_core(int device, int core);
@@ -110,7 +127,9 @@ private:
   config cfg_;
   std::unique_ptr<caf::actor_system> system_;
   topology top_;
-  std::vector<caf::actor> node_links_; // one per worker node (rejoins it)
+  std::vector<caf::actor> node_links_;  // one per worker node (rejoins it)
+  std::unique_ptr<status_file> status_; // for dxrt-cli -s
+  std::unique_ptr<metrics_endpoint> metrics_endpoint_; // ACTORRT_METRICS
 };
 
 } // namespace actorrt

@@ -134,7 +134,11 @@ void drain(self_ptr self) {
     });
     if (same == out.end())
       same = out.insert(out.end(),
-                        outgoing{*slot, job_batch{i->model, i->engine, {}}});
+                        outgoing{*slot, job_batch{i->model,
+                                                  i->engine,
+                                                  {},
+                                                  st.reports[*slot].device,
+                                                  st.reports[*slot].core}});
     same->batch.jobs.push_back(std::move(i->j));
     i = st.queue.erase(i);
   }
@@ -404,8 +408,10 @@ scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
     },
     [=](report_atom) {
       auto& st = self->state;
-      for (size_t slot = 0; slot < st.reports.size(); ++slot)
+      for (size_t slot = 0; slot < st.reports.size(); ++slot) {
         st.reports[slot].alive = st.policy.alive(slot);
+        st.reports[slot].in_flight = st.policy.in_flight(slot);
+      }
       return st.reports;
     },
     [=](tick_atom) { tick(self); },

@@ -10,6 +10,8 @@
 
 #include "actors/engine_actor.hpp"
 #include "actors/runtime.hpp"
+#include "actors/trace.hpp"
+#include "core/clock.hpp"
 #include "core/model.hpp"
 #include "device/ort_library.hpp"
 
@@ -131,6 +133,7 @@ InferenceEngine::InferenceEngine(const std::string& model_path,
   d.books = place_model(sys, d.rt->scheduler(), d.rt->credit(), m, option,
                         d.settings.retention);
   d.books->interrupt = d.settings.interrupt;
+  d.books->process = d.rt->counters();
   d.engine = spawn_engine(sys, d.books);
 }
 
@@ -370,6 +373,67 @@ int InferenceEngine::GetPeakInFlight() const {
 size_t InferenceEngine::GetHeldResults() const {
   impl_->check_open();
   return impl_->books->table.held();
+}
+
+void StartTrace(const std::string& path) {
+  trace::start(path);
+}
+
+size_t StopTrace() {
+  return trace::stop();
+}
+
+namespace {
+
+DurationStats duration_stats(const histogram& h) {
+  auto s = h.read();
+  return {s.count,
+          s.mean() / 1e3,
+          s.quantile(0.5) / 1e3,
+          s.quantile(0.9) / 1e3,
+          s.quantile(0.99) / 1e3,
+          double(s.max) / 1e3};
+}
+
+} // namespace
+
+EngineStats InferenceEngine::GetStats() const {
+  impl_->check_open();
+  auto& b = *impl_->books;
+  auto& m = b.counters;
+  EngineStats s;
+  s.seconds = double(now_ns() - m.started_ns) / 1e9;
+  s.jobs_done = m.done.load();
+  s.jobs_failed = m.failed.load();
+  s.in_flight = b.table.open_count();
+  s.peak_in_flight = b.table.peak_open();
+  s.held_results = b.table.held();
+  s.latency = duration_stats(m.latency);
+  s.queue = duration_stats(m.queue);
+  s.compute = duration_stats(m.compute);
+  auto counted = m.cores();
+  for (auto& r : impl_->rt->report()) {
+    auto lane = r.lanes.find(b.model_id);
+    auto c = counted.find({r.device, r.core});
+    if (lane == r.lanes.end() && c == counted.end())
+      continue; // neither holds the model nor ran a job of it
+    CoreStats cs;
+    cs.device = r.device;
+    cs.core = r.core;
+    cs.host = r.host;
+    cs.backend = lane != r.lanes.end() ? lane->second : "";
+    cs.simulated = r.simulated;
+    cs.in_flight = r.in_flight;
+    if (c != counted.end()) {
+      cs.jobs_done = c->second->done.load();
+      cs.jobs_failed = c->second->failed.load();
+      cs.compute = duration_stats(c->second->compute);
+      auto busy_ms = cs.compute.mean * double(cs.compute.count);
+      cs.utilisation = s.seconds > 0 ? busy_ms / 1e3 / s.seconds : 0;
+    }
+    s.cores.push_back(std::move(cs));
+  }
+  return s;
 }
 
 std::vector<std::string> InferenceEngine::GetLaneBackends() const {

@@ -12,8 +12,11 @@ packages=(
   catch2                # C++ tests (v2)
   pybind11-dev python3-dev python3-numpy python3-pytest  # the Python module
   python3-onnx          # generating the test and benchmark models
+  python3-prometheus-client  # parses the metrics endpoint in its test
   libcli11-dev          # command-line parsing of tools and benchmarks
   nlohmann-json3-dev    # JSON written by the tools (run_model --json)
+  libboost-dev          # Boost.Beast: the Prometheus metrics endpoint
+  chromium              # renders dxbenchmark's HTML report in its test
   libonnx-testdata      # ONNX's own test models (conformance test)
   openssl               # certificates for the TLS test of worker nodes
 )

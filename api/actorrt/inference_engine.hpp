@@ -38,6 +38,52 @@ struct EngineSettings {
   std::shared_ptr<runtime> rt;
 };
 
+/// A distribution of durations, in milliseconds. Quantiles are estimated
+/// from histogram buckets (within 26%); mean and max are exact.
+struct DurationStats {
+  uint64_t count = 0;
+  double mean = 0, p50 = 0, p90 = 0, p99 = 0, max = 0;
+};
+
+/// What one core did for an engine.
+struct CoreStats {
+  int device = 0;
+  int core = 0;
+  std::string host;    // "local", or the worker node
+  std::string backend; // the lane running this engine's model
+  bool simulated = false;
+  uint64_t jobs_done = 0;
+  uint64_t jobs_failed = 0;
+  int in_flight = 0; // all engines' jobs dispatched to it, unanswered
+  DurationStats compute;
+  /// Share of the time since the engine started that the core computed
+  /// this engine's jobs.
+  double utilisation = 0;
+};
+
+/// An engine's counters since it was made.
+struct EngineStats {
+  double seconds = 0; // since the engine was made
+  uint64_t jobs_done = 0;
+  uint64_t jobs_failed = 0; // failed, timed out or cancelled
+  int in_flight = 0;        // submitted, not yet ended
+  int peak_in_flight = 0;
+  size_t held_results = 0;
+  DurationStats latency; // submitted → outputs ready
+  DurationStats queue;   // latency − compute: waiting, transfer, delivery
+  DurationStats compute; // on the core
+  std::vector<CoreStats> cores;
+};
+
+/// Records every job's stages (submitted, dispatched, compute on its core,
+/// delivered, callback) from now on, for a Chrome trace JSON file that
+/// StopTrace writes to `path` (Perfetto and chrome://tracing open it).
+/// ACTORRT_TRACE=path does the same for a whole run. Throws InvalidArgument
+/// when `path` cannot be written.
+void StartTrace(const std::string& path);
+/// Writes the trace and stops recording; returns the jobs written.
+size_t StopTrace();
+
 /// Where ActorRT's one-time warnings go (default: stderr), so a binding can
 /// raise them its own way, once.
 void SetWarningHandler(std::function<void(const std::string&)> fn);
@@ -109,6 +155,10 @@ public:
   stats_summary GetNpuInferenceTime() const;
   std::vector<int64_t> GetLatencyVector() const;
   std::vector<int64_t> GetNpuInferenceTimeVector() const;
+
+  /// Counters and latency distributions of this engine's jobs, per core
+  /// too. Cheap enough to poll.
+  EngineStats GetStats() const;
 
   /// Most jobs in flight at once (buffer_count × devices used).
   int GetMaxInFlight() const;

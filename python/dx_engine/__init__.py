@@ -5,11 +5,12 @@ Code written for DX-RT's Python API runs unchanged: ``InferenceEngine`` and
 and behaviour, minus DX-RT's sharp edges (see README.md).
 """
 
-from . import dtype, utils, version
+from . import dtype, trace, utils, version
 from ._native import InvalidModelError, ModelFileNotFoundError
 from .inference_engine import InferenceEngine as InferenceEngine
 from .inference_option import InferenceOption as InferenceOption
 from .version import __version__
 
 __all__ = ["InferenceEngine", "InferenceOption", "InvalidModelError",
-           "ModelFileNotFoundError", "__version__", "dtype", "utils", "version"]
+           "ModelFileNotFoundError", "__version__", "dtype", "trace", "utils",
+           "version"]

@@ -311,6 +311,48 @@ py::dict stats_dict(const stats_summary& s) {
   return d;
 }
 
+py::dict duration_dict(const DurationStats& s) {
+  py::dict d;
+  d["count"] = s.count;
+  d["mean"] = s.mean;
+  d["p50"] = s.p50;
+  d["p90"] = s.p90;
+  d["p99"] = s.p99;
+  d["max"] = s.max;
+  return d;
+}
+
+/// EngineStats as a dict (durations in ms), with one dict per core.
+py::dict stats_dict(const EngineStats& s) {
+  py::dict d;
+  d["seconds"] = s.seconds;
+  d["jobs_done"] = s.jobs_done;
+  d["jobs_failed"] = s.jobs_failed;
+  d["in_flight"] = s.in_flight;
+  d["peak_in_flight"] = s.peak_in_flight;
+  d["held_results"] = s.held_results;
+  d["latency_ms"] = duration_dict(s.latency);
+  d["queue_ms"] = duration_dict(s.queue);
+  d["compute_ms"] = duration_dict(s.compute);
+  py::list cores;
+  for (auto& c : s.cores) {
+    py::dict core;
+    core["device"] = c.device;
+    core["core"] = c.core;
+    core["host"] = c.host;
+    core["backend"] = c.backend;
+    core["simulated"] = c.simulated;
+    core["jobs_done"] = c.jobs_done;
+    core["jobs_failed"] = c.jobs_failed;
+    core["in_flight"] = c.in_flight;
+    core["compute_ms"] = duration_dict(c.compute);
+    core["utilisation"] = c.utilisation;
+    cores.append(core);
+  }
+  d["cores"] = cores;
+  return d;
+}
+
 py::list tensor_infos(const std::vector<tensor_info>& infos) {
   py::list result;
   for (auto& t : infos) {
@@ -372,6 +414,7 @@ void bind_engine(py::module_& m) {
     .def("get_peak_in_flight",
          [](engine& e) { return e.get().GetPeakInFlight(); })
     .def("get_held_results", [](engine& e) { return e.get().GetHeldResults(); })
+    .def("get_stats", [](engine& e) { return stats_dict(e.get().GetStats()); })
     .def("is_simulated", [](engine& e) { return e.get().IsSimulated(); })
     .def("_latest_outputs",
          [](engine& e) { return to_arrays(e.get().GetLatestOutputs()); })

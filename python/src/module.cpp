@@ -33,6 +33,16 @@ PYBIND11_MODULE(_native, m) {
              + actorrt::describe_backends(actorrt::probe_backends(*m));
     },
     "What ActorRT knows of the model at `path`, as text.");
+  m.def("start_trace", &actorrt::StartTrace, py::arg("path"),
+        "Records every job's stages for a Chrome trace written by "
+        "stop_trace().");
+  m.def(
+    "stop_trace",
+    [] {
+      actorrt::python::without_gil nogil;
+      return actorrt::StopTrace();
+    },
+    "Writes the trace started by start_trace(); returns the jobs in it.");
   m.def("is_ort_supported", &actorrt::ort_available,
         "True when ONNX Runtime's library loads: CPU lanes can run on it");
   // ActorRT's warnings reach Python as RuntimeWarning, said once.

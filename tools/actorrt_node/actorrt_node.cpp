@@ -11,7 +11,9 @@
 #include <CLI/CLI.hpp>
 #include <caf/io/all.hpp>
 
+#include "actors/metrics_endpoint.hpp"
 #include "actors/node_actor.hpp"
+#include "actors/prometheus.hpp"
 #include "actors/runtime.hpp"
 #include "core/errors.hpp"
 #include "device/registry.hpp"
@@ -41,6 +43,10 @@ int main(int argc, char** argv) {
                  "address to listen on (default 127.0.0.1: this host only; "
                  "the link is unauthenticated: trusted networks only)");
   app.add_option("--port", port, "TCP port (0: any free port)");
+  std::string metrics_address;
+  app.add_option("--metrics", metrics_address,
+                 "serve Prometheus metrics of this node's cores at "
+                 "HOST:PORT/metrics (default: ACTORRT_METRICS, if set)");
   tls_files tls;
   app.add_option("--tls-cert", tls.certificate,
                  "TLS: this node's certificate (PEM); with --tls-key and "
@@ -66,8 +72,20 @@ int main(int argc, char** argv) {
     tls.check();
     node_config cfg{tls, protocol};
     caf::actor_system sys{cfg};
-    auto [cores, reports] = spawn_cores(sys, specs);
+    auto counters = std::make_shared<metrics>();
+    auto [cores, reports] = spawn_cores(sys, specs, counters);
     auto served = sys.spawn(node, cores, reports);
+    auto metrics_text
+      = [&counters = *counters, &reports = reports, host = host_name(sys)] {
+          return prometheus_text(counters, reports, host);
+        };
+    auto endpoint
+      = metrics_address.empty()
+          ? metrics_endpoint_from_environment(metrics_text)
+          : std::make_unique<metrics_endpoint>(metrics_address, metrics_text);
+    if (endpoint && !metrics_address.empty())
+      std::fprintf(stderr, "actorrt-node: metrics at http://%s/metrics\n",
+                   endpoint->address().c_str());
     auto bound = publish_node(sys, served, bind, port);
     std::printf("actorrt-node listening on %s:%u\n", bind.c_str(),
                 unsigned(bound));

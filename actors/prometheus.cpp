@@ -1,0 +1,96 @@
+#include "actors/prometheus.hpp"
+
+#include <cstdio>
+#include <sstream>
+
+namespace actorrt {
+
+namespace {
+
+std::string number(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", x);
+  return buf;
+}
+
+void family(std::ostringstream& out, const char* name, const char* type,
+            const char* help) {
+  out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type
+      << '\n';
+}
+
+/// `labels` is empty or `a="x",b="y"`.
+void buckets(std::ostringstream& out, const char* name,
+             const std::string& labels, const histogram& h) {
+  auto s = h.read();
+  auto sep = labels.empty() ? "" : ",";
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i + 1 < histogram::buckets; ++i) {
+    cumulative += s.counts[i];
+    out << name << "_bucket{" << labels << sep << "le=\""
+        << number(histogram::bound(i) / 1e6) << "\"} " << cumulative << '\n';
+  }
+  out << name << "_bucket{" << labels << sep << "le=\"+Inf\"} " << s.count
+      << '\n';
+  auto braces = labels.empty() ? std::string() : "{" + labels + "}";
+  out << name << "_sum" << braces << ' ' << number(s.sum / 1e6) << '\n'
+      << name << "_count" << braces << ' ' << s.count << '\n';
+}
+
+std::string core_labels(const core_report& r) {
+  return "device=\"" + std::to_string(r.device) + "\",core=\""
+         + std::to_string(r.core) + "\",kind=\"" + r.kind + "\"";
+}
+
+} // namespace
+
+std::string prometheus_text(const metrics& counters,
+                            const std::vector<core_report>& cores,
+                            const std::string& host) {
+  std::vector<core_report> local;
+  for (auto& r : cores)
+    if (r.host == host)
+      local.push_back(r);
+  auto counted = counters.cores();
+  auto of = [&](const core_report& r) -> const core_metrics* {
+    auto i = counted.find({r.device, r.core});
+    return i == counted.end() ? nullptr : i->second;
+  };
+  std::ostringstream out;
+  family(out, "actorrt_core_jobs_total", "counter",
+         "Jobs this process's NPU cores ran, by outcome.");
+  for (auto& r : local)
+    if (auto c = of(r))
+      for (auto [outcome, n] : {std::pair{"done", c->done.load()},
+                                std::pair{"failed", c->failed.load()}})
+        out << "actorrt_core_jobs_total{" << core_labels(r) << ",outcome=\""
+            << outcome << "\"} " << n << '\n';
+  family(out, "actorrt_core_compute_seconds", "histogram",
+         "Compute time of each job on its core.");
+  for (auto& r : local)
+    if (auto c = of(r))
+      buckets(out, "actorrt_core_compute_seconds", core_labels(r), c->compute);
+  family(out, "actorrt_core_in_flight", "gauge",
+         "Jobs dispatched to a core and not yet answered.");
+  for (auto& r : local)
+    out << "actorrt_core_in_flight{" << core_labels(r) << "} " << r.in_flight
+        << '\n';
+  family(out, "actorrt_core_up", "gauge", "1 while the core runs jobs.");
+  for (auto& r : local)
+    out << "actorrt_core_up{" << core_labels(r) << "} " << (r.alive ? 1 : 0)
+        << '\n';
+  family(out, "actorrt_jobs_total", "counter",
+         "Jobs this process's engines ended, by outcome (any core).");
+  out << "actorrt_jobs_total{outcome=\"done\"} " << counters.done.load()
+      << "\nactorrt_jobs_total{outcome=\"failed\"} " << counters.failed.load()
+      << '\n';
+  family(out, "actorrt_job_latency_seconds", "histogram",
+         "End-to-end latency: submitted to outputs ready.");
+  buckets(out, "actorrt_job_latency_seconds", "", counters.latency);
+  family(out, "actorrt_job_queue_seconds", "histogram",
+         "Latency minus compute: queueing, transfer and delivery.");
+  buckets(out, "actorrt_job_queue_seconds", "", counters.queue);
+  return out.str();
+}
+
+} // namespace actorrt

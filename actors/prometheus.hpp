@@ -1,0 +1,20 @@
+// This process's counters in Prometheus' text exposition format (0.0.4).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "actors/messages.hpp"
+#include "core/metrics.hpp"
+
+namespace actorrt {
+
+/// The families: per local core (the cores in `cores` whose host is
+/// `host`), jobs ended by outcome, compute time, jobs in flight and
+/// whether it is alive; and for the process's engines, jobs ended by
+/// outcome, end-to-end latency and queue time. Durations are in seconds.
+std::string prometheus_text(const metrics& counters,
+                            const std::vector<core_report>& cores,
+                            const std::string& host);
+
+} // namespace actorrt

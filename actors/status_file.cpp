@@ -1,0 +1,163 @@
+#include "actors/status_file.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <signal.h>
+#include <unistd.h>
+
+#include "core/clock.hpp"
+
+namespace actorrt {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+std::string program_name() {
+  std::ifstream comm("/proc/self/comm");
+  std::string name;
+  std::getline(comm, name);
+  return name;
+}
+
+double unix_seconds() {
+  return std::chrono::duration<double>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+bool process_alive(long pid) {
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
+
+} // namespace
+
+std::string status_dir() {
+  if (const char* off = std::getenv("ACTORRT_STATUS");
+      off && std::string(off) == "off")
+    return {};
+  if (const char* dir = std::getenv("ACTORRT_STATUS_DIR"); dir && *dir)
+    return dir;
+  if (const char* run = std::getenv("XDG_RUNTIME_DIR"); run && *run)
+    return std::string(run) + "/actorrt";
+  return "/tmp/actorrt-" + std::to_string(::getuid());
+}
+
+status_file::status_file(std::string dir,
+                         std::function<std::vector<core_report>()> report,
+                         std::shared_ptr<metrics> counters, std::string host,
+                         std::chrono::milliseconds period)
+  : report_(std::move(report)), counters_(std::move(counters)),
+    host_(std::move(host)), period_(period) {
+  static std::atomic<int> seq{0};
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  fs::permissions(dir, fs::perms::owner_all, ec); // other users: no access
+  path_ = dir + "/" + std::to_string(::getpid()) + "-" + std::to_string(++seq)
+          + ".json";
+  last_ns_ = now_ns();
+  thread_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock{mtx_};
+    while (!stop_) {
+      lock.unlock();
+      write();
+      lock.lock();
+      wake_.wait_for(lock, period_, [this] { return stop_; });
+    }
+  });
+}
+
+status_file::~status_file() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    stop_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+  std::error_code ec;
+  fs::remove(path_, ec);
+}
+
+void status_file::write() {
+  auto cores = report_();
+  auto counted = counters_->cores();
+  auto now = now_ns();
+  double interval_us = double(now - last_ns_) / 1e3;
+  last_ns_ = now;
+  json s;
+  s["pid"] = ::getpid();
+  s["program"] = program_name();
+  s["updated"] = unix_seconds();
+  s["jobs_done"] = counters_->done.load();
+  s["jobs_failed"] = counters_->failed.load();
+  auto latency = counters_->latency.read();
+  s["latency_ms"]
+    = {{"mean", latency.mean() / 1e3}, {"p99", latency.quantile(0.99) / 1e3}};
+  json list = json::array();
+  for (auto& r : cores) {
+    json c = {{"device", r.device},       {"core", r.core},
+              {"host", r.host},           {"kind", r.kind},
+              {"alive", r.alive},         {"simulated", r.simulated},
+              {"dispatched", r.jobs},     {"in_flight", r.in_flight},
+              {"local", r.host == host_}, {"backends", json::array()}};
+    for (auto& [model, backend] : r.lanes)
+      c["backends"].push_back(backend);
+    auto i = counted.find({r.device, r.core});
+    if (r.host == host_ && i != counted.end()) {
+      auto compute = i->second->compute.read();
+      auto& before = busy_us_[{r.device, r.core}];
+      c["jobs_done"] = i->second->done.load();
+      c["jobs_failed"] = i->second->failed.load();
+      c["compute_ms"] = compute.mean() / 1e3;
+      c["utilisation"] = interval_us > 0
+                           ? std::min(1.0, (compute.sum - before) / interval_us)
+                           : 0.0;
+      before = compute.sum;
+    }
+    list.push_back(std::move(c));
+  }
+  s["cores"] = std::move(list);
+  // Readers never see half a file: write aside, then rename over.
+  auto tmp = path_ + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << s.dump() << "\n";
+    if (!out)
+      return; // the folder went away or is full: try again next time
+  }
+  std::error_code ec;
+  fs::rename(tmp, path_, ec);
+}
+
+std::vector<std::string> read_status_files(const std::string& dir) {
+  std::vector<std::string> result;
+  std::error_code ec;
+  std::vector<fs::path> files;
+  for (auto& entry : fs::directory_iterator(dir, ec))
+    if (entry.path().extension() == ".json")
+      files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  for (auto& file : files) {
+    long pid = std::strtol(file.filename().c_str(), nullptr, 10);
+    if (pid <= 0 || !process_alive(pid)) {
+      fs::remove(file, ec);
+      continue;
+    }
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (in && !text.str().empty())
+      result.push_back(text.str());
+  }
+  return result;
+}
+
+} // namespace actorrt

@@ -1,0 +1,63 @@
+// A running process's devices, for local readers (dxrt-cli -s): a JSON file
+// per runtime in the status folder, rewritten every second and removed
+// when the runtime ends. Readers skip and delete files of processes that
+// are gone.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "actors/messages.hpp"
+#include "core/metrics.hpp"
+
+namespace actorrt {
+
+/// ACTORRT_STATUS_DIR, else $XDG_RUNTIME_DIR/actorrt, else
+/// /tmp/actorrt-<uid>; empty when ACTORRT_STATUS=off.
+std::string status_dir();
+
+class status_file {
+public:
+  /// Writes the status of the cores `report` returns and of `counters`
+  /// under `dir` every `period`, until destroyed.
+  status_file(std::string dir, std::function<std::vector<core_report>()> report,
+              std::shared_ptr<metrics> counters, std::string host,
+              std::chrono::milliseconds period = std::chrono::seconds(1));
+  ~status_file();
+
+  status_file(const status_file&) = delete;
+  status_file& operator=(const status_file&) = delete;
+
+  const std::string& path() const {
+    return path_;
+  }
+
+private:
+  void write();
+
+  std::string path_;
+  std::function<std::vector<core_report>()> report_;
+  std::shared_ptr<metrics> counters_;
+  std::string host_;
+  std::chrono::milliseconds period_;
+  // Compute time per core at the last write, for utilisation since then.
+  std::map<std::pair<int, int>, double> busy_us_;
+  int64_t last_ns_ = 0;
+  std::mutex mtx_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+/// The status (JSON text) of every running process that writes one in
+/// `dir`; files of processes that are gone are deleted.
+std::vector<std::string> read_status_files(const std::string& dir);
+
+} // namespace actorrt

@@ -1,0 +1,80 @@
+// Counters and latency histograms that jobs record into as they end and
+// that anybody may read at any time (get_stats, the Prometheus endpoint,
+// dxrt-cli's status). Recording is a few relaxed atomic adds: no lock.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace actorrt {
+
+/// Durations in microseconds, in fixed log-spaced buckets (ten per decade,
+/// 1 µs to 100 s): quantiles read off it are within a bucket's width (26%)
+/// of the true value.
+class histogram {
+public:
+  static constexpr size_t buckets = 81; // the last one is +Inf
+  /// The upper bound (µs) of bucket i < buckets - 1.
+  static double bound(size_t i);
+
+  void record(int64_t micros);
+
+  struct snapshot {
+    std::array<uint64_t, buckets> counts{}; // per bucket, not cumulative
+    uint64_t count = 0;
+    double sum = 0; // µs
+    int64_t max = 0;
+
+    double mean() const {
+      return count ? sum / double(count) : 0.0;
+    }
+    /// Estimated by interpolating inside the bucket that holds it (µs).
+    double quantile(double q) const;
+  };
+  snapshot read() const;
+
+private:
+  std::array<std::atomic<uint64_t>, buckets> counts_{};
+  std::atomic<uint64_t> sum_{0};
+  std::atomic<int64_t> max_{0};
+};
+
+/// What one NPU core did: jobs ended there, and their compute time.
+struct core_metrics {
+  std::atomic<uint64_t> done{0};
+  std::atomic<uint64_t> failed{0};
+  histogram compute;
+};
+
+/// One engine's, or one process's, jobs: how many ended and how, their
+/// end-to-end latency (submitted → outputs ready), the part of it spent
+/// waiting (latency − compute: queueing, transfer, delivery), and per core.
+class metrics {
+public:
+  std::atomic<uint64_t> done{0};
+  std::atomic<uint64_t> failed{0};
+  histogram latency;
+  histogram queue;
+  histogram compute;
+  const int64_t started_ns; // when counting began (now_ns())
+
+  metrics();
+
+  /// The counters of core `core` of device `device` (made on first use;
+  /// the reference stays valid).
+  core_metrics& core(int device, int core);
+  /// Every core's counters so far, by (device, core).
+  std::map<std::pair<int, int>, const core_metrics*> cores() const;
+
+private:
+  mutable std::mutex mtx_;
+  std::map<std::pair<int, int>, std::unique_ptr<core_metrics>> cores_;
+};
+
+} // namespace actorrt
