@@ -22,9 +22,12 @@
 #include "actorrt/inference_engine.hpp"
 #include "actors/runtime.hpp"
 #include "core/clock.hpp"
+#include "tools/common/latency.hpp"
 
 using namespace actorrt;
 using json = nlohmann::json;
+using tools::mean_ms;
+using tools::percentile;
 
 namespace {
 
@@ -35,6 +38,7 @@ struct settings {
   std::string input_file;
   std::string output_file;
   std::string json_file;
+  std::string trace_file;
   std::string devices = "all";
   std::string sweep;
   int loops = 0;
@@ -93,20 +97,6 @@ struct run_record {
   std::atomic<int> done{0};
   tensors last_outputs;
 };
-
-double percentile(std::vector<int64_t> xs, double p) {
-  if (xs.empty())
-    return 0;
-  std::sort(xs.begin(), xs.end());
-  return xs[size_t(p * double(xs.size() - 1) + 0.5)] / 1e3;
-}
-
-double mean_ms(const std::vector<int64_t>& xs) {
-  double sum = 0;
-  for (auto x : xs)
-    sum += double(x);
-  return xs.empty() ? 0.0 : sum / double(xs.size()) / 1e3;
-}
 
 /// A one-line progress bar on a terminal, for runs longer than a second.
 class progress {
@@ -277,6 +267,9 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", s.verbose, "print the model's tensors");
   app.add_flag("--use-ort", s.use_ort, "run CPU lanes on ONNX Runtime");
   app.add_option("--json", s.json_file, "write every figure as JSON there");
+  app.add_option("--trace", s.trace_file,
+                 "write the measured jobs' stages there (Chrome trace JSON, "
+                 "for Perfetto or chrome://tracing)");
   app.add_option("--concurrency-sweep", s.sweep,
                  "closed-loop FPS and p99 at each concurrency, e.g. 1,2,4,8");
   CLI11_PARSE(app, argc, argv);
@@ -299,8 +292,13 @@ int main(int argc, char** argv) {
     for (int i = 0; i < s.warmup; ++i)
       ie.Run({input});
     auto cores_before = ie.GetRuntime()->report();
+    if (!s.trace_file.empty())
+      StartTrace(s.trace_file);
     run_record r;
     double secs = measure(ie, s, input, r);
+    if (!s.trace_file.empty())
+      std::printf("trace of %zu jobs written to %s\n", StopTrace(),
+                  s.trace_file.c_str());
     auto cores_after = ie.GetRuntime()->report();
     int jobs = r.done;
     double fps = jobs / secs;
