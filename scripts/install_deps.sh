@@ -13,6 +13,7 @@ packages=(
   pybind11-dev python3-dev python3-numpy python3-pytest  # the Python module
   python3-onnx          # generating the test and benchmark models
   python3-prometheus-client  # parses the metrics endpoint in its test
+  python3-pil           # reads the rendered benchmark report in its test
   libcli11-dev          # command-line parsing of tools and benchmarks
   nlohmann-json3-dev    # JSON written by the tools (run_model --json)
   libboost-dev          # Boost.Beast: the Prometheus metrics endpoint

@@ -1,6 +1,7 @@
 """The command-line tools on the bundled model: flags, exit codes, JSON."""
 
 import json
+from collections import Counter
 import os
 import signal
 import subprocess
@@ -116,3 +117,123 @@ def test_dxrt_cli_info_names_every_library():
     for key in ("on CAF 0.17", "ONNX Runtime: ", "ONNX: 1.", "OpenCV: 4.", "build: ",
                 "ACTORRT_NODES: "):
         assert key in r.stdout, (key, r.stdout)
+
+
+DXBENCHMARK = os.path.join(REPO, "build", "tools", "dxbenchmark")
+CHROMIUM = "/usr/bin/chromium"
+
+
+def dxbenchmark(*args, devices="sim:3:200us"):
+    env = dict(os.environ, ACTORRT_DEVICES=devices)
+    return subprocess.run([DXBENCHMARK, *args], capture_output=True,
+                          text=True, timeout=300, env=env)
+
+
+@pytest.fixture
+def model_folder(tmp_path):
+    folder = tmp_path / "models"
+    (folder / "more").mkdir(parents=True)
+    for name in ["tiny_cnn", "multi_io"]:
+        (folder / f"{name}.onnx").write_bytes(open(model(name), "rb").read())
+    (folder / "more" / "yolo_head.onnx").write_bytes(
+        open(model("yolo_head"), "rb").read())
+    return folder
+
+
+def test_dxbenchmark_json_csv_and_sorting(model_folder, tmp_path):
+    out = tmp_path / "out"
+    r = dxbenchmark("--dir", str(model_folder), "-l", "150", "--sort", "fps",
+                    "--result-path", str(out))
+    assert r.returncode == 0, r.stderr
+    d = json.loads((out / "dxbenchmark.json").read_text())
+    models = d["models"]
+    assert [m["model"] for m in models] != [] and len(models) == 2  # not recursive
+    fps = [m["fps"] for m in models]
+    assert fps == sorted(fps, reverse=True)
+    for m in models:
+        assert m["ok"] and m["simulated"] and m["jobs"] == 150
+        assert abs(m["fps"] * m["seconds"] - 150) < 1
+        lat = m["latency_ms"]
+        assert lat["p50"] <= lat["p90"] <= lat["p95"] <= lat["p99"] <= lat["max"]
+        assert 0.1 < m["npu_time_ms"] < 2  # 200 us simulated cores
+        assert len(m["cores"]) == 3 and sum(c["jobs"] for c in m["cores"]) == 150
+        assert all(0 < c["utilisation"] <= 1 for c in m["cores"])
+    import csv
+    rows = list(csv.DictReader(open(out / "dxbenchmark.csv")))
+    assert [row["model"] for row in rows] == [m["model"] for m in models]
+    assert float(rows[0]["fps"]) == pytest.approx(models[0]["fps"], rel=1e-3)
+    r = dxbenchmark("--dir", str(model_folder), "--recursive", "-l", "20",
+                    "--sort", "name", "--result-path", str(out))
+    assert r.returncode == 0, r.stderr
+    names = [m["model"] for m in json.loads((out / "dxbenchmark.json").read_text())["models"]]
+    assert names == ["multi_io", "tiny_cnn", "yolo_head"]
+
+
+def test_dxbenchmark_reports_broken_models_and_refuses_bad_flags(model_folder, tmp_path):
+    (model_folder / "broken.onnx").write_text("not a model")
+    out = tmp_path / "out"
+    r = dxbenchmark("--dir", str(model_folder), "-l", "10", "--result-path", str(out))
+    assert r.returncode == 1
+    assert "FAILED" in r.stdout and "not an ONNX model" in r.stdout
+    import csv
+    rows = {row["model"]: row for row in csv.DictReader(open(out / "dxbenchmark.csv"))}
+    assert rows["broken"]["ok"] == "false" and "not an ONNX model" in rows["broken"]["error"]
+    assert rows["tiny_cnn"]["ok"] == "true"
+    r = dxbenchmark("--dir", str(tmp_path / "nowhere"))
+    assert r.returncode == 2 and "is not a folder" in r.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = dxbenchmark("--dir", str(empty))
+    assert r.returncode == 2 and "no .onnx model" in r.stderr
+    r = dxbenchmark("--dir", str(model_folder), "--sort", "colour")
+    assert r.returncode != 0 and "colour" in r.stderr
+
+
+class _Report(__import__("html.parser").parser.HTMLParser):
+    """Counts the report's chart elements and anything it would fetch."""
+
+    def __init__(self):
+        super().__init__()
+        self.classes = Counter()
+        self.fetches = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        for c in (a.get("class") or "").split():
+            self.classes[(tag, c)] += 1
+        if tag in ("script", "link", "img", "iframe") or "src" in a:
+            self.fetches.append((tag, a))
+
+
+def test_dxbenchmark_html_report_renders_its_charts(model_folder, tmp_path):
+    out = tmp_path / "out"
+    r = dxbenchmark("--dir", str(model_folder), "-l", "100", "--result-path", str(out))
+    assert r.returncode == 0, r.stderr
+    page = (out / "dxbenchmark.html").read_text()
+    report = _Report()
+    report.feed(page)
+    assert report.fetches == []  # self-contained: nothing fetched
+    assert "http" not in page.replace("http://www.w3.org", "")
+    assert report.classes[("rect", "fps-bar")] == 2
+    assert report.classes[("svg", "latency-chart")] == 2
+    assert report.classes[("rect", "util-bar")] == 2 * 3
+    assert "SIMULATED" in page
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (scripts/install_deps.sh)")
+    png = tmp_path / "report.png"
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+                    "--disable-quic", "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={tmp_path / 'chromium'}",
+                    "--window-size=1100,1400", f"--screenshot={png}",
+                    (out / "dxbenchmark.html").as_uri()],
+                   capture_output=True, timeout=120, check=True)
+    from PIL import Image
+    image = Image.open(png).convert("RGB")
+    assert image.size == (1100, 1400)
+    colours = Counter(image.getdata())
+    # The charts' fills, as Chromium painted them: FPS bars, latency
+    # histograms and the utilisation bars of the second and third core.
+    for fill in [(0x3b, 0x6f, 0xb6), (0xe0, 0x7b, 0x39), (0x3a, 0x9e, 0x6f)]:
+        assert colours[fill] > 500, fill

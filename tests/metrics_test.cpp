@@ -1,0 +1,109 @@
+#include <catch2/catch.hpp>
+
+#include <random>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "actors/prometheus.hpp"
+#include "core/metrics.hpp"
+
+using namespace actorrt;
+
+TEST_CASE("histogram bounds rise ten steps a decade from 1 us to 100 s",
+          "[metrics]") {
+  CHECK(histogram::bound(0) == 1.0);
+  CHECK(histogram::bound(10) == Approx(10.0));
+  CHECK(histogram::bound(79) == Approx(8e7));
+  for (size_t i = 1; i + 1 < histogram::buckets; ++i)
+    CHECK(histogram::bound(i) > histogram::bound(i - 1));
+}
+
+TEST_CASE("histogram quantiles are within a bucket of the exact ones",
+          "[metrics]") {
+  histogram h;
+  std::mt19937 gen{3};
+  std::lognormal_distribution<double> dist{7.0, 1.0}; // ~1 ms, wide
+  std::vector<int64_t> xs;
+  for (int i = 0; i < 100000; ++i)
+    xs.push_back(int64_t(dist(gen)));
+  for (auto x : xs)
+    h.record(x);
+  std::sort(xs.begin(), xs.end());
+  auto s = h.read();
+  CHECK(s.count == xs.size());
+  CHECK(s.max == xs.back());
+  for (double q : {0.5, 0.9, 0.99, 0.999}) {
+    double exact = double(xs[size_t(q * double(xs.size() - 1))]);
+    CHECK(s.quantile(q) == Approx(exact).epsilon(0.26));
+  }
+  CHECK(s.quantile(1.0) == double(xs.back()));
+  CHECK(histogram{}.read().quantile(0.5) == 0);
+}
+
+TEST_CASE("histograms and counters take records from many threads",
+          "[metrics]") {
+  metrics m;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&m, t] {
+      for (int i = 0; i < 10000; ++i) {
+        m.latency.record(i);
+        m.core(0, t % 2).done.fetch_add(1);
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  CHECK(m.latency.read().count == 40000);
+  CHECK(m.latency.read().sum == 4 * (10000.0 * 9999 / 2));
+  auto cores = m.cores();
+  REQUIRE(cores.size() == 2);
+  CHECK(cores.at({0, 0})->done == 20000);
+  CHECK(cores.at({0, 1})->done == 20000);
+}
+
+TEST_CASE("Prometheus text has every family, local cores only, and "
+          "cumulative buckets",
+          "[metrics]") {
+  metrics m;
+  m.done = 5;
+  m.failed = 1;
+  for (int i = 0; i < 5; ++i)
+    m.latency.record(1000 * (i + 1));
+  m.core(0, 1).done = 5;
+  m.core(0, 1).compute.record(700);
+  core_report here;
+  here.device = 0;
+  here.core = 1;
+  here.kind = "cpu";
+  here.host = "local";
+  here.in_flight = 2;
+  core_report remote = here;
+  remote.device = 1;
+  remote.host = "node-b";
+  auto text = prometheus_text(m, {here, remote}, "local");
+  CHECK_THAT(text, Catch::Contains("# TYPE actorrt_core_jobs_total counter"));
+  CHECK_THAT(text, Catch::Contains("actorrt_core_jobs_total{device=\"0\","
+                                   "core=\"1\",kind=\"cpu\",outcome=\"done\"} "
+                                   "5\n"));
+  CHECK_THAT(text, Catch::Contains("actorrt_core_in_flight{device=\"0\","
+                                   "core=\"1\",kind=\"cpu\"} 2\n"));
+  CHECK_THAT(text, Catch::Contains("actorrt_jobs_total{outcome=\"failed\"} 1"));
+  CHECK_THAT(text, Catch::Contains("actorrt_job_latency_seconds_count 5\n"));
+  CHECK_THAT(text, Catch::Contains(
+                     "actorrt_job_latency_seconds_bucket{le=\"+Inf\"} 5\n"));
+  CHECK_THAT(text, Catch::Contains(
+                     "actorrt_job_latency_seconds_bucket{le=\"0.001\"} 1\n"));
+  CHECK_THAT(text, Catch::Contains("actorrt_job_latency_seconds_sum 0.015\n"));
+  CHECK(text.find("device=\"1\"") == std::string::npos); // the node's own
+  std::istringstream lines{text};
+  std::string line;
+  uint64_t last = 0;
+  while (std::getline(lines, line))
+    if (line.rfind("actorrt_job_latency_seconds_bucket", 0) == 0) {
+      auto n = std::stoull(line.substr(line.rfind(' ') + 1));
+      CHECK(n >= last);
+      last = n;
+    }
+  CHECK(last == 5);
+}
