@@ -128,9 +128,10 @@ void end_batch(self_ptr self, F end_jobs) {
   credit.to(*b.credit);
 }
 
-/// Counts one ended job in the engine's metrics (per core too) and the
-/// process's (the cores count their own compute there).
-void count(engine_books& b, const job_result& r, int64_t latency) {
+/// Counts one ended job in the engine's metrics, per core too (the
+/// process's totals read them).
+void count(engine_state& st, const job_result& r, int64_t latency) {
+  auto& b = *st.books;
   auto compute = r.error ? 0 : (r.finished - r.started) / 1000;
   auto& ended = r.error ? b.counters.failed : b.counters.done;
   ended.fetch_add(1, std::memory_order_relaxed);
@@ -140,16 +141,13 @@ void count(engine_books& b, const job_result& r, int64_t latency) {
     b.counters.queue.record(latency - compute);
   }
   if (r.device >= 0) {
-    auto& core = b.counters.core(r.device, r.core);
+    auto*& found = st.core_counters[{r.device, r.core}];
+    if (!found)
+      found = &b.counters.core(r.device, r.core);
+    auto& core = *found;
     (r.error ? core.failed : core.done).fetch_add(1, std::memory_order_relaxed);
     if (!r.error)
       core.compute.record(compute);
-  }
-  if (auto& p = b.process) {
-    (r.error ? p->failed : p->done).fetch_add(1, std::memory_order_relaxed);
-    p->latency.record(latency);
-    if (!r.error)
-      p->queue.record(latency - compute);
   }
 }
 
@@ -176,7 +174,7 @@ void done(self_ptr self) {
           t->submitted, r.dispatched, r.started, r.finished, now, 0, 0});
       auto latency = (now - t->submitted) / 1000;
       b.latency.record(latency);
-      count(b, r, latency);
+      count(self->state, r, latency);
       job_table::outcome o;
       if (r.error) {
         o.error = std::move(r.error);
@@ -203,7 +201,7 @@ uint64_t cancel(self_ptr self, const std::string& reason) {
     for (auto& [id, t] : open) {
       job_result r;
       r.error = {errc::cancelled, reason};
-      count(b, r, (now - t.submitted) / 1000);
+      count(self->state, r, (now - t.submitted) / 1000);
       finish(self, cb, credit, id, t, {{}, std::move(r.error)});
     }
   });
@@ -230,6 +228,16 @@ caf::typed_response_promise<tensors> infer(self_ptr self,
 
 bool on_engine_thread(const engine_books* books) {
   return books ? current_books == books : current_books != nullptr;
+}
+
+engine_books::~engine_books() {
+  if (process_)
+    process_->leave(&counters);
+}
+
+void engine_books::count_in(std::shared_ptr<metrics> totals) {
+  process_ = std::move(totals);
+  process_->join(&counters);
 }
 
 void engine_books::set_callback(callback fn, callback_scope scope) {
@@ -394,7 +402,7 @@ engine_actor spawn_engine(caf::actor_system& sys,
 engine_actor spawn_engine(caf::actor_system& sys, const topology& devices,
                           model_ptr m, const InferenceOption& option) {
   auto books = place_model(sys, devices.scheduler, devices.credit, m, option);
-  books->process = devices.counters;
+  books->count_in(devices.counters);
   return spawn_engine(sys, std::move(books));
 }
 

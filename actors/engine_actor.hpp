@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -55,8 +56,10 @@ struct engine_books {
   time_stats npu_time;      // compute on the core, µs
   metrics counters;         // this engine's jobs, per core too
   uint32_t trace_track = 0; // its result thread's track in a trace
-  /// The process's counters (its runtime's), or none: how jobs ended.
-  std::shared_ptr<metrics> process;
+  /// Counts `counters` in the process's totals (its runtime's metrics)
+  /// while these books live, and for good after.
+  void count_in(std::shared_ptr<metrics> totals);
+  ~engine_books();
 
   void set_callback(callback fn, callback_scope scope = nullptr);
   void set_error_handler(error_handler fn);
@@ -83,6 +86,7 @@ struct engine_books {
   tensors latest() const;
 
 private:
+  std::shared_ptr<metrics> process_;
   mutable std::mutex mtx_;
   std::shared_ptr<const callback_pair> callback_;
   error_handler on_error_;
@@ -98,6 +102,8 @@ struct engine_state {
   std::shared_ptr<engine_books> books;
   job_results finished; // arrived, not yet ended (see the done handler)
   std::unordered_map<job_id, caf::typed_response_promise<tensors>> clients;
+  /// The books' per-core counters, found once (no lock per job).
+  std::map<std::pair<int, int>, core_metrics*> core_counters;
 
   static inline const char* name = "actorrt.engine";
 };

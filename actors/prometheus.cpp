@@ -21,8 +21,7 @@ void family(std::ostringstream& out, const char* name, const char* type,
 
 /// `labels` is empty or `a="x",b="y"`.
 void buckets(std::ostringstream& out, const char* name,
-             const std::string& labels, const histogram& h) {
-  auto s = h.read();
+             const std::string& labels, const histogram::snapshot& s) {
   auto sep = labels.empty() ? "" : ",";
   uint64_t cumulative = 0;
   for (size_t i = 0; i + 1 < histogram::buckets; ++i) {
@@ -69,7 +68,8 @@ std::string prometheus_text(const metrics& counters,
          "Compute time of each job on its core.");
   for (auto& r : local)
     if (auto c = of(r))
-      buckets(out, "actorrt_core_compute_seconds", core_labels(r), c->compute);
+      buckets(out, "actorrt_core_compute_seconds", core_labels(r),
+              c->compute.read());
   family(out, "actorrt_core_in_flight", "gauge",
          "Jobs dispatched to a core and not yet answered.");
   for (auto& r : local)
@@ -79,17 +79,17 @@ std::string prometheus_text(const metrics& counters,
   for (auto& r : local)
     out << "actorrt_core_up{" << core_labels(r) << "} " << (r.alive ? 1 : 0)
         << '\n';
+  auto jobs = counters.totals();
   family(out, "actorrt_jobs_total", "counter",
          "Jobs this process's engines ended, by outcome (any core).");
-  out << "actorrt_jobs_total{outcome=\"done\"} " << counters.done.load()
-      << "\nactorrt_jobs_total{outcome=\"failed\"} " << counters.failed.load()
-      << '\n';
+  out << "actorrt_jobs_total{outcome=\"done\"} " << jobs.done
+      << "\nactorrt_jobs_total{outcome=\"failed\"} " << jobs.failed << '\n';
   family(out, "actorrt_job_latency_seconds", "histogram",
          "End-to-end latency: submitted to outputs ready.");
-  buckets(out, "actorrt_job_latency_seconds", "", counters.latency);
+  buckets(out, "actorrt_job_latency_seconds", "", jobs.latency);
   family(out, "actorrt_job_queue_seconds", "histogram",
          "Latency minus compute: queueing, transfer and delivery.");
-  buckets(out, "actorrt_job_queue_seconds", "", counters.queue);
+  buckets(out, "actorrt_job_queue_seconds", "", jobs.queue);
   return out.str();
 }
 

@@ -118,7 +118,7 @@ runtime::runtime(std::vector<device_spec> devices, scheduler_settings settings,
   auto host = host_name(*system_);
   if (auto dir = status_dir(); !dir.empty())
     status_ = std::make_unique<status_file>(
-      dir, [this] { return report(); }, top_.counters, host);
+      dir, [this] { return report(); }, top_.counters, top_.credit, host);
   // One endpoint per process: its first runtime serves it.
   auto& serving = serving_metrics();
   if (!serving.exchange(true)) {

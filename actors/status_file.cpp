@@ -53,10 +53,11 @@ std::string status_dir() {
 
 status_file::status_file(std::string dir,
                          std::function<std::vector<core_report>()> report,
-                         std::shared_ptr<metrics> counters, std::string host,
+                         std::shared_ptr<metrics> counters,
+                         std::shared_ptr<admission> credit, std::string host,
                          std::chrono::milliseconds period)
   : report_(std::move(report)), counters_(std::move(counters)),
-    host_(std::move(host)), period_(period) {
+    credit_(std::move(credit)), host_(std::move(host)), period_(period) {
   static std::atomic<int> seq{0};
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -96,9 +97,10 @@ void status_file::write() {
   s["pid"] = ::getpid();
   s["program"] = program_name();
   s["updated"] = unix_seconds();
-  s["jobs_done"] = counters_->done.load();
-  s["jobs_failed"] = counters_->failed.load();
-  auto latency = counters_->latency.read();
+  auto jobs = counters_->totals();
+  s["jobs_done"] = jobs.done;
+  s["jobs_failed"] = jobs.failed;
+  auto& latency = jobs.latency;
   s["latency_ms"]
     = {{"mean", latency.mean() / 1e3}, {"p99", latency.quantile(0.99) / 1e3}};
   json list = json::array();
@@ -125,6 +127,18 @@ void status_file::write() {
     list.push_back(std::move(c));
   }
   s["cores"] = std::move(list);
+  // Per device: jobs admitted (in flight for their engines), and of those
+  // the ones no core holds yet (queued in the scheduler, or on their way).
+  json devices = json::object();
+  std::map<int, int> on_cores;
+  for (auto& r : cores)
+    on_cores[r.device] += r.in_flight;
+  for (auto [device, held] : on_cores) {
+    int admitted = credit_->load(device);
+    devices[std::to_string(device)]
+      = {{"admitted", admitted}, {"queued", std::max(0, admitted - held)}};
+  }
+  s["devices"] = std::move(devices);
   // Readers never see half a file: write aside, then rename over.
   auto tmp = path_ + ".tmp";
   {

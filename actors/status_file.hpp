@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "actors/admission.hpp"
 #include "actors/messages.hpp"
 #include "core/metrics.hpp"
 
@@ -25,10 +26,12 @@ std::string status_dir();
 
 class status_file {
 public:
-  /// Writes the status of the cores `report` returns and of `counters`
-  /// under `dir` every `period`, until destroyed.
+  /// Writes the status of the cores `report` returns, of `counters` and
+  /// of the jobs `credit` admitted under `dir` every `period`, until
+  /// destroyed.
   status_file(std::string dir, std::function<std::vector<core_report>()> report,
-              std::shared_ptr<metrics> counters, std::string host,
+              std::shared_ptr<metrics> counters,
+              std::shared_ptr<admission> credit, std::string host,
               std::chrono::milliseconds period = std::chrono::seconds(1));
   ~status_file();
 
@@ -45,6 +48,7 @@ private:
   std::string path_;
   std::function<std::vector<core_report>()> report_;
   std::shared_ptr<metrics> counters_;
+  std::shared_ptr<admission> credit_;
   std::string host_;
   std::chrono::milliseconds period_;
   // Compute time per core at the last write, for utilisation since then.

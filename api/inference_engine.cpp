@@ -133,7 +133,7 @@ InferenceEngine::InferenceEngine(const std::string& model_path,
   d.books = place_model(sys, d.rt->scheduler(), d.rt->credit(), m, option,
                         d.settings.retention);
   d.books->interrupt = d.settings.interrupt;
-  d.books->process = d.rt->counters();
+  d.books->count_in(d.rt->counters());
   d.engine = spawn_engine(sys, d.books);
 }
 

@@ -1,5 +1,6 @@
 #include "core/metrics.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/clock.hpp"
@@ -30,14 +31,15 @@ double histogram::bound(size_t i) {
 }
 
 void histogram::record(int64_t micros) {
+  // One writer: a plain increment of an atomic (readers never see a torn
+  // value) costs no bus lock.
+  constexpr auto relaxed = std::memory_order_relaxed;
   micros = std::max<int64_t>(micros, 0);
-  counts_[bucket_of(micros)].fetch_add(1, std::memory_order_relaxed);
-  sum_.fetch_add(uint64_t(micros), std::memory_order_relaxed);
-  auto seen = max_.load(std::memory_order_relaxed);
-  while (
-    micros > seen
-    && !max_.compare_exchange_weak(seen, micros, std::memory_order_relaxed)) {
-  }
+  auto& count = counts_[bucket_of(micros)];
+  count.store(count.load(relaxed) + 1, relaxed);
+  sum_.store(sum_.load(relaxed) + uint64_t(micros), relaxed);
+  if (micros > max_.load(relaxed))
+    max_.store(micros, relaxed);
 }
 
 histogram::snapshot histogram::read() const {
@@ -69,7 +71,45 @@ double histogram::snapshot::quantile(double q) const {
   return double(max);
 }
 
+void histogram::snapshot::add(const snapshot& other) {
+  for (size_t i = 0; i < buckets; ++i)
+    counts[i] += other.counts[i];
+  count += other.count;
+  sum += other.sum;
+  max = std::max(max, other.max);
+}
+
+void job_totals::add(const metrics& m) {
+  done += m.done.load(std::memory_order_relaxed);
+  failed += m.failed.load(std::memory_order_relaxed);
+  latency.add(m.latency.read());
+  queue.add(m.queue.read());
+}
+
 metrics::metrics() : started_ns(now_ns()) {}
+
+void metrics::join(const metrics* engine) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  engines_.push_back(engine);
+}
+
+void metrics::leave(const metrics* engine) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = std::find(engines_.begin(), engines_.end(), engine);
+  if (i == engines_.end())
+    return;
+  engines_.erase(i);
+  ended_.add(*engine);
+}
+
+job_totals metrics::totals() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  job_totals t = ended_;
+  t.add(*this);
+  for (auto* e : engines_)
+    t.add(*e);
+  return t;
+}
 
 core_metrics& metrics::core(int device, int core) {
   std::lock_guard<std::mutex> guard{mtx_};

@@ -16,7 +16,8 @@ namespace actorrt {
 
 /// Durations in microseconds, in fixed log-spaced buckets (ten per decade,
 /// 1 µs to 100 s): quantiles read off it are within a bucket's width (26%)
-/// of the true value.
+/// of the true value. One thread records (an actor's), any thread reads:
+/// recording takes no lock and no atomic read-modify-write.
 class histogram {
 public:
   static constexpr size_t buckets = 81; // the last one is +Inf
@@ -36,6 +37,7 @@ public:
     }
     /// Estimated by interpolating inside the bucket that holds it (µs).
     double quantile(double q) const;
+    void add(const snapshot& other);
   };
   snapshot read() const;
 
@@ -52,9 +54,23 @@ struct core_metrics {
   histogram compute;
 };
 
-/// One engine's, or one process's, jobs: how many ended and how, their
-/// end-to-end latency (submitted → outputs ready), the part of it spent
-/// waiting (latency − compute: queueing, transfer, delivery), and per core.
+class metrics;
+
+/// How a set of engines' jobs ended, read at one moment.
+struct job_totals {
+  uint64_t done = 0;
+  uint64_t failed = 0;
+  histogram::snapshot latency;
+  histogram::snapshot queue;
+
+  void add(const metrics& m);
+};
+
+/// One engine's jobs: how many ended and how, their end-to-end latency
+/// (submitted → outputs ready), the part of it spent waiting (latency −
+/// compute: queueing, transfer, delivery), and per core. A process's
+/// metrics hold its cores' counters (each core records its own) and the
+/// totals of its engines, which join it while they live.
 class metrics {
 public:
   std::atomic<uint64_t> done{0};
@@ -72,9 +88,18 @@ public:
   /// Every core's counters so far, by (device, core).
   std::map<std::pair<int, int>, const core_metrics*> cores() const;
 
+  /// Counts `engine`'s jobs in totals() from now on; `leave` keeps what it
+  /// counted there when it ends.
+  void join(const metrics* engine);
+  void leave(const metrics* engine);
+  /// This one's jobs plus its engines', live and ended.
+  job_totals totals() const;
+
 private:
   mutable std::mutex mtx_;
   std::map<std::pair<int, int>, std::unique_ptr<core_metrics>> cores_;
+  std::vector<const metrics*> engines_;
+  job_totals ended_;
 };
 
 } // namespace actorrt

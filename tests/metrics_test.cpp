@@ -41,35 +41,55 @@ TEST_CASE("histogram quantiles are within a bucket of the exact ones",
   CHECK(histogram{}.read().quantile(0.5) == 0);
 }
 
-TEST_CASE("histograms and counters take records from many threads",
+TEST_CASE("a process's totals hold its engines' jobs, live and ended",
           "[metrics]") {
-  metrics m;
+  auto process = std::make_shared<metrics>();
+  std::vector<std::unique_ptr<metrics>> engines;
   std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    engines.push_back(std::make_unique<metrics>());
+    process->join(engines.back().get());
+  }
+  // Each engine's actor records its own; a reader polls meanwhile.
   for (int t = 0; t < 4; ++t)
-    threads.emplace_back([&m, t] {
+    threads.emplace_back([e = engines[t].get()] {
       for (int i = 0; i < 10000; ++i) {
-        m.latency.record(i);
-        m.core(0, t % 2).done.fetch_add(1);
+        e->latency.record(i);
+        e->done.fetch_add(1);
+        e->core(0, 0).done.fetch_add(1);
       }
     });
+  uint64_t seen = 0;
+  while (seen < 40000) {
+    auto now = process->totals().done;
+    CHECK(now >= seen); // a counter never goes back
+    seen = now;
+  }
   for (auto& t : threads)
     t.join();
-  CHECK(m.latency.read().count == 40000);
-  CHECK(m.latency.read().sum == 4 * (10000.0 * 9999 / 2));
-  auto cores = m.cores();
-  REQUIRE(cores.size() == 2);
-  CHECK(cores.at({0, 0})->done == 20000);
-  CHECK(cores.at({0, 1})->done == 20000);
+  auto live = process->totals();
+  CHECK(live.latency.count == 40000);
+  CHECK(live.latency.sum == 4 * (10000.0 * 9999 / 2));
+  process->leave(engines[0].get());
+  engines[0].reset();
+  process->leave(engines[1].get());
+  auto after = process->totals();
+  CHECK(after.done == 40000); // what ended engines counted stays
+  CHECK(after.latency.count == 40000);
+  CHECK(after.latency.max == 9999);
+  CHECK(engines[2]->cores().at({0, 0})->done == 10000);
 }
 
 TEST_CASE("Prometheus text has every family, local cores only, and "
           "cumulative buckets",
           "[metrics]") {
   metrics m;
-  m.done = 5;
-  m.failed = 1;
+  metrics engine;
+  m.join(&engine);
+  engine.done = 5;
+  engine.failed = 1;
   for (int i = 0; i < 5; ++i)
-    m.latency.record(1000 * (i + 1));
+    engine.latency.record(1000 * (i + 1));
   m.core(0, 1).done = 5;
   m.core(0, 1).compute.record(700);
   core_report here;

@@ -58,14 +58,16 @@ void print_process(const json& s) {
     bool local = c.value("local", true);
     if (d != shown) {
       shown = d;
+      auto load = s["devices"].value(std::to_string(d), json::object());
       int count = 0;
       for (auto& other : s["cores"])
         count += other.value("device", -1) == d;
       std::printf(
-        "  Device %d: %s, %d NPU cores%s, %s\n", d,
+        "  Device %d: %s, %d NPU cores%s, %s; %d jobs admitted, %d queued\n", d,
         c.value("kind", "?").c_str(), count,
         lanes_note(c.value("kind", ""), c.value("simulated", false)).c_str(),
-        local ? "this host" : ("node " + c.value("host", "?")).c_str());
+        local ? "this host" : ("node " + c.value("host", "?")).c_str(),
+        load.value("admitted", 0), load.value("queued", 0));
     }
     std::string backends;
     for (auto& b : c["backends"])
