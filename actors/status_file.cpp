@@ -89,7 +89,6 @@ status_file::~status_file() {
 
 void status_file::write() {
   auto cores = report_();
-  auto counted = counters_->cores();
   auto now = now_ns();
   double interval_us = double(now - last_ns_) / 1e3;
   last_ns_ = now;
@@ -112,12 +111,14 @@ void status_file::write() {
               {"local", r.host == host_}, {"backends", json::array()}};
     for (auto& [model, backend] : r.lanes)
       c["backends"].push_back(backend);
-    auto i = counted.find({r.device, r.core});
-    if (r.host == host_ && i != counted.end()) {
-      auto compute = i->second->compute.read();
+    // As this process's engines saw them: local cores ran only their
+    // jobs, and a node's cores count every client's in its own metrics.
+    auto i = jobs.cores.find({r.device, r.core});
+    if (i != jobs.cores.end()) {
+      auto& compute = i->second.compute;
       auto& before = busy_us_[{r.device, r.core}];
-      c["jobs_done"] = i->second->done.load();
-      c["jobs_failed"] = i->second->failed.load();
+      c["jobs_done"] = i->second.done;
+      c["jobs_failed"] = i->second.failed;
       c["compute_ms"] = compute.mean() / 1e3;
       c["utilisation"] = interval_us > 0
                            ? std::min(1.0, (compute.sum - before) / interval_us)

@@ -84,6 +84,12 @@ void job_totals::add(const metrics& m) {
   failed += m.failed.load(std::memory_order_relaxed);
   latency.add(m.latency.read());
   queue.add(m.queue.read());
+  for (auto& [key, c] : m.cores()) {
+    auto& mine = cores[key];
+    mine.done += c->done.load(std::memory_order_relaxed);
+    mine.failed += c->failed.load(std::memory_order_relaxed);
+    mine.compute.add(c->compute.read());
+  }
 }
 
 metrics::metrics() : started_ns(now_ns()) {}
@@ -105,7 +111,6 @@ void metrics::leave(const metrics* engine) {
 job_totals metrics::totals() const {
   std::lock_guard<std::mutex> guard{mtx_};
   job_totals t = ended_;
-  t.add(*this);
   for (auto* e : engines_)
     t.add(*e);
   return t;

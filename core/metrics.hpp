@@ -56,12 +56,19 @@ struct core_metrics {
 
 class metrics;
 
-/// How a set of engines' jobs ended, read at one moment.
+/// How a set of engines' jobs ended, read at one moment, and per core
+/// (local or remote) as the engines saw it.
 struct job_totals {
   uint64_t done = 0;
   uint64_t failed = 0;
   histogram::snapshot latency;
   histogram::snapshot queue;
+  struct per_core {
+    uint64_t done = 0;
+    uint64_t failed = 0;
+    histogram::snapshot compute;
+  };
+  std::map<std::pair<int, int>, per_core> cores;
 
   void add(const metrics& m);
 };
@@ -92,7 +99,8 @@ public:
   /// counted there when it ends.
   void join(const metrics* engine);
   void leave(const metrics* engine);
-  /// This one's jobs plus its engines', live and ended.
+  /// Its engines' jobs, live and ended (a process's own cores count
+  /// apart, in cores()).
   job_totals totals() const;
 
 private:

@@ -152,7 +152,7 @@ def test_prometheus_endpoint_refused_port_is_a_warning_not_a_crash():
         assert "ACTORRT_METRICS" in p.stderr.read()
 
 
-def test_worker_node_serves_its_own_metrics():
+def test_worker_node_serves_its_own_metrics(tmp_path):
     node = subprocess.Popen([os.path.join(TOOLS, "actorrt-node"), "--devices",
                              "sim:2", "--metrics", "127.0.0.1:0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -161,8 +161,21 @@ def test_worker_node_serves_its_own_metrics():
         port = re.search(r":(\d+)", node.stdout.readline()).group(1)
         metrics_at = re.search(r"metrics at (http://\S+)",
                                node.stderr.readline()).group(1)
-        client = serving(120, ACTORRT_DEVICES="none",
-                         ACTORRT_NODES=f"127.0.0.1:{port}")
+        env = dict(ACTORRT_DEVICES="none", ACTORRT_NODES=f"127.0.0.1:{port}",
+                   ACTORRT_STATUS_DIR=str(tmp_path))
+        client = serving(120, **env)
+
+        def status():
+            out = subprocess.run([os.path.join(TOOLS, "dxrt-cli"), "-s"],
+                                 capture_output=True, text=True, timeout=30,
+                                 env=dict(os.environ, **env)).stdout
+            return out if "120 jobs done" in out else None
+
+        # The client's status names the node's device and what its cores
+        # did for this client.
+        out = wait_until(status)
+        assert "node " in out and "this host" not in out
+        assert sum(int(n) for n in re.findall(r"(\d+) done", out)) == 120
         client.stdin.close()
         assert client.wait(timeout=30) == 0
         fams = families(urllib.request.urlopen(metrics_at, timeout=10)
