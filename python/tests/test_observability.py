@@ -41,6 +41,17 @@ def wait_until(predicate, seconds=20.0):
     raise AssertionError("timed out waiting")
 
 
+def status_showing(text, env):
+    """dxrt-cli -s's output, once it shows `text` (status files are
+    rewritten every second)."""
+    def read():
+        out = subprocess.run([os.path.join(TOOLS, "dxrt-cli"), "-s"],
+                             capture_output=True, text=True, timeout=30,
+                             env=dict(os.environ, **env)).stdout
+        return out if text in out else None
+    return wait_until(read)
+
+
 # A child process that runs JOBS jobs, says "ready" and waits for its stdin
 # to close: the tests read its endpoint and status file meanwhile.
 SERVING = textwrap.dedent("""
@@ -165,15 +176,9 @@ def test_worker_node_serves_its_own_metrics(tmp_path):
                    ACTORRT_STATUS_DIR=str(tmp_path))
         client = serving(120, **env)
 
-        def status():
-            out = subprocess.run([os.path.join(TOOLS, "dxrt-cli"), "-s"],
-                                 capture_output=True, text=True, timeout=30,
-                                 env=dict(os.environ, **env)).stdout
-            return out if "120 jobs done" in out else None
-
         # The client's status names the node's device and what its cores
         # did for this client.
-        out = wait_until(status)
+        out = status_showing("120 jobs done", env)
         assert "node " in out and "this host" not in out
         assert sum(int(n) for n in re.findall(r"(\d+) done", out)) == 120
         client.stdin.close()
@@ -262,14 +267,7 @@ def test_dxrt_cli_status_reads_a_running_process(tmp_path):
     p = serving(90, **env)
     try:
         wait_until(lambda: list(tmp_path.glob(f"{p.pid}-*.json")))
-
-        def status():
-            out = subprocess.run([os.path.join(TOOLS, "dxrt-cli"), "-s"],
-                                 capture_output=True, text=True, timeout=30,
-                                 env=dict(os.environ, **env)).stdout
-            return out if "90 jobs done" in out else None
-
-        out = wait_until(status)
+        out = status_showing("90 jobs done", env)
         assert f"* Process {p.pid} (python3)" in out
         assert "3 NPU cores (SIMULATED NPU" in out
         done = [int(n) for n in re.findall(r"(\d+) done", out)]
