@@ -2,12 +2,14 @@
 
 #include <atomic>
 #include <cstring>
+#include <fstream>
 #include <future>
 #include <map>
 #include <mutex>
 #include <set>
 #include <thread>
 
+#include <nlohmann/json.hpp>
 #include <opencv2/dnn.hpp>
 
 #include "actorrt/inference_engine.hpp"
@@ -718,4 +720,40 @@ TEST_CASE("Run inside a callback is refused before a job is made", "[engine]") {
   CHECK_THAT(said.get_future().get(), Catch::Contains("inside a callback"));
   ie.Wait(id);
   CHECK(ie.GetPeakInFlight() == 1); // the refused Run opened no job
+}
+
+TEST_CASE("a trace holds every stage of every job recorded, once",
+          "[engine][trace]") {
+  auto rt = make_runtime("sim:2");
+  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  std::atomic<int> called{0};
+  ie.RegisterCallback([&](const tensors&, void*, const failure&) {
+    ++called;
+    return 0;
+  });
+  auto path = std::string(ACTORRT_MODEL_DIR) + "/../engine_test_trace.json";
+  StartTrace(path);
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 50; ++i)
+    ids.push_back(ie.RunAsync({keyed_input(ie.GetInputSize(), uint64_t(i))}));
+  for (auto id : ids)
+    ie.Wait(id);
+  CHECK(StopTrace() == 50);
+  CHECK(StopTrace() == 0); // stopped
+  ie.Wait(ie.RunAsync({keyed_input(ie.GetInputSize(), 99)}));
+  std::ifstream in(path);
+  auto doc = nlohmann::json::parse(in);
+  std::map<std::string, std::set<uint64_t>> jobs_per_stage;
+  std::map<std::string, int> events_per_stage;
+  for (auto& e : doc["traceEvents"])
+    if (e["ph"] == "X") {
+      jobs_per_stage[e["name"]].insert(e["args"]["job"].get<uint64_t>());
+      ++events_per_stage[e["name"]];
+    }
+  for (auto stage :
+       {"submitted", "dispatched", "compute", "delivered", "callback"}) {
+    CHECK(jobs_per_stage[stage].size() == 50);
+    CHECK(events_per_stage[stage] == 50);
+  }
+  CHECK_THROWS_AS(StartTrace("/nonexistent/dir/t.json"), InvalidArgument);
 }

@@ -1,11 +1,18 @@
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <random>
 #include <sstream>
 #include <thread>
 #include <vector>
 
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "actors/metrics_endpoint.hpp"
 #include "actors/prometheus.hpp"
+#include "core/errors.hpp"
 #include "core/metrics.hpp"
 
 using namespace actorrt;
@@ -126,4 +133,42 @@ TEST_CASE("Prometheus text has every family, local cores only, and "
       last = n;
     }
   CHECK(last == 5);
+}
+
+TEST_CASE("the metrics endpoint answers GET /metrics over HTTP, 404 "
+          "elsewhere, and refuses a bad address",
+          "[metrics]") {
+  namespace asio = boost::asio;
+  namespace http = boost::beast::http;
+  std::atomic<int> asked{0};
+  metrics_endpoint endpoint{"127.0.0.1:0", [&] {
+                              ++asked;
+                              return std::string("actorrt_up 1\n");
+                            }};
+  REQUIRE(endpoint.port() != 0);
+  auto get = [&](const std::string& target) {
+    asio::io_context io;
+    boost::beast::tcp_stream stream{io};
+    stream.connect({asio::ip::make_address("127.0.0.1"), endpoint.port()});
+    http::request<http::empty_body> req{http::verb::get, target, 11};
+    req.set(http::field::host, "127.0.0.1");
+    http::write(stream, req);
+    boost::beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    return res;
+  };
+  auto ok = get("/metrics");
+  CHECK(ok.result() == http::status::ok);
+  CHECK(ok.body() == "actorrt_up 1\n");
+  CHECK(std::string(ok[http::field::content_type])
+        == "text/plain; version=0.0.4");
+  CHECK(get("/").result() == http::status::not_found);
+  CHECK(asked == 1);
+  CHECK_THROWS_AS(metrics_endpoint("127.0.0.1:http", [] { return ""; }),
+                  InvalidArgument);
+  CHECK_THROWS_AS(metrics_endpoint("nowhere:9", [] { return ""; }),
+                  InvalidArgument);
+  CHECK_THROWS_AS(metrics_endpoint(endpoint.address(), [] { return ""; }),
+                  DeviceIO); // taken
 }
