@@ -116,7 +116,7 @@ runtime::runtime(std::vector<device_spec> devices, scheduler_settings settings,
   }
   trace::start_from_environment();
   auto host = host_name(*system_);
-  if (auto dir = status_dir(); !dir.empty())
+  if (auto dir = status_dir(); usable_status_dir(dir))
     status_ = std::make_unique<status_file>(
       dir, [this] { return report(); }, top_.counters, top_.credit, host);
   // One endpoint per process: its first runtime serves it.

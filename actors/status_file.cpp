@@ -6,10 +6,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/clock.hpp"
@@ -51,6 +53,27 @@ std::string status_dir() {
   return "/tmp/actorrt-" + std::to_string(::getuid());
 }
 
+bool usable_status_dir(const std::string& dir) {
+  if (dir.empty())
+    return false;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)
+      || st.st_uid != ::getuid()) {
+    static std::once_flag said;
+    std::call_once(said, [&] {
+      std::fprintf(stderr,
+                   "actorrt: status folder %s is not this user's own "
+                   "folder; no status for dxrt-cli -s\n",
+                   dir.c_str());
+    });
+    return false;
+  }
+  fs::permissions(dir, fs::perms::owner_all, ec); // other users: no access
+  return true;
+}
+
 status_file::status_file(std::string dir,
                          std::function<std::vector<core_report>()> report,
                          std::shared_ptr<metrics> counters,
@@ -59,9 +82,6 @@ status_file::status_file(std::string dir,
   : report_(std::move(report)), counters_(std::move(counters)),
     credit_(std::move(credit)), host_(std::move(host)), period_(period) {
   static std::atomic<int> seq{0};
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  fs::permissions(dir, fs::perms::owner_all, ec); // other users: no access
   path_ = dir + "/" + std::to_string(::getpid()) + "-" + std::to_string(++seq)
           + ".json";
   last_ns_ = now_ns();

@@ -24,6 +24,10 @@ namespace actorrt {
 /// /tmp/actorrt-<uid>; empty when ACTORRT_STATUS=off.
 std::string status_dir();
 
+/// True when `dir` is (or could be made as) a folder of this user's only;
+/// a shared /tmp may hold one somebody else made first.
+bool usable_status_dir(const std::string& dir);
+
 class status_file {
 public:
   /// Writes the status of the cores `report` returns, of `counters` and

@@ -296,3 +296,15 @@ def test_status_files_of_dead_processes_are_cleaned_up(tmp_path):
                          env=dict(os.environ, ACTORRT_DEVICES="sim:1",
                                   ACTORRT_STATUS_DIR=str(tmp_path))).stdout
     assert "999999999" not in out and not stale.exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs to give a folder away")
+def test_a_status_folder_of_another_user_is_not_used(tmp_path):
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    os.chown(theirs, 65534, 65534)  # nobody's
+    p = serving(5, ACTORRT_DEVICES="sim:1", ACTORRT_STATUS_DIR=str(theirs))
+    p.stdin.close()
+    assert p.wait(timeout=30) == 0
+    assert "not this user's own folder" in p.stderr.read()
+    assert not list(theirs.iterdir())
