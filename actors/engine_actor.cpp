@@ -79,13 +79,16 @@ tensors outputs_of(const model& m, int64_t batch,
 }
 
 /// Ends one claimed job: its client's answer, or callback then Wait's
-/// result; its credit goes back with the batch's.
+/// result; its credit goes back with the batch's. A traced job is in the
+/// trace before anybody sees it end.
 void finish(self_ptr self, const callback_pair* cb, credit_return& credit,
             job_id id, job_ticket& t, job_table::outcome result,
             trace::job_record* traced = nullptr) {
   auto& b = *self->state.books;
   credit.add(t.device);
   if (t.client) {
+    if (traced)
+      trace::record(*traced);
     auto i = self->state.clients.find(id);
     if (i != self->state.clients.end()) {
       if (result.error)
@@ -109,6 +112,8 @@ void finish(self_ptr self, const callback_pair* cb, credit_return& credit,
       if (traced)
         traced->callback_end = now_ns();
     }
+    if (traced)
+      trace::record(*traced);
     // Results nobody may wait for count against the retention window; a
     // synchronous Run's own result is always waited for.
     bool bounded = cb != nullptr && !t.silent;
@@ -158,20 +163,18 @@ void done(self_ptr self) {
   if (results.empty())
     return;
   auto& b = *self->state.books;
-  std::vector<trace::job_record> traced;
-  if (trace::enabled())
-    traced.reserve(results.size());
+  bool tracing = trace::enabled();
   end_batch(self, [&](const callback_pair* cb, credit_return& credit) {
     auto now = now_ns();
     for (auto& r : results) {
       auto t = b.table.claim(r.id);
       if (!t)
         continue; // ended already (cancelled, or timed out and late)
-      trace::job_record* rec = nullptr;
-      if (traced.capacity())
-        rec = &traced.emplace_back(trace::job_record{
-          r.id, t->thread, b.trace_track, r.device, r.core, bool(r.error),
-          t->submitted, r.dispatched, r.started, r.finished, now, 0, 0});
+      trace::job_record traced{
+        r.id,      t->thread,     b.trace_track, r.device,
+        r.core,    bool(r.error), t->submitted,  r.dispatched,
+        r.started, r.finished,    now,           0,
+        0};
       auto latency = (now - t->submitted) / 1000;
       b.latency.record(latency);
       count(self->state, r, latency);
@@ -186,11 +189,10 @@ void done(self_ptr self) {
         if (&r == &results.back())
           b.set_latest(o.outputs);
       }
-      finish(self, cb, credit, r.id, *t, std::move(o), rec);
+      finish(self, cb, credit, r.id, *t, std::move(o),
+             tracing ? &traced : nullptr);
     }
   });
-  if (!traced.empty())
-    trace::record(traced);
 }
 
 uint64_t cancel(self_ptr self, const std::string& reason) {

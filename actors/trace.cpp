@@ -210,15 +210,15 @@ uint32_t engine_index(const std::string& model_name) {
   return index;
 }
 
-void record(std::vector<job_record>& jobs) {
+void record(const job_record& job) {
   auto& r = rec();
   std::lock_guard<std::mutex> guard{r.mtx};
   if (!r.on)
     return;
-  auto room = max_jobs - std::min(max_jobs, r.jobs.size());
-  auto kept = std::min(room, jobs.size());
-  r.jobs.insert(r.jobs.end(), jobs.begin(), jobs.begin() + long(kept));
-  r.dropped += jobs.size() - kept;
+  if (r.jobs.size() < max_jobs)
+    r.jobs.push_back(job);
+  else
+    ++r.dropped;
 }
 
 } // namespace actorrt::trace

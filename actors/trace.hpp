@@ -46,8 +46,8 @@ uint32_t thread_index();
 /// A number for a new engine's track, named after its model.
 uint32_t engine_index(const std::string& model_name);
 
-/// Adds a batch of ended jobs (one lock per batch). At most 1,000,000 jobs
-/// are kept per trace; later ones are counted as dropped.
-void record(std::vector<job_record>& jobs);
+/// Adds an ended job. At most 1,000,000 jobs are kept per trace; later
+/// ones are counted as dropped.
+void record(const job_record& job);
 
 } // namespace actorrt::trace
