@@ -6,12 +6,15 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "actorrt/inference_engine.hpp"
 #include "actors/runtime.hpp"
@@ -125,6 +128,44 @@ double runtime_fps(const std::string& path, const std::string& devices, int n) {
 
 } // namespace
 
+/// Resident memory now, in MiB.
+double rss_mib() {
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return double(resident) * double(::sysconf(_SC_PAGESIZE)) / (1 << 20);
+}
+
+/// RSS that three ORT lanes of the model add, each measured in a child
+/// process of its own (memory a parent freed would hide their cost): one
+/// session each, as by hand, and the runtime's lanes, which share one.
+void lane_memory(const model& m) {
+  auto measure = [&m](bool share) {
+    int fds[2];
+    if (::pipe(fds) != 0)
+      return -1.0;
+    double grew = -1;
+    if (::fork() == 0) {
+      auto before = rss_mib();
+      std::vector<std::unique_ptr<executor>> lanes;
+      for (int i = 0; i < 3; ++i)
+        lanes.push_back(std::make_unique<ort_executor>(m, 1, share));
+      grew = rss_mib() - before;
+      (void) !::write(fds[1], &grew, sizeof grew);
+      ::_exit(0);
+    }
+    ::close(fds[1]);
+    (void) !::read(fds[0], &grew, sizeof grew);
+    ::close(fds[0]);
+    ::wait(nullptr);
+    return grew;
+  };
+  double own = measure(false), shared = measure(true);
+  std::printf("RSS of 3 ORT lanes: a session each %7.1f MiB, one shared "
+              "session %7.1f MiB (ratio %.2f)\n",
+              own, shared, own > 0 ? shared / own : 0.0);
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"ActorRT CPU-lane efficiency"};
   std::string path = std::string(ACTORRT_MODEL_DIR) + "/resnet18.onnx";
@@ -140,6 +181,8 @@ int main(int argc, char** argv) {
               "%u hardware threads\n",
               path.c_str(), backend.c_str(), n,
               std::thread::hardware_concurrency());
+  if (backend == "ort")
+    lane_memory(*m); // before any thread starts: it forks
   // Alternating rounds, so drift in a noisy machine hits every setup alike.
   double one = 0, two = 0, three = 0, rt2 = 0, rt3 = 0, lib2 = 0;
   for (int round = 0; round < 2; ++round) {

@@ -1,6 +1,10 @@
 #include "device/ort_executor.hpp"
 
 #include <cstring>
+#include <map>
+#include <mutex>
+
+#include <unistd.h>
 
 #include "core/clock.hpp"
 #include "core/errors.hpp"
@@ -77,8 +81,37 @@ struct values {
 
 } // namespace
 
-ort_executor::ort_executor(const model& m, int intra_op_threads)
+ort_executor::ort_executor(const model& m, int intra_op_threads, bool share)
   : lib_(library()) {
+  if (!share) {
+    session_ = make_session(m, intra_op_threads);
+  } else {
+    // Lanes of one model share a session (ORT's Run is thread-safe, and
+    // with one intra-op thread it runs on the calling lane's thread): one
+    // copy of the prepacked weights instead of one per lane, which also
+    // stay warm in the cache when lanes take turns on fewer host cores.
+    static std::mutex mtx;
+    static std::map<std::string, std::weak_ptr<ort::OrtSession>> sessions;
+    auto key = m.digest() + "/" + std::to_string(intra_op_threads) + "/"
+               + std::to_string(::getpid()); // a fork's child: its own
+    std::lock_guard<std::mutex> guard{mtx};
+    auto& slot = sessions[key];
+    session_ = slot.lock();
+    if (!session_)
+      slot = session_ = make_session(m, intra_op_threads);
+  }
+  for (auto* infos : {&m.inputs(), &m.outputs()})
+    for (auto& info : *infos)
+      names_.push_back(info.name);
+  for (size_t i = 0; i < names_.size(); ++i)
+    (i < m.inputs().size() ? input_names_ : output_names_)
+      .push_back(names_[i].c_str());
+  // No warm-up run: the session resolved every kernel already, and zeros
+  // are no valid input for models whose inputs are scales or shapes.
+}
+
+std::shared_ptr<ort::OrtSession>
+ort_executor::make_session(const model& m, int intra_op_threads) const {
   ort::OrtSessionOptions* options = nullptr;
   lib_.check<InvalidModel>(lib_.fn<ort::CreateSessionOptions_fn>(
                              ort::entry::CreateSessionOptions)(&options),
@@ -98,23 +131,13 @@ ort_executor::ort_executor(const model& m, int intra_op_threads)
       "SetSessionExecutionMode");
   set(ort::entry::SetSessionGraphOptimizationLevel, ort::graph_optimization_all,
       "SetSessionGraphOptimizationLevel");
+  ort::OrtSession* session = nullptr;
   lib_.check<InvalidModel>(
     lib_.fn<ort::CreateSessionFromArray_fn>(ort::entry::CreateSessionFromArray)(
-      lib_.env(), m.bytes().data(), m.bytes().size(), options, &session_),
+      lib_.env(), m.bytes().data(), m.bytes().size(), options, &session),
     "ONNX Runtime cannot load '" + m.name() + "'");
-  for (auto* infos : {&m.inputs(), &m.outputs()})
-    for (auto& info : *infos)
-      names_.push_back(info.name);
-  for (size_t i = 0; i < names_.size(); ++i)
-    (i < m.inputs().size() ? input_names_ : output_names_)
-      .push_back(names_[i].c_str());
-  // No warm-up run: the session resolved every kernel already, and zeros
-  // are no valid input for models whose inputs are scales or shapes.
-}
-
-ort_executor::~ort_executor() {
-  lib_.fn<ort::Release_fn<ort::OrtSession>>(ort::entry::ReleaseSession)(
-    session_);
+  return {session, lib_.fn<ort::Release_fn<ort::OrtSession>>(
+                     ort::entry::ReleaseSession)};
 }
 
 void ort_executor::forward(const tensors& inputs, tensors& outputs) {
@@ -129,7 +152,7 @@ void ort_executor::forward(const tensors& inputs, tensors& outputs) {
     out.wrap(k, outputs[k]);
   }
   lib_.check<DeviceIO>(lib_.fn<ort::Run_fn>(ort::entry::Run)(
-                         session_, nullptr, input_names_.data(),
+                         session_.get(), nullptr, input_names_.data(),
                          in.items.data(), in.items.size(), output_names_.data(),
                          out.items.size(), out.items.data()),
                        "ONNX Runtime run failed");

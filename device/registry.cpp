@@ -24,7 +24,7 @@ namespace {
 std::unique_ptr<executor> make_cpu_lane(const std::string& backend,
                                         const model& m) {
   if (backend == "ort")
-    return std::unique_ptr<executor>(new ort_executor(m));
+    return std::unique_ptr<executor>(new ort_executor(m, 1, true));
   return std::unique_ptr<executor>(new opencv_executor(m));
 }
 
