@@ -15,6 +15,7 @@
 #include "actors/trace.hpp"
 
 #include <caf/io/all.hpp>
+#include <caf/io/basp_broker.hpp>
 
 namespace actorrt {
 
@@ -158,6 +159,15 @@ runtime::~runtime() {
     caf::anon_send_exit(link, caf::exit_reason::user_shutdown);
   stop_devices(top_);
   top_ = {};
+  if (!node_links_.empty()) {
+    // Nodes hold references to this runtime's engines (the results' way
+    // back), and CAF 0.17 waits for detached actors before it stops its
+    // network layer: close the connections first, or the wait can last as
+    // long as a node does.
+    caf::anon_send_exit(system_->middleman().named_broker<caf::io::basp_broker>(
+                          caf::atom("BASP")),
+                        caf::exit_reason::user_shutdown);
+  }
   node_links_.clear(); // detached actors end only when unreferenced
   system_.reset();     // waits for every actor to finish
 }

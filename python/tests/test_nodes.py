@@ -64,7 +64,7 @@ def client(script, addresses, timeout=120):
                           text=True, timeout=timeout, env=client_env(addresses))
 
 
-def test_a_client_uses_two_nodes_devices(nodes):
+def test_a_client_uses_two_nodes_devices(nodes, tmp_path):
     _, a = nodes()
     _, b = nodes()
     r = client("""
@@ -90,9 +90,11 @@ def test_a_client_uses_two_nodes_devices(nodes):
     assert "right 600" in r.stdout
     assert "device 0 40" in r.stdout and "device 1 41" in r.stdout
     assert "echo 4915200 True" in r.stdout
+    # No running process's status in its folder: dxrt-cli shows its own.
     cli = subprocess.run([os.path.join(TOOLS, "dxrt-cli"), "-s"], capture_output=True,
                          text=True, timeout=60,
-                         env=dict(os.environ, ACTORRT_DEVICES="sim:1", ACTORRT_NODES=a))
+                         env=dict(os.environ, ACTORRT_DEVICES="sim:1", ACTORRT_NODES=a,
+                                  ACTORRT_STATUS_DIR=str(tmp_path)))
     assert cli.returncode == 0, cli.stderr
     assert "* Device 0: sim:1" in cli.stdout and "this host" in cli.stdout
     assert f"* Device 1: sim, 3 NPU cores" in cli.stdout and f"node {a}" in cli.stdout
