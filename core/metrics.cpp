@@ -13,21 +13,27 @@ namespace {
 constexpr std::array<double, 10> steps{1.0, 1.25, 1.6, 2.0, 2.5,
                                        3.2, 4.0,  5.0, 6.3, 8.0};
 
+/// The bounds, computed once: recording must not call pow() per job.
+const std::array<double, histogram::buckets - 1>& bounds() {
+  static const auto table = [] {
+    std::array<double, histogram::buckets - 1> b{};
+    for (size_t i = 0; i < b.size(); ++i)
+      b[i] = steps[i % 10] * std::pow(10.0, double(i / 10));
+    return b;
+  }();
+  return table;
+}
+
 size_t bucket_of(int64_t micros) {
-  if (micros <= 1)
-    return 0;
-  // The first bound not below `micros`; log10 finds the decade.
-  auto decade = static_cast<size_t>(std::log10(double(micros)));
-  for (size_t i = decade * 10; i < histogram::buckets - 1; ++i)
-    if (double(micros) <= histogram::bound(i))
-      return i;
-  return histogram::buckets - 1;
+  auto& b = bounds();
+  return size_t(std::lower_bound(b.begin(), b.end(), double(micros))
+                - b.begin());
 }
 
 } // namespace
 
 double histogram::bound(size_t i) {
-  return steps[i % 10] * std::pow(10.0, double(i / 10));
+  return bounds()[i];
 }
 
 void histogram::record(int64_t micros) {
