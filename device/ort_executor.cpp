@@ -193,4 +193,20 @@ int64_t ort_executor::run(const tensors& inputs, tensors& outputs) {
   return started;
 }
 
+void ort_executor::run_batch(std::vector<lane_job>& jobs) {
+  // One host slot for the whole batch: its jobs follow each other on this
+  // thread without handing the slot (and the CPU) to another lane between
+  // them.
+  cpu_slots::lease slot{cpu_slots::host()};
+  for (auto& j : jobs) {
+    j.started = now_ns();
+    try {
+      forward(j.inputs, j.outputs);
+    } catch (...) {
+      j.error = failure::from_current_exception();
+    }
+    j.finished = now_ns();
+  }
+}
+
 } // namespace actorrt
