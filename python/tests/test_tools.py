@@ -35,6 +35,8 @@ def test_run_model_json_is_consistent(tmp_path):
     assert lat["p50"] <= lat["p90"] <= lat["p95"] <= lat["p99"] <= lat["p99.9"] <= lat["max"]
     assert sum(c["jobs"] for c in d["cores"]) == 600 and len(d["cores"]) == 3
     assert all(c["simulated"] for c in d["cores"])
+    assert all(0 <= c["utilisation"] <= 1 and c["backend"] == "simulated-npu"
+               for c in d["cores"])
     assert [row["concurrency"] for row in d["concurrency_sweep"]] == [1, 2]
 
 

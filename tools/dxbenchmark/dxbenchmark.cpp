@@ -21,6 +21,7 @@
 
 #include "actorrt/inference_engine.hpp"
 #include "core/clock.hpp"
+#include "tools/common/core_usage.hpp"
 #include "tools/common/latency.hpp"
 
 using namespace actorrt;
@@ -42,13 +43,6 @@ struct settings {
   bool use_ort = false;
 };
 
-struct core_figures {
-  int device = 0, core = 0;
-  std::string backend;
-  uint64_t jobs = 0;
-  double utilisation = 0;
-};
-
 struct model_figures {
   std::string name, path, error;
   bool simulated = false;
@@ -56,7 +50,7 @@ struct model_figures {
   double seconds = 0, fps = 0, npu_ms = 0;
   json latency; // ms: mean, p50 ... max
   std::vector<int64_t> latency_us;
-  std::vector<core_figures> cores;
+  std::vector<tools::core_usage> cores;
 };
 
 std::vector<fs::path> find_models(const std::string& dir, bool recursive) {
@@ -132,17 +126,7 @@ model_figures measure(const fs::path& path, const settings& s) {
                            std::pair{"p95", 0.95}, std::pair{"p99", 0.99},
                            std::pair{"p99.9", 0.999}, std::pair{"max", 1.0}})
       f.latency[name] = tools::percentile(f.latency_us, p);
-    for (auto& c : after.cores) {
-      core_figures cf{c.device, c.core, c.backend, c.jobs_done, 0};
-      double busy_ms = c.compute.mean * double(c.compute.count);
-      for (auto& b : before.cores)
-        if (b.device == c.device && b.core == c.core) {
-          cf.jobs -= b.jobs_done;
-          busy_ms -= b.compute.mean * double(b.compute.count);
-        }
-      cf.utilisation = std::clamp(busy_ms / 1e3 / f.seconds, 0.0, 1.0);
-      f.cores.push_back(cf);
-    }
+    f.cores = tools::core_usage_between(before, after, f.seconds);
   } catch (const std::exception& e) {
     f.error = e.what();
   }

@@ -22,6 +22,7 @@
 #include "actorrt/inference_engine.hpp"
 #include "actors/runtime.hpp"
 #include "core/clock.hpp"
+#include "tools/common/core_usage.hpp"
 #include "tools/common/latency.hpp"
 
 using namespace actorrt;
@@ -291,7 +292,7 @@ int main(int argc, char** argv) {
       std::fill(input.data, input.data + input.size, uint8_t{0});
     for (int i = 0; i < s.warmup; ++i)
       ie.Run({input});
-    auto cores_before = ie.GetRuntime()->report();
+    auto before = ie.GetStats();
     if (!s.trace_file.empty())
       StartTrace(s.trace_file);
     run_record r;
@@ -299,7 +300,7 @@ int main(int argc, char** argv) {
     if (!s.trace_file.empty())
       std::printf("trace of %zu jobs written to %s\n", StopTrace(),
                   s.trace_file.c_str());
-    auto cores_after = ie.GetRuntime()->report();
+    auto usage = tools::core_usage_between(before, ie.GetStats(), secs);
     int jobs = r.done;
     double fps = jobs / secs;
 
@@ -371,23 +372,18 @@ int main(int argc, char** argv) {
                 out["queue_ms"].get<double>(), compute, r.errors.load(),
                 interrupted ? "  (interrupted: what was measured so far)" : "");
     json cores = json::array();
-    for (size_t i = 0; i < cores_after.size() && i < cores_before.size(); ++i) {
-      auto& c = cores_after[i];
-      auto n = c.jobs - cores_before[i].jobs;
-      auto lane = c.lanes.begin() != c.lanes.end() ? c.lanes.begin()->second
-                                                   : std::string("-");
-      // Compute time is per engine: a core's busy share is estimated from
-      // its jobs times the mean compute time.
-      double busy = std::min(1.0, double(n) * compute / 1e3 / secs);
-      std::printf("  core %d:%d  %8llu jobs  %9.2f FPS  ~%3.0f%% busy  %s%s\n",
-                  c.device, c.core, (unsigned long long) n, double(n) / secs,
-                  busy * 100, lane.c_str(), c.simulated ? "  SIMULATED" : "");
+    for (auto& c : usage) {
+      std::printf("  core %d:%d  %8llu jobs  %9.2f FPS  %3.0f%% busy  %s%s\n",
+                  c.device, c.core, (unsigned long long) c.jobs,
+                  double(c.jobs) / secs, c.utilisation * 100, c.backend.c_str(),
+                  c.simulated ? "  SIMULATED" : "");
       cores.push_back({{"device", c.device},
                        {"core", c.core},
                        {"host", c.host},
-                       {"jobs", n},
-                       {"fps", double(n) / secs},
-                       {"utilisation_estimate", busy},
+                       {"backend", c.backend},
+                       {"jobs", c.jobs},
+                       {"fps", double(c.jobs) / secs},
+                       {"utilisation", c.utilisation},
                        {"simulated", c.simulated}});
     }
     out["cores"] = cores;
