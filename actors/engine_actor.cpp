@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <set>
 
 #include "actors/job_outbox.hpp"
@@ -170,11 +171,13 @@ void done(self_ptr self) {
       auto t = b.table.claim(r.id);
       if (!t)
         continue; // ended already (cancelled, or timed out and late)
-      trace::job_record traced{
-        r.id,      t->thread,     b.trace_track, r.device,
-        r.core,    bool(r.error), t->submitted,  r.dispatched,
-        r.started, r.finished,    now,           0,
-        0};
+      std::optional<trace::job_record> traced;
+      if (tracing)
+        traced = trace::job_record{
+          r.id,      t->thread,     b.trace_track, r.device,
+          r.core,    bool(r.error), t->submitted,  r.dispatched,
+          r.started, r.finished,    now,           0,
+          0};
       auto latency = (now - t->submitted) / 1000;
       b.latency.record(latency);
       count(self->state, r, latency);
@@ -190,7 +193,7 @@ void done(self_ptr self) {
           b.set_latest(o.outputs);
       }
       finish(self, cb, credit, r.id, *t, std::move(o),
-             tracing ? &traced : nullptr);
+             traced ? &*traced : nullptr);
     }
   });
 }

@@ -14,10 +14,14 @@ std::string core_name(const npu_core_state& st) {
 job_results run_batch(npu_core_state& st, job_batch& batch) {
   auto dispatched = now_ns();
   job_results results(batch.jobs.size());
+  for (size_t i = 0; i < results.size(); ++i) {
+    results[i].id = batch.jobs[i].id;
+    results[i].device = batch.device; // as the sending scheduler names us
+    results[i].core = batch.core;
+  }
   auto lane = st.lanes.find(batch.model);
   if (lane == st.lanes.end()) {
     for (size_t i = 0; i < batch.jobs.size(); ++i) {
-      results[i].id = batch.jobs[i].id;
       results[i].error = {errc::invalid_operation,
                           "model " + std::to_string(batch.model)
                             + " is not loaded on NPU core " + core_name(st)};
@@ -35,7 +39,6 @@ job_results run_batch(npu_core_state& st, job_batch& batch) {
   lane->second.lane->run_batch(work);
   for (size_t i = 0; i < work.size(); ++i) {
     auto& r = results[i];
-    r.id = batch.jobs[i].id;
     r.dispatched = dispatched;
     r.started = work[i].started ? work[i].started : dispatched;
     r.finished = work[i].finished ? work[i].finished : now_ns();
@@ -89,12 +92,8 @@ npu_core(npu_core_actor::stateful_pointer<npu_core_state> self, int device,
       // scheduler that this core is free again.
       auto n = batch.jobs.size();
       try {
-        auto results = run_batch(self->state, batch);
-        for (auto& r : results) {
-          r.device = batch.device;
-          r.core = batch.core;
-        }
-        self->send(batch.engine, done_atom::value, std::move(results));
+        self->send(batch.engine, done_atom::value,
+                   run_batch(self->state, batch));
       } catch (const lane_lost& e) {
         // The device is gone: this core ends, and the scheduler fails the
         // batch it held (this error) and routes around the core (its exit).
