@@ -49,9 +49,25 @@ public:
   /// (optional) Runs several jobs; a backend that computes a batch at once
   /// overrides it. Each job's failure is its own.
   virtual void run_batch(std::vector<lane_job>& jobs) {
+    run_each(jobs, [this](const tensors& inputs, tensors& outputs) {
+      return run(inputs, outputs);
+    });
+  }
+
+  /// (optional) True when no real compute happens: results are not outputs
+  /// of the model and every report must say so.
+  virtual bool is_simulated() const {
+    return false;
+  }
+
+protected:
+  /// Runs `jobs` one after another with `run_one` (which returns when its
+  /// compute began); each job's failure is its own, a lost lane ends all.
+  template <class F>
+  static void run_each(std::vector<lane_job>& jobs, F run_one) {
     for (auto& j : jobs) {
       try {
-        j.started = run(j.inputs, j.outputs);
+        j.started = run_one(j.inputs, j.outputs);
       } catch (const lane_lost&) {
         throw;
       } catch (...) {
@@ -59,12 +75,6 @@ public:
       }
       j.finished = now_ns();
     }
-  }
-
-  /// (optional) True when no real compute happens: results are not outputs
-  /// of the model and every report must say so.
-  virtual bool is_simulated() const {
-    return false;
   }
 };
 

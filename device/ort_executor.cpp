@@ -186,11 +186,15 @@ void ort_executor::take_output(ort::OrtValue* value, tensor& out) {
   out.bytes = blob::copy_of(data, out.info().byte_size());
 }
 
-int64_t ort_executor::run(const tensors& inputs, tensors& outputs) {
-  cpu_slots::lease slot{cpu_slots::host()};
+int64_t ort_executor::timed_forward(const tensors& inputs, tensors& outputs) {
   auto started = now_ns();
   forward(inputs, outputs);
   return started;
+}
+
+int64_t ort_executor::run(const tensors& inputs, tensors& outputs) {
+  cpu_slots::lease slot{cpu_slots::host()};
+  return timed_forward(inputs, outputs);
 }
 
 void ort_executor::run_batch(std::vector<lane_job>& jobs) {
@@ -198,15 +202,9 @@ void ort_executor::run_batch(std::vector<lane_job>& jobs) {
   // thread without handing the slot (and the CPU) to another lane between
   // them.
   cpu_slots::lease slot{cpu_slots::host()};
-  for (auto& j : jobs) {
-    j.started = now_ns();
-    try {
-      forward(j.inputs, j.outputs);
-    } catch (...) {
-      j.error = failure::from_current_exception();
-    }
-    j.finished = now_ns();
-  }
+  run_each(jobs, [this](const tensors& inputs, tensors& outputs) {
+    return timed_forward(inputs, outputs);
+  });
 }
 
 } // namespace actorrt

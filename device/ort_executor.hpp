@@ -38,6 +38,8 @@ private:
   std::shared_ptr<ort::OrtSession> make_session(const model& m,
                                                 int intra_op_threads) const;
   void forward(const tensors& inputs, tensors& outputs);
+  /// forward(), returning when it began (now_ns()).
+  int64_t timed_forward(const tensors& inputs, tensors& outputs);
   /// Copies an output ORT allocated (data-dependent shape) into `out`.
   void take_output(ort::OrtValue* value, tensor& out);
 
