@@ -6,23 +6,20 @@
 //        [--sort name|fps|latency] [--result-path DIR]
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <sstream>
-#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "actorrt/inference_engine.hpp"
-#include "core/clock.hpp"
 #include "tools/common/core_usage.hpp"
 #include "tools/common/latency.hpp"
+#include "tools/common/measure.hpp"
 
 using namespace actorrt;
 using json = nlohmann::json;
@@ -32,11 +29,9 @@ namespace {
 
 std::atomic<bool> interrupted{false};
 
-struct settings {
+struct settings : tools::load {
   std::string dir;
   bool recursive = false;
-  int loops = 0;
-  double seconds = 0;
   int warmup = 5;
   std::string sort = "name";
   std::string result_path = ".";
@@ -87,34 +82,12 @@ model_figures measure(const fs::path& path, const settings& s) {
     for (int i = 0; i < s.warmup && !interrupted; ++i)
       ie.Run({input});
     auto before = ie.GetStats();
-    std::mutex mtx;
-    std::atomic<int> done{0};
-    std::vector<int64_t> submitted(s.loops > 0 ? size_t(s.loops) : 1u << 20);
-    ie.RegisterCallback([&](const tensors&, void* arg, const failure& e) {
-      auto latency = (now_ns() - submitted[reinterpret_cast<size_t>(arg)]);
-      std::lock_guard<std::mutex> guard{mtx};
-      f.latency_us.push_back(latency / 1000);
-      f.errors += e ? 1 : 0;
-      ++done;
-      return 0;
-    });
-    auto start = std::chrono::steady_clock::now();
-    auto deadline = start + std::chrono::duration<double>(s.seconds);
-    size_t sent = 0;
-    for (; sent < submitted.size() && !interrupted; ++sent) {
-      if (s.loops == 0 && std::chrono::steady_clock::now() >= deadline)
-        break;
-      submitted[sent] = now_ns();
-      ie.RunAsync({input}, reinterpret_cast<void*>(sent));
-    }
-    while (done < int(sent))
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    f.seconds
-      = std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-          .count();
-    ie.RegisterCallback(nullptr);
+    tools::run_record r;
+    f.seconds = tools::measure(ie, s, input, r, interrupted);
+    f.latency_us = std::move(r.latency_us);
+    f.errors = r.errors;
+    f.jobs = r.done;
     auto after = ie.GetStats();
-    f.jobs = done;
     f.fps = f.jobs / f.seconds;
     auto computed = [](const EngineStats& st) {
       return st.compute.mean * double(st.compute.count);
