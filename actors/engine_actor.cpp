@@ -240,7 +240,7 @@ engine_books::~engine_books() {
     process_->leave(&counters);
 }
 
-void engine_books::count_in(std::shared_ptr<metrics> totals) {
+void engine_books::count_in(std::shared_ptr<process_metrics> totals) {
   process_ = std::move(totals);
   process_->join(&counters);
 }

@@ -58,7 +58,7 @@ struct engine_books {
   uint32_t trace_track = 0; // its result thread's track in a trace
   /// Counts `counters` in the process's totals (its runtime's metrics)
   /// while these books live, and for good after.
-  void count_in(std::shared_ptr<metrics> totals);
+  void count_in(std::shared_ptr<process_metrics> totals);
   ~engine_books();
 
   void set_callback(callback fn, callback_scope scope = nullptr);
@@ -86,7 +86,7 @@ struct engine_books {
   tensors latest() const;
 
 private:
-  std::shared_ptr<metrics> process_;
+  std::shared_ptr<process_metrics> process_;
   mutable std::mutex mtx_;
   std::shared_ptr<const callback_pair> callback_;
   error_handler on_error_;

@@ -65,7 +65,8 @@ job_results run_batch(npu_core_state& st, job_batch& batch) {
 
 npu_core_actor::behavior_type
 npu_core(npu_core_actor::stateful_pointer<npu_core_state> self, int device,
-         int core, device_spec spec, std::shared_ptr<metrics> counters) {
+         int core, device_spec spec,
+         std::shared_ptr<process_metrics> counters) {
   self->state.device = device;
   self->state.core = core;
   self->state.spec = std::move(spec);

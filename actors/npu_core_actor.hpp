@@ -17,8 +17,8 @@ struct npu_core_state {
   int device = 0;
   int core = 0;
   device_spec spec;
-  std::shared_ptr<metrics> process; // this process's cores' counters
-  core_metrics* counters = nullptr; // this core's, in `process`
+  std::shared_ptr<process_metrics> process; // this process's cores' counters
+  core_metrics* counters = nullptr;         // this core's, in `process`
   struct loaded {
     model_ptr model;
     std::unique_ptr<executor> lane;
@@ -32,6 +32,6 @@ struct npu_core_state {
 /// npu_core_actor in messages.hpp); it counts its jobs in `counters`.
 npu_core_actor::behavior_type
 npu_core(npu_core_actor::stateful_pointer<npu_core_state> self, int device,
-         int core, device_spec spec, std::shared_ptr<metrics> counters);
+         int core, device_spec spec, std::shared_ptr<process_metrics> counters);
 
 } // namespace actorrt

@@ -43,7 +43,7 @@ std::string core_labels(const core_report& r) {
 
 } // namespace
 
-std::string prometheus_text(const metrics& counters,
+std::string prometheus_text(const process_metrics& counters,
                             const std::vector<core_report>& cores,
                             const std::string& host) {
   std::vector<core_report> local;

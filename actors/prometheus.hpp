@@ -13,7 +13,7 @@ namespace actorrt {
 /// `host`), jobs ended by outcome, compute time, jobs in flight and
 /// whether it is alive; and for the process's engines, jobs ended by
 /// outcome, end-to-end latency and queue time. Durations are in seconds.
-std::string prometheus_text(const metrics& counters,
+std::string prometheus_text(const process_metrics& counters,
                             const std::vector<core_report>& cores,
                             const std::string& host);
 

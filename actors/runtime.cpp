@@ -31,7 +31,7 @@ void add_actorrt_types(caf::actor_system_config& cfg) {
 
 std::pair<std::vector<npu_core_actor>, std::vector<core_report>>
 spawn_cores(caf::actor_system& sys, const std::vector<device_spec>& devices,
-            const std::shared_ptr<metrics>& counters) {
+            const std::shared_ptr<process_metrics>& counters) {
   unpinned_logger unpinned;
   std::pair<std::vector<npu_core_actor>, std::vector<core_report>> result;
   auto host = host_name(sys);
@@ -60,7 +60,7 @@ topology start_devices(caf::actor_system& sys,
   topology top;
   top.scheduler = sys.spawn(scheduler, settings);
   top.credit = std::make_shared<admission>();
-  top.counters = std::make_shared<metrics>();
+  top.counters = std::make_shared<process_metrics>();
   auto [cores, reports] = spawn_cores(sys, devices, top.counters);
   for (size_t i = 0; i < cores.size(); ++i)
     caf::anon_send(top.scheduler, join_atom::value, cores[i], reports[i]);

@@ -46,7 +46,7 @@ struct topology {
   scheduler_actor scheduler;
   std::vector<npu_core_actor> cores;
   std::shared_ptr<admission> credit;
-  std::shared_ptr<metrics> counters;
+  std::shared_ptr<process_metrics> counters;
 };
 
 /// For device i of `devices`, one detached npu_core_actor per core, with
@@ -54,7 +54,7 @@ struct topology {
 /// `counters`.
 std::pair<std::vector<npu_core_actor>, std::vector<core_report>>
 spawn_cores(caf::actor_system& sys, const std::vector<device_spec>& devices,
-            const std::shared_ptr<metrics>& counters);
+            const std::shared_ptr<process_metrics>& counters);
 
 /// Spawns the scheduler and the cores of `devices` (spawn_cores), joined to
 /// the scheduler.
@@ -95,7 +95,7 @@ public:
     return top_.credit;
   }
   /// This process's counters on this runtime (see topology).
-  const std::shared_ptr<metrics>& counters() const {
+  const std::shared_ptr<process_metrics>& counters() const {
     return top_.counters;
   }
   const std::vector<device_spec>& devices() const {

@@ -76,7 +76,7 @@ bool usable_status_dir(const std::string& dir) {
 
 status_file::status_file(std::string dir,
                          std::function<std::vector<core_report>()> report,
-                         std::shared_ptr<metrics> counters,
+                         std::shared_ptr<process_metrics> counters,
                          std::shared_ptr<admission> credit, std::string host,
                          std::chrono::milliseconds period)
   : report_(std::move(report)), counters_(std::move(counters)),

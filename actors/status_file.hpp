@@ -34,7 +34,7 @@ public:
   /// of the jobs `credit` admitted under `dir` every `period`, until
   /// destroyed.
   status_file(std::string dir, std::function<std::vector<core_report>()> report,
-              std::shared_ptr<metrics> counters,
+              std::shared_ptr<process_metrics> counters,
               std::shared_ptr<admission> credit, std::string host,
               std::chrono::milliseconds period = std::chrono::seconds(1));
   ~status_file();
@@ -51,7 +51,7 @@ private:
 
   std::string path_;
   std::function<std::vector<core_report>()> report_;
-  std::shared_ptr<metrics> counters_;
+  std::shared_ptr<process_metrics> counters_;
   std::shared_ptr<admission> credit_;
   std::string host_;
   std::chrono::milliseconds period_;

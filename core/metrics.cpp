@@ -100,12 +100,12 @@ void job_totals::add(const metrics& m) {
 
 metrics::metrics() : started_ns(now_ns()) {}
 
-void metrics::join(const metrics* engine) {
+void process_metrics::join(const metrics* engine) {
   std::lock_guard<std::mutex> guard{mtx_};
   engines_.push_back(engine);
 }
 
-void metrics::leave(const metrics* engine) {
+void process_metrics::leave(const metrics* engine) {
   std::lock_guard<std::mutex> guard{mtx_};
   auto i = std::find(engines_.begin(), engines_.end(), engine);
   if (i == engines_.end())
@@ -114,7 +114,7 @@ void metrics::leave(const metrics* engine) {
   ended_.add(*engine);
 }
 
-job_totals metrics::totals() const {
+job_totals process_metrics::totals() const {
   std::lock_guard<std::mutex> guard{mtx_};
   job_totals t = ended_;
   for (auto* e : engines_)
@@ -122,7 +122,7 @@ job_totals metrics::totals() const {
   return t;
 }
 
-core_metrics& metrics::core(int device, int core) {
+core_metrics& core_table::core(int device, int core) {
   std::lock_guard<std::mutex> guard{mtx_};
   auto& slot = cores_[{device, core}];
   if (!slot)
@@ -130,7 +130,7 @@ core_metrics& metrics::core(int device, int core) {
   return *slot;
 }
 
-std::map<std::pair<int, int>, const core_metrics*> metrics::cores() const {
+std::map<std::pair<int, int>, const core_metrics*> core_table::cores() const {
   std::lock_guard<std::mutex> guard{mtx_};
   std::map<std::pair<int, int>, const core_metrics*> result;
   for (auto& [key, c] : cores_)

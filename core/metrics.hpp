@@ -73,12 +73,24 @@ struct job_totals {
   void add(const metrics& m);
 };
 
+/// Counters per NPU core, by (device, core).
+class core_table {
+public:
+  /// The counters of core `core` of device `device` (made on first use;
+  /// the reference stays valid).
+  core_metrics& core(int device, int core);
+  /// Every core's counters so far.
+  std::map<std::pair<int, int>, const core_metrics*> cores() const;
+
+private:
+  mutable std::mutex mtx_;
+  std::map<std::pair<int, int>, std::unique_ptr<core_metrics>> cores_;
+};
+
 /// One engine's jobs: how many ended and how, their end-to-end latency
 /// (submitted → outputs ready), the part of it spent waiting (latency −
-/// compute: queueing, transfer, delivery), and per core. A process's
-/// metrics hold its cores' counters (each core records its own) and the
-/// totals of its engines, which join it while they live.
-class metrics {
+/// compute: queueing, transfer, delivery), and per core.
+class metrics : public core_table {
 public:
   std::atomic<uint64_t> done{0};
   std::atomic<uint64_t> failed{0};
@@ -88,24 +100,21 @@ public:
   const int64_t started_ns; // when counting began (now_ns())
 
   metrics();
+};
 
-  /// The counters of core `core` of device `device` (made on first use;
-  /// the reference stays valid).
-  core_metrics& core(int device, int core);
-  /// Every core's counters so far, by (device, core).
-  std::map<std::pair<int, int>, const core_metrics*> cores() const;
-
+/// A process's counters: its cores' (each core records its own) and the
+/// totals of its engines, which join while they live.
+class process_metrics : public core_table {
+public:
   /// Counts `engine`'s jobs in totals() from now on; `leave` keeps what it
   /// counted there when it ends.
   void join(const metrics* engine);
   void leave(const metrics* engine);
-  /// Its engines' jobs, live and ended (a process's own cores count
-  /// apart, in cores()).
+  /// Its engines' jobs, live and ended.
   job_totals totals() const;
 
 private:
   mutable std::mutex mtx_;
-  std::map<std::pair<int, int>, std::unique_ptr<core_metrics>> cores_;
   std::vector<const metrics*> engines_;
   job_totals ended_;
 };

@@ -50,7 +50,7 @@ TEST_CASE("histogram quantiles are within a bucket of the exact ones",
 
 TEST_CASE("a process's totals hold its engines' jobs, live and ended",
           "[metrics]") {
-  auto process = std::make_shared<metrics>();
+  auto process = std::make_shared<process_metrics>();
   std::vector<std::unique_ptr<metrics>> engines;
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
@@ -90,7 +90,7 @@ TEST_CASE("a process's totals hold its engines' jobs, live and ended",
 TEST_CASE("Prometheus text has every family, local cores only, and "
           "cumulative buckets",
           "[metrics]") {
-  metrics m;
+  process_metrics m;
   metrics engine;
   m.join(&engine);
   engine.done = 5;

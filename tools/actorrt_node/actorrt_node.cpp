@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
     tls.check();
     node_config cfg{tls, protocol};
     caf::actor_system sys{cfg};
-    auto counters = std::make_shared<metrics>();
+    auto counters = std::make_shared<process_metrics>();
     auto [cores, reports] = spawn_cores(sys, specs, counters);
     auto served = sys.spawn(node, cores, reports);
     auto metrics_text
