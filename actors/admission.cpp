@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "actors/spin.hpp"
+
 namespace actorrt {
 
 int& admission::load_of(int device) {
@@ -27,6 +29,7 @@ int admission::acquire(const std::vector<int>& devices, int limit,
                        const std::atomic<bool>& closed,
                        const std::function<void()>& interrupt) {
   std::unique_lock<std::mutex> guard{mtx_};
+  bool spun = false;
   for (;;) {
     if (closed.load(std::memory_order_acquire))
       return -1;
@@ -35,6 +38,21 @@ int admission::acquire(const std::vector<int>& devices, int limit,
       ++load_of(d);
       return d;
     }
+    if (!spun) {
+      // A credit usually comes back within a job's time: poll for it first.
+      auto seen = released_.load(std::memory_order_acquire);
+      guard.unlock();
+      spin_until(
+        [&] {
+          return released_.load(std::memory_order_acquire) != seen
+                 || closed.load(std::memory_order_acquire);
+        },
+        spin_budget());
+      guard.lock();
+      spun = true;
+      continue;
+    }
+    spun = false;
     ++waiting_;
     auto woken = cv_.wait_for(guard, std::chrono::milliseconds(100));
     --waiting_;
@@ -61,6 +79,7 @@ void admission::release(int device, int n) {
   {
     std::lock_guard<std::mutex> guard{mtx_};
     load_of(device) -= n;
+    released_.fetch_add(1, std::memory_order_release);
     wake = waiting_ > 0;
   }
   // Waiters may want different devices: wake them all, and only when some

@@ -41,6 +41,7 @@ private:
   std::condition_variable cv_;
   std::vector<int> load_;
   int waiting_ = 0;
+  std::atomic<uint64_t> released_{0}; // counts releases, for spinners
 };
 
 } // namespace actorrt

@@ -1,5 +1,7 @@
 #include "actors/engine_actor.hpp"
 
+#include "actors/spin.hpp"
+
 #include <random>
 
 #include <cstring>
@@ -333,6 +335,7 @@ engine(engine_actor::stateful_pointer<engine_state> self,
       if (finished.size() < 256 && !self->mailbox().empty())
         return;
       done(self);
+      linger(self);
     },
     [=](infer_atom, std::vector<blob>& inputs) {
       engine_thread here{self->state.books.get()};

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "actors/spin.hpp"
+
 namespace actorrt {
 
 job_id job_table::open(ticket arg) {
@@ -75,6 +77,7 @@ void job_table::publish(job_id id, outcome result, bool bounded) {
   }
   e.result = std::move(result);
   e.st = state::done;
+  e.finished.store(true, std::memory_order_release);
   ++held_;
   if (e.waited) {
     e.cv.notify_one();
@@ -115,6 +118,13 @@ job_table::wait(job_id id, std::optional<std::chrono::milliseconds> timeout) {
                            + " is already being waited for by another thread");
   e.waited = true;
   auto done = [&e] { return e.st == state::done; };
+  if (!done()) {
+    // Nobody erases an entry that is waited for, so it outlives the unlock.
+    guard.unlock();
+    spin_until([&e] { return e.finished.load(std::memory_order_acquire); },
+               spin_budget());
+    guard.lock();
+  }
   if (!timeout) {
     e.cv.wait(guard, done);
   } else if (!e.cv.wait_for(guard, *timeout, done)) {

@@ -4,6 +4,7 @@
 // and publishes.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -85,6 +86,7 @@ private:
 
   struct entry {
     state st = state::open;
+    std::atomic<bool> finished{false}; // st == done, for a spinning Wait
     bool waited = false;
     bool abandoned = false;
     ticket arg;

@@ -1,5 +1,6 @@
 #include "actors/npu_core_actor.hpp"
 
+#include "actors/spin.hpp"
 #include "core/clock.hpp"
 
 namespace actorrt {
@@ -90,11 +91,16 @@ npu_core(npu_core_actor::stateful_pointer<npu_core_state> self, int device,
     [=](unload_atom, uint64_t model) { self->state.lanes.erase(model); },
     [=](run_atom, job_batch& batch) -> caf::result<uint64_t> {
       // Results go to their engine directly; the answer only tells the
-      // scheduler that this core is free again.
+      // scheduler that this core is free again. It goes before the core
+      // lingers for its next batch.
+      auto answer = self->make_response_promise<uint64_t>();
       auto n = batch.jobs.size();
       try {
         self->send(batch.engine, done_atom::value,
                    run_batch(self->state, batch));
+        answer.deliver(uint64_t{n});
+        linger(self);
+        return answer;
       } catch (const lane_lost& e) {
         // The device is gone: this core ends, and the scheduler fails the
         // batch it held (this error) and routes around the core (its exit).
@@ -104,7 +110,6 @@ npu_core(npu_core_actor::stateful_pointer<npu_core_state> self, int device,
         self->quit(why);
         return why;
       }
-      return n;
     },
   };
 }

@@ -1,5 +1,7 @@
 #include "actors/scheduler_actor.hpp"
 
+#include "actors/spin.hpp"
+
 #include "actors/job_outbox.hpp"
 
 namespace actorrt {
@@ -72,22 +74,26 @@ void send_batch(self_ptr self, size_t slot, job_batch batch) {
   // ones are caught by the tick.
   self
     ->request(st.cores[slot], caf::infinite, run_atom::value, std::move(batch))
-    .then([self, seq](uint64_t) { batch_answered(self, seq); },
-          [self, seq](caf::error& e) {
-            auto& st = self->state;
-            auto i = st.batches.find(seq);
-            if (i != st.batches.end()) {
-              // A remote core only answers with an error when it or its
-              // link is gone: take it out now, before its down message.
-              if (!i->second.kept.empty())
-                st.policy.set_alive(i->second.slot, false);
-              end_lost_batch(self, i->second,
-                             "NPU core " + core_name(st, i->second.slot)
-                               + " failed: " + self->system().render(e));
-            }
-            batch_answered(self, seq);
-            fail_unservable(self);
-          });
+    .then(
+      [self, seq](uint64_t) {
+        batch_answered(self, seq);
+        linger(self); // the next submission is often a result's reaction
+      },
+      [self, seq](caf::error& e) {
+        auto& st = self->state;
+        auto i = st.batches.find(seq);
+        if (i != st.batches.end()) {
+          // A remote core only answers with an error when it or its
+          // link is gone: take it out now, before its down message.
+          if (!i->second.kept.empty())
+            st.policy.set_alive(i->second.slot, false);
+          end_lost_batch(self, i->second,
+                         "NPU core " + core_name(st, i->second.slot)
+                           + " failed: " + self->system().render(e));
+        }
+        batch_answered(self, seq);
+        fail_unservable(self);
+      });
 }
 
 void end_lost_batch(self_ptr self, scheduler_state::outstanding& o,
