@@ -7,6 +7,7 @@
 #include "actors/job_table.hpp"
 #include "actors/runtime.hpp"
 #include "actors/scheduling_policy.hpp"
+#include "actors/spin.hpp"
 #include "core/errors.hpp"
 #include "models.hpp"
 
@@ -154,6 +155,50 @@ TEST_CASE("the job table ends each job once and bounds what it keeps",
   auto open = t.claim_all_open();
   REQUIRE(open.size() == 1);
   CHECK(open[0].first == 5);
+}
+
+TEST_CASE("a thread polls for its budget, then gives up", "[actors]") {
+  using namespace std::chrono;
+  std::atomic<bool> ready{false};
+  CHECK_FALSE(spin_until([&] { return ready.load(); }, nanoseconds(0)));
+  auto start = steady_clock::now();
+  CHECK_FALSE(spin_until([&] { return ready.load(); }, milliseconds(3)));
+  CHECK(steady_clock::now() - start >= milliseconds(3));
+  std::thread t([&] {
+    std::this_thread::sleep_for(microseconds(200));
+    ready = true;
+  });
+  CHECK(spin_until([&] { return ready.load(); }, seconds(10)));
+  t.join();
+}
+
+TEST_CASE("Wait and admission get what comes while they poll and after",
+          "[actors]") {
+  // Each result comes once right away (caught while polling) and once long
+  // after the poll budget (caught asleep).
+  for (auto delay :
+       {std::chrono::microseconds(0), std::chrono::microseconds(20'000)}) {
+    job_table table{4};
+    auto id = table.open();
+    std::thread publisher([&] {
+      std::this_thread::sleep_for(delay);
+      table.claim(id);
+      table.publish(id, {{}, {errc::device_io, "late"}}, false);
+    });
+    CHECK(table.wait(id, std::nullopt).error.message == "late");
+    publisher.join();
+
+    admission credit;
+    std::atomic<bool> closed{false};
+    REQUIRE(credit.acquire({0}, 1, closed) == 0);
+    std::thread releaser([&] {
+      std::this_thread::sleep_for(delay);
+      credit.release(0);
+    });
+    CHECK(credit.acquire({0}, 1, closed) == 0);
+    releaser.join();
+    CHECK(credit.load(0) == 1);
+  }
 }
 
 TEST_CASE("messages survive CAF serialisation (remote cores)", "[actors]") {
