@@ -4,35 +4,93 @@
 #include <thread>
 
 #include <pthread.h>
+#include <sched.h>
+
+#include "core/clock.hpp"
 
 namespace actorrt {
 
+namespace {
+
+std::vector<int> allowed_cpus() {
+  std::vector<int> cpus;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) == 0)
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &set))
+        cpus.push_back(c);
+  if (cpus.empty()) // not told: count the host's, unpinned
+    cpus.assign(std::max(1u, std::thread::hardware_concurrency()), -1);
+  return cpus;
+}
+
+/// How long this thread (a lane) held its last slot.
+thread_local int64_t last_hold_ns = 0;
+
+/// The thread's own CPU set, kept while it is pinned.
+thread_local cpu_set_t unpinned;
+
+} // namespace
+
+cpu_slots::cpu_slots(std::vector<int> cpus)
+  : cpus_(std::move(cpus)), busy_(cpus_.size(), false), free_(cpus_.size()) {}
+
 cpu_slots& cpu_slots::host() {
-  static unsigned count = std::max(1u, std::thread::hardware_concurrency());
-  static cpu_slots instance{count};
+  static cpu_slots instance{allowed_cpus()};
   // A forked child has none of the parent's lanes: all slots are free there.
   static int hooks = ::pthread_atfork([] { instance.mtx_.lock(); },
                                       [] { instance.mtx_.unlock(); },
                                       [] {
-                                        instance.free_ = count;
+                                        instance.reset();
                                         instance.mtx_.unlock();
                                       });
   (void) hooks;
   return instance;
 }
 
-void cpu_slots::acquire() {
+void cpu_slots::reset() {
+  std::fill(busy_.begin(), busy_.end(), false);
+  free_ = cpus_.size();
+}
+
+size_t cpu_slots::acquire() {
   std::unique_lock<std::mutex> guard{mtx_};
   cv_.wait(guard, [this] { return free_ > 0; });
   --free_;
+  auto slot = static_cast<size_t>(std::find(busy_.begin(), busy_.end(), false)
+                                  - busy_.begin());
+  busy_[slot] = true;
+  return slot;
 }
 
-void cpu_slots::release() {
+void cpu_slots::release(size_t slot) {
   {
     std::lock_guard<std::mutex> guard{mtx_};
+    busy_[slot] = false;
     ++free_;
   }
   cv_.notify_one();
+}
+
+cpu_slots::lease::lease(cpu_slots& owner)
+  : owner_(owner), slot_(owner.acquire()), taken_(now_ns()) {
+  int cpu = owner_.cpus_[slot_];
+  if (last_hold_ns < pin_from_ns || cpu < 0 || owner_.size() < 2)
+    return;
+  auto self = ::pthread_self();
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  pinned_ = ::pthread_getaffinity_np(self, sizeof unpinned, &unpinned) == 0
+            && ::pthread_setaffinity_np(self, sizeof one, &one) == 0;
+}
+
+cpu_slots::lease::~lease() {
+  if (pinned_)
+    ::pthread_setaffinity_np(::pthread_self(), sizeof unpinned, &unpinned);
+  last_hold_ns = now_ns() - taken_;
+  owner_.release(slot_);
 }
 
 } // namespace actorrt

@@ -2,41 +2,63 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
+#include <vector>
 
 namespace actorrt {
 
-/// A counting semaphore sized to the host's hardware threads. CPU lanes hold
-/// a slot while they compute, so three lanes on a two-core host take turns
-/// instead of time-slicing each other's caches away.
+/// A counting semaphore with one slot per CPU this process may run on. CPU
+/// lanes hold a slot while they compute, so three lanes on a two-core host
+/// take turns instead of time-slicing each other's caches away.
+///
+/// Slot k is CPU k of that set. A lane whose last hold was long keeps its
+/// thread on its slot's CPU while it holds it: three lanes taking turns on
+/// two cores otherwise migrate at every turn, and each computation got 4-11%
+/// slower (resnet18, mobilenet) than with two lanes. Short holds are not
+/// pinned, because the move costs more than it saves there.
 class cpu_slots {
 public:
   static cpu_slots& host();
 
-  explicit cpu_slots(unsigned count) : free_(count) {}
+  explicit cpu_slots(std::vector<int> cpus);
+
+  /// Holds shorter than this are not pinned.
+  static constexpr int64_t pin_from_ns = 1'000'000;
 
   class lease {
   public:
-    explicit lease(cpu_slots& owner) : owner_(owner) {
-      owner_.acquire();
-    }
-    ~lease() {
-      owner_.release();
-    }
+    explicit lease(cpu_slots& owner);
+    ~lease();
     lease(const lease&) = delete;
     lease& operator=(const lease&) = delete;
 
+    /// The CPU this thread is kept on, or -1.
+    int pinned_cpu() const {
+      return pinned_ ? owner_.cpus_[slot_] : -1;
+    }
+
   private:
     cpu_slots& owner_;
+    size_t slot_;
+    bool pinned_ = false;
+    int64_t taken_;
   };
 
+  size_t size() const {
+    return cpus_.size();
+  }
+
 private:
-  void acquire();
-  void release();
+  size_t acquire();
+  void release(size_t slot);
+  void reset(); // in a forked child
 
   std::mutex mtx_;
   std::condition_variable cv_;
-  unsigned free_;
+  std::vector<int> cpus_;
+  std::vector<bool> busy_;
+  size_t free_;
 };
 
 } // namespace actorrt

@@ -3,11 +3,16 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <thread>
+
+#include <pthread.h>
+#include <sched.h>
 
 #include <opencv2/dnn.hpp>
 
 #include "core/clock.hpp"
 #include "core/errors.hpp"
+#include "device/cpu_slots.hpp"
 #include "device/opencv_executor.hpp"
 #include "device/ort_executor.hpp"
 #include "device/registry.hpp"
@@ -41,6 +46,60 @@ tensors run(executor& lane, const model& m, const tensors& inputs) {
 }
 
 } // namespace
+
+namespace {
+
+std::vector<int> my_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  ::pthread_getaffinity_np(::pthread_self(), sizeof set, &set);
+  std::vector<int> cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &set))
+      cpus.push_back(c);
+  return cpus;
+}
+
+} // namespace
+
+TEST_CASE("a lane keeps its slot's CPU while it holds it, after long holds",
+          "[device]") {
+  auto all = my_cpus();
+  if (all.size() < 2) {
+    WARN("one CPU: nothing to pin");
+    return;
+  }
+  cpu_slots slots{all};
+  std::thread lane([&] {
+    {
+      cpu_slots::lease first{slots}; // no hold before: not pinned
+      CHECK(first.pinned_cpu() == -1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    }
+    {
+      cpu_slots::lease second{slots}; // after a 3 ms hold
+      REQUIRE(second.pinned_cpu() >= 0);
+      CHECK(my_cpus() == std::vector<int>{second.pinned_cpu()});
+      CHECK(::sched_getcpu() == second.pinned_cpu());
+      // Another lane, while this one holds its slot: another CPU.
+      std::thread other([&] {
+        {
+          cpu_slots::lease theirs{slots};
+          std::this_thread::sleep_for(std::chrono::milliseconds(3));
+        }
+        cpu_slots::lease theirs{slots};
+        CHECK(theirs.pinned_cpu() >= 0);
+        CHECK(theirs.pinned_cpu() != second.pinned_cpu());
+      });
+      other.join();
+    }
+    CHECK(my_cpus() == all); // released: free to move again
+    { cpu_slots::lease brief{slots}; }
+    cpu_slots::lease third{slots}; // after a short hold
+    CHECK(third.pinned_cpu() == -1);
+  });
+  lane.join();
+}
 
 TEST_CASE("the OpenCV lane matches a direct OpenCV DNN forward", "[device]") {
   for (auto name : {"tiny_cnn", "multi_io", "detector"}) {
