@@ -69,7 +69,11 @@ scheduling_policy::pick(uint64_t model, const placement& where, int device) {
     auto lane_state = c.lanes.find(model);
     if (lane_state == c.lanes.end() || lane_state->second != lane::ready)
       continue;
-    auto key = std::make_tuple(device_load(c.device), c.in_flight, c.last_pick);
+    // Among equally loaded cores, the one picked last: its thread is still
+    // polling for work and its caches are warm (one job at a time, as Run
+    // sends them, stays on one core instead of waking each in turn).
+    auto key
+      = std::make_tuple(device_load(c.device), c.in_flight, ~c.last_pick);
     if (!best || key < best_key) {
       best = i;
       best_key = key;

@@ -54,6 +54,27 @@ TEST_CASE("the policy picks the least-loaded eligible core", "[actors]") {
   CHECK(p.pick(1, all, 0) == size_t{1});
 }
 
+TEST_CASE("one job at a time stays on the core that ran the last one",
+          "[actors]") {
+  auto p = three_core_devices(1);
+  placement all;
+  auto first = p.pick(1, all, -1);
+  REQUIRE(first);
+  p.started(*first);
+  auto second = p.pick(1, all, -1); // the first still runs: another core
+  REQUIRE(second);
+  CHECK(*second != *first);
+  p.started(*second);
+  p.finished(*first);
+  p.finished(*second);
+  for (int i = 0; i < 5; ++i) {
+    auto slot = p.pick(1, all, -1);
+    CHECK(slot == second);
+    p.started(*slot);
+    p.finished(*slot);
+  }
+}
+
 TEST_CASE("the policy honours devices, bound cores and dead cores",
           "[actors]") {
   auto p = three_core_devices(2);
