@@ -54,10 +54,10 @@ void cpu_slots::reset() {
   free_ = cpus_.size();
 }
 
-size_t cpu_slots::acquire() {
+size_t cpu_slots::acquire(bool& last) {
   std::unique_lock<std::mutex> guard{mtx_};
   cv_.wait(guard, [this] { return free_ > 0; });
-  --free_;
+  last = --free_ == 0;
   auto slot = static_cast<size_t>(std::find(busy_.begin(), busy_.end(), false)
                                   - busy_.begin());
   busy_[slot] = true;
@@ -73,10 +73,13 @@ void cpu_slots::release(size_t slot) {
   cv_.notify_one();
 }
 
-cpu_slots::lease::lease(cpu_slots& owner)
-  : owner_(owner), slot_(owner.acquire()), taken_(now_ns()) {
+cpu_slots::lease::lease(cpu_slots& owner) : owner_(owner) {
+  bool last = false;
+  slot_ = owner.acquire(last);
+  taken_ = now_ns();
   int cpu = owner_.cpus_[slot_];
-  if (last_hold_ns < pin_from_ns || cpu < 0 || owner_.size() < 2)
+  // With a CPU to spare nobody takes turns, and the move is only a cost.
+  if (!last || last_hold_ns < pin_from_ns || cpu < 0)
     return;
   auto self = ::pthread_self();
   cpu_set_t one;

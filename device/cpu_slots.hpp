@@ -12,11 +12,12 @@ namespace actorrt {
 /// lanes hold a slot while they compute, so three lanes on a two-core host
 /// take turns instead of time-slicing each other's caches away.
 ///
-/// Slot k is CPU k of that set. A lane whose last hold was long keeps its
-/// thread on its slot's CPU while it holds it: three lanes taking turns on
-/// two cores otherwise migrate at every turn, and each computation got 4-11%
-/// slower (resnet18, mobilenet) than with two lanes. Short holds are not
-/// pinned, because the move costs more than it saves there.
+/// Slot k is CPU k of that set. A lane that takes the last free slot and
+/// whose last hold was long keeps its thread on its slot's CPU while it
+/// holds it: three lanes taking turns on two cores otherwise migrate at
+/// every turn, and each computation got 4-11% slower (resnet18, mobilenet)
+/// than with two lanes. Short holds, and holds with CPUs to spare, are not
+/// pinned: there the move costs more than it saves.
 class cpu_slots {
 public:
   static cpu_slots& host();
@@ -50,7 +51,7 @@ public:
   }
 
 private:
-  size_t acquire();
+  size_t acquire(bool& last); // `last`: it took the last free slot
   void release(size_t slot);
   void reset(); // in a forked child
 

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -62,43 +63,62 @@ std::vector<int> my_cpus() {
 
 } // namespace
 
-TEST_CASE("a lane keeps its slot's CPU while it holds it, after long holds",
+TEST_CASE("lanes taking turns keep their slot's CPU while they hold it",
           "[device]") {
+  using namespace std::chrono_literals;
   auto all = my_cpus();
   if (all.size() < 2) {
     WARN("one CPU: nothing to pin");
     return;
   }
-  cpu_slots slots{all};
+  cpu_slots slots{{all[0], all[1]}};
+  std::atomic<bool> alone_done{false}, lane_holds{false}, let_go{false};
+  int lane_cpu = -1;
   std::thread lane([&] {
     {
       cpu_slots::lease first{slots}; // no hold before: not pinned
       CHECK(first.pinned_cpu() == -1);
-      std::this_thread::sleep_for(std::chrono::milliseconds(3));
+      std::this_thread::sleep_for(3ms);
     }
     {
-      cpu_slots::lease second{slots}; // after a 3 ms hold
-      REQUIRE(second.pinned_cpu() >= 0);
-      CHECK(my_cpus() == std::vector<int>{second.pinned_cpu()});
-      CHECK(::sched_getcpu() == second.pinned_cpu());
-      // Another lane, while this one holds its slot: another CPU.
-      std::thread other([&] {
-        {
-          cpu_slots::lease theirs{slots};
-          std::this_thread::sleep_for(std::chrono::milliseconds(3));
-        }
-        cpu_slots::lease theirs{slots};
-        CHECK(theirs.pinned_cpu() >= 0);
-        CHECK(theirs.pinned_cpu() != second.pinned_cpu());
-      });
-      other.join();
+      cpu_slots::lease spare{slots}; // a slot to spare: not pinned
+      CHECK(spare.pinned_cpu() == -1);
+      std::this_thread::sleep_for(3ms);
+    }
+    alone_done = true;
+    while (!let_go) // the other lane holds a slot now
+      std::this_thread::yield();
+    {
+      cpu_slots::lease last{slots}; // the last slot, after a long hold
+      REQUIRE(last.pinned_cpu() >= 0);
+      lane_cpu = last.pinned_cpu();
+      CHECK(my_cpus() == std::vector<int>{lane_cpu});
+      CHECK(::sched_getcpu() == lane_cpu);
+      lane_holds = true;
+      std::this_thread::sleep_for(50ms);
     }
     CHECK(my_cpus() == all); // released: free to move again
     { cpu_slots::lease brief{slots}; }
-    cpu_slots::lease third{slots}; // after a short hold
-    CHECK(third.pinned_cpu() == -1);
+    cpu_slots::lease after_brief{slots};
+    CHECK(after_brief.pinned_cpu() == -1);
+  });
+  std::thread other([&] {
+    while (!alone_done)
+      std::this_thread::yield();
+    {
+      cpu_slots::lease mine{slots};
+      let_go = true;
+      while (!lane_holds)
+        std::this_thread::yield();
+      std::this_thread::sleep_for(3ms); // a long hold
+    }
+    // The lane holds the other slot: this one is the last, on another CPU.
+    cpu_slots::lease mine{slots};
+    CHECK(mine.pinned_cpu() >= 0);
+    CHECK(mine.pinned_cpu() != lane_cpu);
   });
   lane.join();
+  other.join();
 }
 
 TEST_CASE("the OpenCV lane matches a direct OpenCV DNN forward", "[device]") {
