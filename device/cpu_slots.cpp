@@ -58,8 +58,12 @@ size_t cpu_slots::acquire(bool& last) {
   std::unique_lock<std::mutex> guard{mtx_};
   cv_.wait(guard, [this] { return free_ > 0; });
   last = --free_ == 0;
-  auto slot = static_cast<size_t>(std::find(busy_.begin(), busy_.end(), false)
-                                  - busy_.begin());
+  // The slot of the CPU this thread runs on, when free: no move at all.
+  auto here = std::find(cpus_.begin(), cpus_.end(), ::sched_getcpu());
+  auto slot = static_cast<size_t>(here - cpus_.begin());
+  if (here == cpus_.end() || busy_[slot])
+    slot = static_cast<size_t>(std::find(busy_.begin(), busy_.end(), false)
+                               - busy_.begin());
   busy_[slot] = true;
   return slot;
 }

@@ -12,7 +12,8 @@ namespace actorrt {
 /// lanes hold a slot while they compute, so three lanes on a two-core host
 /// take turns instead of time-slicing each other's caches away.
 ///
-/// Slot k is CPU k of that set. A lane that takes the last free slot and
+/// Slot k is CPU k of that set; a lane takes the slot of the CPU it runs on
+/// when that one is free. A lane that takes the last free slot and
 /// whose last hold was long keeps its thread on its slot's CPU while it
 /// holds it: three lanes taking turns on two cores otherwise migrate at
 /// every turn, and each computation got 4-11% slower (resnet18, mobilenet)
