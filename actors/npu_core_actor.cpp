@@ -98,18 +98,19 @@ npu_core(npu_core_actor::stateful_pointer<npu_core_state> self, int device,
       try {
         self->send(batch.engine, done_atom::value,
                    run_batch(self->state, batch));
-        answer.deliver(uint64_t{n});
-        linger(self);
-        return answer;
       } catch (const lane_lost& e) {
         // The device is gone: this core ends, and the scheduler fails the
         // batch it held (this error) and routes around the core (its exit).
         auto why = caf::make_error(caf::sec::runtime_error,
                                    "NPU core " + core_name(self->state) + ": "
                                      + e.what());
+        answer.deliver(why);
         self->quit(why);
-        return why;
+        return answer;
       }
+      answer.deliver(uint64_t{n});
+      linger(self);
+      return answer;
     },
   };
 }
