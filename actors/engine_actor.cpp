@@ -1,7 +1,5 @@
 #include "actors/engine_actor.hpp"
 
-#include "actors/spin.hpp"
-
 #include <random>
 
 #include <cstring>
@@ -10,6 +8,7 @@
 #include <set>
 
 #include "actors/job_outbox.hpp"
+#include "actors/spin.hpp"
 #include "actors/trace.hpp"
 #include "core/clock.hpp"
 

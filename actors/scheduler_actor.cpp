@@ -1,8 +1,7 @@
 #include "actors/scheduler_actor.hpp"
 
-#include "actors/spin.hpp"
-
 #include "actors/job_outbox.hpp"
+#include "actors/spin.hpp"
 
 namespace actorrt {
 

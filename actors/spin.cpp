@@ -1,7 +1,6 @@
 #include "actors/spin.hpp"
 
 #include <cstdlib>
-#include <string>
 
 namespace actorrt {
 
