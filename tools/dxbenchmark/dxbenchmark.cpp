@@ -94,11 +94,7 @@ model_figures measure(const fs::path& path, const settings& s) {
     };
     auto n = after.compute.count - before.compute.count;
     f.npu_ms = n ? (computed(after) - computed(before)) / double(n) : 0;
-    f.latency = {{"mean", tools::mean_ms(f.latency_us)}};
-    for (auto [name, p] : {std::pair{"p50", 0.5}, std::pair{"p90", 0.9},
-                           std::pair{"p95", 0.95}, std::pair{"p99", 0.99},
-                           std::pair{"p99.9", 0.999}, std::pair{"max", 1.0}})
-      f.latency[name] = tools::percentile(f.latency_us, p);
+    f.latency = tools::latency_summary_ms(f.latency_us);
     f.cores = tools::core_usage_between(before, after, f.seconds);
   } catch (const std::exception& e) {
     f.error = e.what();

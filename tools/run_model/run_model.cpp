@@ -227,16 +227,7 @@ int main(int argc, char** argv) {
     out["interrupted"] = interrupted.load();
     if (s.fps > 0)
       out["target_fps"] = s.fps;
-    json lat;
-    for (auto [name, p] :
-         std::vector<std::pair<const char*, double>>{{"p50", 0.5},
-                                                     {"p90", 0.9},
-                                                     {"p95", 0.95},
-                                                     {"p99", 0.99},
-                                                     {"p99.9", 0.999},
-                                                     {"max", 1.0}})
-      lat[name] = percentile(r.latency_us, p);
-    lat["mean"] = mean_ms(r.latency_us);
+    auto lat = tools::latency_summary_ms(r.latency_us);
     out["latency_ms"] = lat;
     double compute = mean_ms(r.compute_us);
     out["compute_ms"] = compute;
