@@ -34,7 +34,7 @@ thread_local cpu_set_t unpinned;
 } // namespace
 
 cpu_slots::cpu_slots(std::vector<int> cpus)
-  : cpus_(std::move(cpus)), busy_(cpus_.size(), false), free_(cpus_.size()) {}
+  : cpus_(std::move(cpus)), busy_(cpus_.size(), false) {}
 
 cpu_slots& cpu_slots::host() {
   static cpu_slots instance{allowed_cpus()};
@@ -51,20 +51,22 @@ cpu_slots& cpu_slots::host() {
 
 void cpu_slots::reset() {
   std::fill(busy_.begin(), busy_.end(), false);
-  free_ = cpus_.size();
 }
 
 size_t cpu_slots::acquire(bool& last) {
   std::unique_lock<std::mutex> guard{mtx_};
-  cv_.wait(guard, [this] { return free_ > 0; });
-  last = --free_ == 0;
+  auto free = busy_.end();
+  cv_.wait(guard, [&] {
+    free = std::find(busy_.begin(), busy_.end(), false);
+    return free != busy_.end();
+  });
   // The slot of the CPU this thread runs on, when free: no move at all.
   auto here = std::find(cpus_.begin(), cpus_.end(), ::sched_getcpu());
   auto slot = static_cast<size_t>(here - cpus_.begin());
   if (here == cpus_.end() || busy_[slot])
-    slot = static_cast<size_t>(std::find(busy_.begin(), busy_.end(), false)
-                               - busy_.begin());
+    slot = static_cast<size_t>(free - busy_.begin());
   busy_[slot] = true;
+  last = std::find(busy_.begin(), busy_.end(), false) == busy_.end();
   return slot;
 }
 
@@ -72,7 +74,6 @@ void cpu_slots::release(size_t slot) {
   {
     std::lock_guard<std::mutex> guard{mtx_};
     busy_[slot] = false;
-    ++free_;
   }
   cv_.notify_one();
 }

@@ -47,10 +47,6 @@ public:
     int64_t taken_;
   };
 
-  size_t size() const {
-    return cpus_.size();
-  }
-
 private:
   size_t acquire(bool& last); // `last`: it took the last free slot
   void release(size_t slot);
@@ -60,7 +56,6 @@ private:
   std::condition_variable cv_;
   std::vector<int> cpus_;
   std::vector<bool> busy_;
-  size_t free_;
 };
 
 } // namespace actorrt
