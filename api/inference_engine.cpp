@@ -428,8 +428,7 @@ EngineStats InferenceEngine::GetStats() const {
       cs.jobs_done = c->second->done.load();
       cs.jobs_failed = c->second->failed.load();
       cs.compute = duration_stats(c->second->compute);
-      auto busy_ms = cs.compute.mean * double(cs.compute.count);
-      cs.utilisation = s.seconds > 0 ? busy_ms / 1e3 / s.seconds : 0;
+      cs.utilisation = s.seconds > 0 ? cs.compute.total() / 1e3 / s.seconds : 0;
     }
     s.cores.push_back(std::move(cs));
   }

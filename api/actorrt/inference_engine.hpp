@@ -43,6 +43,11 @@ struct EngineSettings {
 struct DurationStats {
   uint64_t count = 0;
   double mean = 0, p50 = 0, p90 = 0, p99 = 0, max = 0;
+
+  /// All of them together (ms).
+  double total() const {
+    return mean * double(count);
+  }
 };
 
 /// What one core did for an engine.

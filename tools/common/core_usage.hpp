@@ -22,19 +22,16 @@ struct core_usage {
 inline std::vector<core_usage> core_usage_between(const EngineStats& before,
                                                   const EngineStats& after,
                                                   double seconds) {
-  auto busy_ms = [](const CoreStats& c) {
-    return c.compute.mean * double(c.compute.count);
-  };
   std::vector<core_usage> result;
   for (auto& c : after.cores) {
     core_usage u{c.device,  c.core,      c.host,
                  c.backend, c.simulated, c.jobs_done + c.jobs_failed,
                  0};
-    double busy = busy_ms(c);
+    double busy = c.compute.total();
     for (auto& b : before.cores)
       if (b.device == c.device && b.core == c.core) {
         u.jobs -= b.jobs_done + b.jobs_failed;
-        busy -= busy_ms(b);
+        busy -= b.compute.total();
       }
     u.utilisation
       = seconds > 0 ? std::clamp(busy / 1e3 / seconds, 0.0, 1.0) : 0.0;

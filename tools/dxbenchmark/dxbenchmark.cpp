@@ -89,11 +89,9 @@ model_figures measure(const fs::path& path, const settings& s) {
     f.jobs = r.done;
     auto after = ie.GetStats();
     f.fps = f.jobs / f.seconds;
-    auto computed = [](const EngineStats& st) {
-      return st.compute.mean * double(st.compute.count);
-    };
     auto n = after.compute.count - before.compute.count;
-    f.npu_ms = n ? (computed(after) - computed(before)) / double(n) : 0;
+    f.npu_ms
+      = n ? (after.compute.total() - before.compute.total()) / double(n) : 0;
     f.latency = tools::latency_summary_ms(f.latency_us);
     f.cores = tools::core_usage_between(before, after, f.seconds);
   } catch (const std::exception& e) {
