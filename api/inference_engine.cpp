@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <future>
 #include <iostream>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 
 #include "actors/engine_actor.hpp"
@@ -94,21 +96,50 @@ namespace {
 std::mutex warning_mtx;
 std::function<void(const std::string&)> warning_handler;
 
+void warn(const std::string& text) {
+  std::function<void(const std::string&)> handler;
+  {
+    std::lock_guard<std::mutex> guard{warning_mtx};
+    handler = warning_handler;
+  }
+  if (handler)
+    handler(text);
+  else
+    std::cerr << "actorrt: " << text << "\n";
+}
+
 void warn_ort_once() {
   static std::once_flag once;
   std::call_once(once, [] {
-    auto text = "use_ort=True, but ONNX Runtime is not available ("
-                + ort_library::load_error() + "): CPU lanes run on OpenCV DNN";
-    std::function<void(const std::string&)> handler;
-    {
-      std::lock_guard<std::mutex> guard{warning_mtx};
-      handler = warning_handler;
-    }
-    if (handler)
-      handler(text);
-    else
-      std::cerr << "actorrt: " << text << "\n";
+    warn("use_ort=True, but ONNX Runtime is not available ("
+         + ort_library::load_error() + "): CPU lanes run on OpenCV DNN");
   });
+}
+
+/// DX-APP's configurations name compiled .dxnn files: the ONNX file of the
+/// same stem beside one stands in for it (said once per path).
+std::string onnx_path(const std::string& path) {
+  const std::string dxnn = ".dxnn";
+  if (path.size() < dxnn.size()
+      || path.compare(path.size() - dxnn.size(), dxnn.size(), dxnn) != 0)
+    return path;
+  auto onnx = path.substr(0, path.size() - dxnn.size()) + ".onnx";
+  if (!std::filesystem::is_regular_file(onnx))
+    throw FileNotFound(path
+                       + " is a DX-RT compiled model, which ActorRT "
+                         "does not run, and there is no ONNX model "
+                       + onnx + " beside it");
+  static std::mutex mtx;
+  static std::set<std::string> said;
+  bool first;
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    first = said.insert(path).second;
+  }
+  if (first)
+    warn("loading " + onnx + " in place of " + path
+         + " (DX-RT's compiled format is not read here)");
+  return onnx;
 }
 
 } // namespace
@@ -128,7 +159,7 @@ InferenceEngine::InferenceEngine(const std::string& model_path,
   auto& d = *impl_;
   d.settings = std::move(settings);
   d.rt = d.settings.rt ? d.settings.rt : runtime::shared();
-  auto m = model::load(model_path);
+  auto m = model::load(onnx_path(model_path));
   auto& sys = d.rt->system();
   d.books = place_model(sys, d.rt->scheduler(), d.rt->credit(), m, option,
                         d.settings.retention);
@@ -332,6 +363,20 @@ const std::vector<tensor_info>& InferenceEngine::GetInputs() const {
 const std::vector<tensor_info>& InferenceEngine::GetOutputs() const {
   impl_->check_open();
   return impl_->m().outputs();
+}
+
+std::string InferenceEngine::GetModelVersion() const {
+  impl_->check_open();
+  return "ONNX opset " + std::to_string(impl_->m().opset());
+}
+
+std::string Version() {
+  return ACTORRT_VERSION;
+}
+
+std::string OnnxRuntimeVersion() {
+  auto* lib = ort_library::get();
+  return lib ? lib->version() : "";
 }
 
 const std::string& InferenceEngine::GetModelName() const {

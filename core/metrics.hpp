@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.hpp"
+
 namespace actorrt {
 
 /// Durations in microseconds, in fixed log-spaced buckets (ten per decade,
@@ -112,6 +114,8 @@ public:
   void leave(const metrics* engine);
   /// Its engines' jobs, live and ended.
   job_totals totals() const;
+  /// When counting began (now_ns()).
+  const int64_t started_ns = now_ns();
 
 private:
   mutable std::mutex mtx_;

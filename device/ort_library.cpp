@@ -1,7 +1,9 @@
 #include "device/ort_library.hpp"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <stdexcept>
@@ -11,10 +13,35 @@ namespace actorrt {
 
 namespace {
 
+/// The folder of the binary (library, program or Python module) this code
+/// was linked into.
+std::string own_folder() {
+  Dl_info info{};
+  if (::dladdr(reinterpret_cast<void*>(&own_folder), &info) == 0
+      || info.dli_fname == nullptr)
+    return "";
+  std::string path = info.dli_fname;
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
 std::vector<std::string> candidates() {
   if (const char* path = std::getenv("ACTORRT_ORT_LIBRARY"))
     return {path}; // exactly this one: a test or an operator means it
-  return {ACTORRT_ORT_DEFAULT_PATH, "libonnxruntime.so.1"};
+  // Installed: beside libactorrt.so, seen from where each installed
+  // binary lives. Only those that exist, so errors name real attempts.
+  std::vector<std::string> paths;
+  std::string relative = ACTORRT_ORT_RELATIVE_PATHS, folder = own_folder();
+  for (size_t start = 0; !folder.empty() && start <= relative.size();) {
+    auto end = std::min(relative.find(':', start), relative.size());
+    auto path = folder + "/" + relative.substr(start, end - start);
+    if (::access(path.c_str(), R_OK) == 0)
+      paths.push_back(path);
+    start = end + 1;
+  }
+  paths.push_back(ACTORRT_ORT_DEFAULT_PATH); // the build tree's
+  paths.push_back("libonnxruntime.so.1");
+  return paths;
 }
 
 } // namespace

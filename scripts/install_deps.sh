@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   cmake g++ make clang-format
+  pkg-config            # the install test builds a pkg-config user too
   libcaf-dev            # CAF 0.17: the actor framework
   libonnx-dev libprotobuf-dev protobuf-compiler  # loading and checking ONNX
   libopencv-dnn-dev     # the CPU executor

@@ -16,7 +16,6 @@
 #include "actors/runtime.hpp"
 #include "device/registry.hpp"
 #include "device/simulated_executor.hpp"
-#include "dxrt/dxrt_api.h"
 #include "models.hpp"
 
 using namespace actorrt;
@@ -428,47 +427,6 @@ TEST_CASE("RunBatch fills the caller's buffers in order", "[engine]") {
   }
   out[3] = {blob::allocate(1)};
   CHECK_THROWS_AS(ie.RunBatch(in, out), InvalidArgument);
-}
-
-TEST_CASE("DX-RT C++ code runs unchanged", "[engine][dxrt]") {
-  setenv("ACTORRT_DEVICES", "sim:3", 1);
-  dxrt::InferenceOption option;
-  option.boundOption = dxrt::InferenceOption::NPU_ALL;
-  dxrt::InferenceEngine ie(model_path("tiny_cnn"), option);
-  unsetenv("ACTORRT_DEVICES");
-  std::vector<uint8_t> input(ie.GetInputSize(), 0);
-  input[0] = 7;
-  std::atomic<int> calls{0};
-  std::atomic<int> bad{0};
-  ie.RegisterCallback([&](dxrt::TensorPtrs& outputs, void* user) {
-    if (outputs.size() != 1 || static_cast<uint8_t*>(outputs[0]->data())[0] != 7
-        || user != &calls)
-      ++bad;
-    ++calls;
-    return 0;
-  });
-  std::vector<int> ids;
-  for (int i = 0; i < 12; ++i)
-    ids.push_back(ie.RunAsync(input.data(), &calls));
-  for (int id : ids) {
-    auto outputs = ie.Wait(id);
-    REQUIRE(outputs.size() == 1);
-    CHECK(outputs[0]->shape() == std::vector<int64_t>{1, 10});
-    CHECK(outputs[0]->type() == dxrt::FLOAT);
-  }
-  CHECK(calls == 12);
-  CHECK(bad == 0);
-  ie.RegisterCallback(nullptr);
-  std::vector<uint8_t> async_out(ie.GetOutputSize());
-  input[0] = 9;
-  ie.Wait(ie.RunAsync(input.data(), &calls, async_out.data()));
-  CHECK(async_out[0] == 9);
-  input[0] = 7;
-  std::vector<uint8_t> out(ie.GetOutputSize());
-  auto sync = ie.Run(input.data(), nullptr, out.data());
-  CHECK(sync[0]->data() == out.data());
-  CHECK(out[0] == 7);
-  CHECK(ie.RunBenchmark(20) > 0);
 }
 
 TEST_CASE("callbacks may submit follow-up jobs without deadlock", "[engine]") {

@@ -89,6 +89,11 @@ void StartTrace(const std::string& path);
 /// Writes the trace and stops recording; returns the jobs written.
 size_t StopTrace();
 
+/// ActorRT's version.
+std::string Version();
+/// The ONNX Runtime the CPU lanes load, "" when none loads.
+std::string OnnxRuntimeVersion();
+
 /// Where ActorRT's one-time warnings go (default: stderr), so a binding can
 /// raise them its own way, once.
 void SetWarningHandler(std::function<void(const std::string&)> fn);
@@ -99,7 +104,9 @@ public:
                                      const failure& error)>;
 
   /// Loads and validates the model and places it on the cores `option`
-  /// allows. Throws FileNotFound, InvalidModel or InvalidArgument.
+  /// allows. A path ending in .dxnn loads the .onnx file of the same stem
+  /// beside it (said once). Throws FileNotFound, InvalidModel or
+  /// InvalidArgument.
   explicit InferenceEngine(const std::string& model_path,
                            const InferenceOption& option = {},
                            EngineSettings settings = {});
@@ -155,6 +162,8 @@ public:
   const std::vector<tensor_info>& GetInputs() const;
   const std::vector<tensor_info>& GetOutputs() const;
   const std::string& GetModelName() const;
+  /// "ONNX opset N": the operator set the model was written for.
+  std::string GetModelVersion() const;
 
   stats_summary GetLatency() const;
   stats_summary GetNpuInferenceTime() const;

@@ -1,4 +1,4 @@
-// Code written for DX-RT's C++ API, compiled against ActorRT's dxrt/ header.
+// Code written for DX-RT's C++ API, built against ActorRT's libdxrt.
 // Usage: dxrt_run_async model.onnx [loops]
 #include <atomic>
 #include <cstdlib>
@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
     std::cout << "callbacks " << count << ", output " << outputs[0]->name()
               << " " << outputs[0]->size_in_bytes() << " bytes, latency "
               << ie.GetLatency() << " us\n";
-    return count == loops ? 0 : 1;
+    return count == loops + 1 ? 0 : 1; // Run fires the callback too
   } catch (const dxrt::Exception& e) {
     std::cerr << e.what() << "\n";
     return 1;
