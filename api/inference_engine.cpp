@@ -195,12 +195,26 @@ InferenceEngine::~InferenceEngine() {
 
 tensors InferenceEngine::Run(const std::vector<blob>& inputs,
                              std::vector<blob> outputs) {
+  job_ticket t;
+  t.silent = true;
+  return run(inputs, std::move(t), std::move(outputs));
+}
+
+tensors InferenceEngine::Run(const std::vector<blob>& inputs, void* user_arg,
+                             std::shared_ptr<void> keep,
+                             std::vector<blob> outputs) {
+  job_ticket t;
+  t.ptr = user_arg;
+  t.keep = std::move(keep);
+  return run(inputs, std::move(t), std::move(outputs));
+}
+
+tensors InferenceEngine::run(const std::vector<blob>& inputs, job_ticket ticket,
+                             std::vector<blob> outputs) {
   if (on_engine_thread(impl_->books.get()))
     throw InvalidOperation("Run inside a callback would wait for the thread "
                            "that delivers its result; use RunAsync there");
-  job_ticket t;
-  t.silent = true;
-  auto id = submit(inputs, std::move(t), std::move(outputs));
+  auto id = submit(inputs, std::move(ticket), std::move(outputs));
   try {
     return Wait(id);
   } catch (...) {

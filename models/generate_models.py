@@ -111,6 +111,24 @@ def multi_io():
                    [tensor("conv_out", [1, 4, 16, 16]), tensor("fc_out", [1, 5])])
 
 
+def multi_io_u8():
+    """multi_io with uint8 inputs, as DX-RT's compiled models take them:
+    any bytes are a valid input (DX-RT's multi-input example feeds random
+    bytes)."""
+    g = Graph(2)
+    image = g.node("Cast", ["image"], to=TensorProto.FLOAT)
+    features = g.node("Cast", ["features"], to=TensorProto.FLOAT)
+    a = g.conv(image, 3, 4, 3)
+    rename_output(g, a, "conv_out")
+    b = g.gemm(features, 8, 5)
+    b = g.node("Sigmoid", [b])
+    rename_output(g, b, "fc_out")
+    return g.model("multi_io_u8",
+                   [tensor("image", [1, 3, 16, 16], TensorProto.UINT8),
+                    tensor("features", [1, 8], TensorProto.UINT8)],
+                   [tensor("conv_out", [1, 4, 16, 16]), tensor("fc_out", [1, 5])])
+
+
 def detector():
     """A detector-like net: two scales, Reshape/Transpose/Concat/Sigmoid head."""
     g = Graph(3)
@@ -274,7 +292,8 @@ def image_640():
                    [tensor("output", [1, 3, 1, 1])])
 
 
-SMALL = {"tiny_cnn": tiny_cnn, "image_640": image_640, "multi_io": multi_io, "detector": detector,
+SMALL = {"tiny_cnn": tiny_cnn, "image_640": image_640, "multi_io": multi_io,
+         "multi_io_u8": multi_io_u8, "detector": detector,
          "clip_opset13": clip_opset13, "dynamic_batch": dynamic_batch,
          "yolo_head": yolo_head, "layer_norm": layer_norm, "nms": nms}
 LARGE = {"resnet18": resnet18, "mobilenet": mobilenet}

@@ -119,6 +119,10 @@ public:
   /// With `outputs` (one buffer of GetOutputSize() bytes, or one per model
   /// output), the results are written there and the tensors view them.
   tensors Run(const std::vector<blob>& inputs, std::vector<blob> outputs = {});
+  /// The same, seen by the registered callback with `user_arg` as a RunAsync
+  /// job is (DX-RT's Run); `keep` holds `user_arg` until the job ends.
+  tensors Run(const std::vector<blob>& inputs, void* user_arg,
+              std::shared_ptr<void> keep, std::vector<blob> outputs = {});
   /// One raw buffer of GetInputSize() bytes, borrowed for the call.
   tensors Run(const void* input, size_t bytes);
 
@@ -203,6 +207,8 @@ public:
 private:
   uint64_t submit(const std::vector<blob>& inputs, job_ticket ticket,
                   std::vector<blob> outputs);
+  tensors run(const std::vector<blob>& inputs, job_ticket ticket,
+              std::vector<blob> outputs);
 
   struct impl;
   std::unique_ptr<impl> impl_;

@@ -24,7 +24,6 @@ struct InferenceEngine::impl {
   std::string path;
   actorrt::InferenceOption option;
   std::unique_ptr<actorrt::InferenceEngine> engine;
-  bool has_callback = false;
   std::mutex bitmatch_mtx;
   std::vector<std::vector<uint8_t>> bitmatch; // per output, a bit per byte
 
@@ -131,10 +130,7 @@ struct InferenceEngine::impl {
 
   /// DX-RT's Run: the registered callback sees the job too.
   TensorPtrs run(std::vector<actorrt::blob> in, void* user_arg, void* out) {
-    if (!has_callback)
-      return wrap(ie().Run(in, output(out)));
-    return wrap(ie().Wait(static_cast<uint64_t>(
-      ie().RunAsync(in, user_arg, nullptr, output(out)))));
+    return wrap(ie().Run(in, user_arg, nullptr, output(out)));
   }
 
   TensorPtrs validate(std::vector<actorrt::blob> in, int device_id);
@@ -365,7 +361,6 @@ std::vector<uint8_t> InferenceEngine::GetBitmatchMask(int index) {
 void InferenceEngine::RegisterCallback(
   std::function<int(TensorPtrs& outputs, void* userArg)> callbackFunc) {
   guarded([&] {
-    _impl->has_callback = bool(callbackFunc);
     if (!callbackFunc) {
       _impl->ie().RegisterCallback(nullptr);
       return;

@@ -7,10 +7,13 @@ and behaviour, minus DX-RT's sharp edges (see README.md).
 
 from . import dtype, trace, utils, version
 from ._native import InvalidModelError, ModelFileNotFoundError
+from .configuration import Configuration as Configuration
+from .device_status import DeviceStatus as DeviceStatus
 from .inference_engine import InferenceEngine as InferenceEngine
 from .inference_option import InferenceOption as InferenceOption
 from .version import __version__
 
-__all__ = ["InferenceEngine", "InferenceOption", "InvalidModelError",
+__all__ = ["Configuration", "DeviceStatus", "InferenceEngine",
+           "InferenceOption", "InvalidModelError",
            "ModelFileNotFoundError", "__version__", "dtype", "trace", "utils",
            "version"]

@@ -11,6 +11,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 import numpy as np
 
 from . import _native
+from .configuration import Configuration
 from .inference_option import InferenceOption
 from .user_arg import callback_arg
 
@@ -57,33 +58,65 @@ class InferenceEngine(_native.Engine):
         self._callback = None
         self._bitmatch = None
         _live_engines.add(self)
+        if Configuration().get_enable(Configuration.ITEM.SHOW_MODEL_INFO):
+            print(self._model_info())
 
     # -- inference ---------------------------------------------------------
 
     def run(self, input_data: Union[Arrays, Sequence[Arrays]],
             output_buffers: Optional[list] = None,
             user_args: Any = None) -> list:
-        """Runs one job synchronously (one core) and returns its outputs.
+        """Runs one job synchronously and returns its outputs; the registered
+        callback receives it too (with ``user_args``, or None), as in DX-RT.
 
-        ``input_data`` is a list of arrays: one uint8 buffer of
-        ``get_input_size()`` bytes, or one array per model input. A list of
-        such lists is a batch (DX-RT 2.9.5), which needs ``output_buffers``
-        and returns one list of outputs per item, viewing those buffers.
-        With ``user_args`` (one per item for a batch), the registered
-        callback also receives the job(s) with them. ``Run(input, user_arg)``
-        works positionally, as in DX-RT.
+        ``input_data`` is one array or a list of arrays: one uint8 buffer of
+        ``get_input_size()`` bytes, or one array per model input. A batch
+        (DX-RT v3) is a list of such lists, or a flat list of N inputs of a
+        one-input model (N x inputs of a multi-input model): it returns one
+        list of outputs per item, written into ``output_buffers`` when given
+        (one per item) and into new arrays otherwise. The callback sees a
+        batch's jobs only when ``user_args`` gives one per item.
+        ``Run(input, user_arg)`` works positionally, as in DX-RT.
         """
         if (user_args is None and output_buffers is not None
                 and not _looks_like_buffers(output_buffers)):
             output_buffers, user_args = None, output_buffers
-        if _is_batch(input_data):
+        batch = self._as_batch(input_data)
+        if batch is not None:
             if output_buffers is None:
-                raise ValueError("output_buffers must be provided for batch "
-                                 "synchronous inference")
-            return self.run_batch(input_data, output_buffers, user_args)
-        if user_args is None:
-            return self._run(input_data, output_buffers)
-        return self.wait(self._run_async(input_data, user_args, output_buffers))
+                output_buffers = [[np.empty(self.get_output_size(), np.uint8)]
+                                  for _ in batch]
+            per_item = self.get_output_tensor_count()
+            if (len(output_buffers) == len(batch) * per_item > len(batch)
+                    and all(isinstance(b, np.ndarray) for b in output_buffers)):
+                # A flat list: each item's output buffers, one after another.
+                output_buffers = [output_buffers[i:i + per_item]
+                                  for i in range(0, len(output_buffers), per_item)]
+            return self.run_batch(batch, output_buffers, user_args)
+        if isinstance(input_data, np.ndarray):
+            input_data = [input_data]
+        notify = user_args is not None or self._callback is not None
+        return self._run(input_data, output_buffers, notify, user_args)
+
+    def _as_batch(self, input_data):
+        """The items of a batch, or None for one job."""
+        if _is_batch(input_data):
+            return input_data
+        if not (isinstance(input_data, list) and len(input_data) > 1
+                and all(isinstance(x, np.ndarray) for x in input_data)):
+            return None
+        per_job = self.get_input_tensor_count()
+        sizes = self.get_input_tensor_sizes()
+        if per_job > 1 and len(input_data) == per_job and all(
+                x.nbytes == n for x, n in zip(input_data, sizes)):
+            return None  # one job: one array per input
+        whole = self.get_input_size()
+        if all(x.nbytes == whole for x in input_data):
+            return [[x] for x in input_data]  # one raw buffer per job
+        if len(input_data) % per_job == 0:
+            return [input_data[i:i + per_job]
+                    for i in range(0, len(input_data), per_job)]
+        return None  # the runtime says what does not fit
 
     def run_async(self, input_data: Arrays, user_arg: Any = None,
                   output_buffer: Optional[Arrays] = None) -> int:
@@ -112,7 +145,7 @@ class InferenceEngine(_native.Engine):
                         output_buffers: Optional[list] = None,
                         user_arg: Any = None) -> List[np.ndarray]:
         """DX-RT v3: ``run`` with the inputs given by name."""
-        return self._run(self._by_name(input_tensors), output_buffers)
+        return self.run(self._by_name(input_tensors), output_buffers, user_arg)
 
     def run_async_multi_input(self, input_tensors: Dict[str, np.ndarray],
                               user_arg: Any = None,
@@ -226,6 +259,15 @@ class InferenceEngine(_native.Engine):
         """ActorRT runs a model as one NPU task."""
         return np.array(["npu_0"])
 
+    def get_input_tensor_to_task_mapping(self) -> Dict[str, str]:
+        """Every input feeds the one task (see get_task_order)."""
+        return {name: "npu_0" for name in self.get_input_tensor_names()}
+
+    @property
+    def engine(self) -> "InferenceEngine":
+        """DX-RT's handle on the native engine: this object is that engine."""
+        return self
+
     # -- statistics (microseconds) -----------------------------------------
 
     get_latency = _stats_method("_latency", "last", "Latency of the latest job, µs.")
@@ -246,9 +288,27 @@ class InferenceEngine(_native.Engine):
     def dispose(self, timeout: Optional[float] = None) -> None:
         """Waits for jobs in flight, cancels what is left and releases the
         model, within ``timeout`` seconds (default 30) even while a callback
-        blocks. Idempotent; afterwards other calls raise RuntimeError."""
+        blocks. Idempotent; afterwards other calls raise RuntimeError.
+        With Configuration's SHOW_PROFILE on, prints the engine's figures."""
         self._callback = None
+        if (Configuration().get_enable(Configuration.ITEM.SHOW_PROFILE)
+                and not getattr(self, "_profile_shown", False)):
+            self._profile_shown = True
+            s = self.get_stats()
+            print(f"[{self._model_path}] {s['jobs_done']} jobs, {s['jobs_failed']} "
+                  f"failed; latency ms mean {s['latency_ms']['mean']:.3f} p50 "
+                  f"{s['latency_ms']['p50']:.3f} p99 {s['latency_ms']['p99']:.3f}; "
+                  f"core time ms mean {s['compute_ms']['mean']:.3f}")
         self._dispose(timeout)
+
+    def _model_info(self) -> str:
+        lines = [f"=== Model File: {self._model_path} ===", "Model Input Tensors:"]
+        lines += [f"  - {t['name']}, {np.dtype(t['dtype']).name}, {list(t['shape'])}"
+                  for t in self.get_input_tensors_info()]
+        lines.append("Model Output Tensors:")
+        lines += [f"  - {t['name']}, {np.dtype(t['dtype']).name}, {list(t['shape'])}"
+                  for t in self.get_output_tensors_info()]
+        return "\n".join(lines)
 
     # -- DX-RT's device validation and task views --------------------------
 
@@ -283,13 +343,20 @@ class InferenceEngine(_native.Engine):
         return outputs
 
     def get_bitmatch_mask(self, index: int = 0) -> np.ndarray:
-        """One entry per byte of output ``index`` of the latest
-        validate_device(): 1 where the device matched the reference."""
-        return self._mask(index).copy()
+        """DX-RT's layout: one bool per bit of the packed mask, i.e. one per
+        byte of output ``index`` of the latest validate_device() (padded
+        with False to a multiple of 8), True where the device matched the
+        reference."""
+        return np.unpackbits(self.bitmatch_mask(index), bitorder="little").astype(bool)
 
     def bitmatch_mask(self, index: int = 0) -> np.ndarray:
         """get_bitmatch_mask packed eight bytes to a byte (DX-RT's form)."""
         return np.packbits(self._mask(index), bitorder="little")
+
+    def validate_device_multi_input(self, input_tensors: Dict[str, np.ndarray],
+                                    device_id: int = 0) -> List[np.ndarray]:
+        """DX-RT v3: ``validate_device`` with the inputs given by name."""
+        return self.validate_device(self._by_name(input_tensors), device_id)
 
     def get_bitmatch_backends(self) -> Dict[str, List[str]]:
         """Which lanes the latest validate_device() compared."""

@@ -44,6 +44,17 @@ class InferenceOption:
         self._buffer_count = _default_buffer_count()
 
     @property
+    def instance(self) -> "InferenceOption":
+        """DX-RT's handle on the native option: this object is that option
+        (with DX-RT's C++ spellings useORT, boundOption, devices)."""
+        return self
+
+    useORT = property(lambda self: self.use_ort,
+                      lambda self, value: setattr(self, "use_ort", value))
+    boundOption = property(lambda self: self.bound_option,
+                           lambda self, value: setattr(self, "bound_option", value))
+
+    @property
     def devices(self) -> List[int]:
         """Device ids to use; [] means every device."""
         return list(self._devices)

@@ -9,8 +9,16 @@ import numpy as np
 from . import _native
 
 
-def parse_model(model_path: Union[str, os.PathLike]) -> str:
-    """What ActorRT knows of the model, as the ``parse_model`` tool prints it."""
+def parse_model(model_path: Union[str, os.PathLike]) -> int:
+    """Prints what ActorRT knows of the model, as the ``parse_model`` tool
+    does, and returns 0 (DX-RT's convention); a model that cannot be loaded
+    raises (ModelFileNotFoundError, InvalidModelError)."""
+    print(describe_model(model_path), end="")
+    return 0
+
+
+def describe_model(model_path: Union[str, os.PathLike]) -> str:
+    """What parse_model prints, as text."""
     return _native.parse_model(os.fspath(model_path))
 
 

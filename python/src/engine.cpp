@@ -73,12 +73,19 @@ public:
       dispose_later(std::move(ie_));
   }
 
-  py::list run(py::handle inputs, py::handle output_buffers) {
+  /// With `notify`, the registered callback sees the job with `user_arg`
+  /// (DX-RT's run); otherwise nobody but the caller does.
+  py::list run(py::handle inputs, py::handle output_buffers, bool notify,
+               py::object user_arg) {
     release_pending();
     auto blobs = prepare(inputs);
     auto outputs = output_blobs(output_buffers);
     tensors out;
-    {
+    if (notify) {
+      auto keep = held(std::move(user_arg));
+      without_gil nogil;
+      out = ie_->Run(blobs, keep.get(), keep, std::move(outputs));
+    } else {
       without_gil nogil;
       out = ie_->Run(blobs, std::move(outputs));
     }
@@ -90,15 +97,21 @@ public:
     release_pending();
     auto blobs = prepare(inputs);
     auto outputs = output_blobs(output_buffers);
-    auto* arg = new py::object(std::move(user_arg));
-    std::shared_ptr<void> keep(arg, [](void* p) {
-      auto* obj = static_cast<py::object*>(p);
-      // Emptied by the callback under the GIL; otherwise released later.
-      keep_alive(py::reinterpret_steal<py::object>(obj->release()));
-      delete obj;
-    });
+    auto keep = held(std::move(user_arg));
     without_gil nogil;
-    return ie_->RunAsync(blobs, arg, std::move(keep), std::move(outputs));
+    return ie_->RunAsync(blobs, keep.get(), keep, std::move(outputs));
+  }
+
+  /// `user_arg` held until its job ends (the runtime passes the pointer).
+  static std::shared_ptr<void> held(py::object user_arg) {
+    return std::shared_ptr<void>(
+      new py::object(std::move(user_arg)), [](void* p) {
+        auto* obj = static_cast<py::object*>(p);
+        // Emptied by the callback under the GIL;
+        // otherwise released later.
+        keep_alive(py::reinterpret_steal<py::object>(obj->release()));
+        delete obj;
+      });
   }
 
   py::list wait(uint64_t job_id, std::optional<double> timeout_s) {
@@ -384,7 +397,8 @@ void bind_engine(py::module_& m) {
          py::arg("use_ort"), py::arg("buffer_count"), py::arg("retention"),
          py::arg("device_spec") = std::string())
     .def("_run", &engine::run, py::arg("inputs"),
-         py::arg("output_buffers") = py::none())
+         py::arg("output_buffers") = py::none(), py::arg("notify") = false,
+         py::arg("user_arg") = py::none())
     .def("_run_async", &engine::run_async, py::arg("inputs"),
          py::arg("user_arg") = py::none(),
          py::arg("output_buffers") = py::none())
@@ -397,6 +411,8 @@ void bind_engine(py::module_& m) {
     .def("_run_benchmark", &engine::run_benchmark)
     .def("_dispose", &engine::dispose, py::arg("timeout") = py::none())
     .def("get_input_size", [](engine& e) { return e.get().GetInputSize(); })
+    .def("get_model_version",
+         [](engine& e) { return e.get().GetModelVersion(); })
     .def("get_output_size", [](engine& e) { return e.get().GetOutputSize(); })
     .def("get_input_tensors_info",
          [](engine& e) { return tensor_infos(e.get().GetInputs()); })

@@ -1,5 +1,7 @@
 #include "errors.hpp"
 
+#include "dxrt/exception/exception.h"
+
 namespace actorrt::python {
 
 namespace {
@@ -17,6 +19,24 @@ PyObject* type_of(errc code) {
       return PyExc_ValueError;
     case errc::timeout:
       return PyExc_TimeoutError;
+    default:
+      return PyExc_RuntimeError;
+  }
+}
+
+/// DX-RT's codes, as Configuration and DeviceStatus raise them.
+PyObject* type_of(dxrt::ERROR_CODE code) {
+  switch (code) {
+    case dxrt::FILE_NOT_FOUND:
+      return PyExc_FileNotFoundError;
+    case dxrt::FILE_IO:
+      return PyExc_OSError;
+    case dxrt::INVALID_ARGUMENT:
+    case dxrt::NULL_POINTER:
+      return PyExc_ValueError;
+    case dxrt::INVALID_MODEL:
+    case dxrt::MODEL_PARSING:
+      return invalid_model;
     default:
       return PyExc_RuntimeError;
   }
@@ -51,6 +71,8 @@ void register_errors(py::module_& m) {
       if (p)
         std::rethrow_exception(p);
     } catch (const Error& e) {
+      PyErr_SetString(type_of(e.code()), e.what());
+    } catch (const dxrt::Exception& e) {
       PyErr_SetString(type_of(e.code()), e.what());
     }
   });

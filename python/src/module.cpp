@@ -6,6 +6,7 @@
 #include "core/model.hpp"
 #include "device/registry.hpp"
 #include "disposal.hpp"
+#include "dxrt_classes.hpp"
 #include "engine.hpp"
 #include "errors.hpp"
 #include "gil.hpp"
@@ -16,6 +17,7 @@ PYBIND11_MODULE(_native, m) {
   m.doc() = "ActorRT native runtime behind dx_engine";
   actorrt::python::register_errors(m);
   actorrt::python::bind_engine(m);
+  actorrt::python::bind_dxrt_classes(m);
   m.def(
     "_finish_disposals",
     [](double seconds) {
