@@ -116,6 +116,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorrt, caf::first_custom_type_id)
   CAF_ADD_ATOM(actorrt, actorrt, join_atom, "join")
   CAF_ADD_ATOM(actorrt, actorrt, tick_atom, "tick")
   CAF_ADD_ATOM(actorrt, actorrt, cores_atom, "cores")
+  CAF_ADD_ATOM(actorrt, actorrt, reset_atom, "reset")
   CAF_ADD_TYPE_ID(actorrt, (actorrt::failure))
   CAF_ADD_TYPE_ID(actorrt, (actorrt::placement))
   CAF_ADD_TYPE_ID(actorrt, (actorrt::model_handle))
@@ -160,7 +161,8 @@ struct job_batch {
 using npu_core_actor = caf::typed_actor<
   caf::replies_to<load_atom, model_handle>::with<failure, std::string>,
   caf::reacts_to<unload_atom, uint64_t>,
-  caf::replies_to<run_atom, job_batch>::with<uint64_t>>;
+  caf::replies_to<run_atom, job_batch>::with<uint64_t>,
+  caf::replies_to<reset_atom>::with<uint64_t>>;
 
 /// One per worker node (actorrt-node), published through CAF's middleman:
 /// hands a client its cores and their reports, which the client's

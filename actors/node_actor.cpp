@@ -29,7 +29,7 @@ std::pair<std::string, uint16_t> split_address(const std::string& address) {
 
 std::string protocol_id() {
   // Bump when a message or a serialised type changes.
-  return "actorrt-protocol-2";
+  return "actorrt-protocol-3";
 }
 
 void tls_files::check() const {

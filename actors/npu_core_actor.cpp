@@ -82,13 +82,33 @@ npu_core(npu_core_actor::stateful_pointer<npu_core_state> self, int device,
       try {
         auto lane = make_executor(st.spec, *m.ptr, {st.core, m.backend});
         auto name = lane->name();
-        st.lanes[m.id] = {m.ptr, std::move(lane)};
+        st.lanes[m.id] = {m.ptr, m.backend, std::move(lane)};
         return {failure{}, std::move(name)};
       } catch (...) {
         return {failure::from_current_exception(), std::string{}};
       }
     },
     [=](unload_atom, uint64_t model) { self->state.lanes.erase(model); },
+    [=](reset_atom) -> caf::result<uint64_t> {
+      // dxrt-cli -r: every lane built anew from its model, between two
+      // batches (the old one goes first, so what only it held is freed).
+      // A lane that cannot be rebuilt is gone: its jobs fail saying the
+      // model is not loaded here. Returns the lanes rebuilt.
+      auto& st = self->state;
+      uint64_t rebuilt = 0;
+      for (auto it = st.lanes.begin(); it != st.lanes.end();) {
+        auto& l = it->second;
+        l.lane.reset();
+        try {
+          l.lane = make_executor(st.spec, *l.model, {st.core, l.backend});
+          ++rebuilt;
+          ++it;
+        } catch (...) {
+          it = st.lanes.erase(it);
+        }
+      }
+      return rebuilt;
+    },
     [=](run_atom, job_batch& batch) -> caf::result<uint64_t> {
       // Results go to their engine directly; the answer only tells the
       // scheduler that this core is free again. It goes before the core

@@ -21,6 +21,7 @@ struct npu_core_state {
   core_metrics* counters = nullptr;         // this core's, in `process`
   struct loaded {
     model_ptr model;
+    std::string backend; // as the engine asked for it
     std::unique_ptr<executor> lane;
   };
   std::unordered_map<uint64_t, loaded> lanes;

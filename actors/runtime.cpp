@@ -119,7 +119,8 @@ runtime::runtime(std::vector<device_spec> devices, scheduler_settings settings,
   auto host = host_name(*system_);
   if (auto dir = status_dir(); usable_status_dir(dir))
     status_ = std::make_unique<status_file>(
-      dir, [this] { return report(); }, top_.counters, top_.credit, host);
+      dir, [this] { return report(); }, top_.counters, top_.credit, host,
+      [this](int device) { return reset_device(device); });
   // One endpoint per process: its first runtime serves it.
   auto& serving = serving_metrics();
   if (!serving.exchange(true)) {
@@ -214,6 +215,27 @@ std::vector<core_report> runtime::report() {
     .receive([&](std::vector<core_report>& r) { result = std::move(r); },
              [&](caf::error&) {});
   return result;
+}
+
+uint64_t runtime::reset_device(int device) {
+  if (device < -1 || device >= int(devices_.size()))
+    throw InvalidArgument("no local device " + std::to_string(device)
+                          + " to reset (this process has "
+                          + std::to_string(devices_.size())
+                          + "; a worker node's devices are reset there)");
+  unpinned_logger unpinned;
+  caf::scoped_actor self{*system_};
+  uint64_t rebuilt = 0;
+  size_t index = 0;
+  for (int d = 0; d < int(devices_.size()); ++d)
+    for (int c = 0; c < devices_[d].cores; ++c, ++index)
+      if (device == -1 || device == d)
+        self
+          ->request(top_.cores[index], std::chrono::seconds(60),
+                    reset_atom::value)
+          .receive([&rebuilt](uint64_t n) { rebuilt += n; },
+                   [](caf::error&) {}); // a core that is gone has no lanes
+  return rebuilt;
 }
 
 void runtime::kill_core(int device, int core) {

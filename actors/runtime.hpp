@@ -114,6 +114,11 @@ public:
   /// This runtime's status file (see status_file.hpp), or "" when off.
   std::string status_path() const;
 
+  /// Builds the lanes of local device `device` (-1: every local device)
+  /// anew, each core between two of its batches (dxrt-cli -r). Returns the
+  /// lanes rebuilt. Throws InvalidArgument for a device that is not local.
+  uint64_t reset_device(int device);
+
   /// Stops one core as if it had crashed (fault-injection tests).
   void kill_core(int device, int core);
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/clock.hpp"
+#include "core/errors.hpp"
 
 namespace actorrt {
 
@@ -78,9 +79,11 @@ status_file::status_file(std::string dir,
                          std::function<std::vector<core_report>()> report,
                          std::shared_ptr<process_metrics> counters,
                          std::shared_ptr<admission> credit, std::string host,
+                         std::function<uint64_t(int)> reset,
                          std::chrono::milliseconds period)
   : report_(std::move(report)), counters_(std::move(counters)),
-    credit_(std::move(credit)), host_(std::move(host)), period_(period) {
+    credit_(std::move(credit)), host_(std::move(host)),
+    reset_(std::move(reset)), period_(period) {
   static std::atomic<int> seq{0};
   path_ = dir + "/" + std::to_string(::getpid()) + "-" + std::to_string(++seq)
           + ".json";
@@ -89,6 +92,7 @@ status_file::status_file(std::string dir,
     std::unique_lock<std::mutex> lock{mtx_};
     while (!stop_) {
       lock.unlock();
+      serve_reset_request();
       write();
       lock.lock();
       wake_.wait_for(lock, period_, [this] { return stop_; });
@@ -107,6 +111,58 @@ status_file::~status_file() {
   fs::remove(path_, ec);
 }
 
+namespace {
+
+std::string reset_path(std::string status_path) {
+  return status_path.substr(0, status_path.rfind(".json")) + ".reset";
+}
+
+/// This process's resident memory in bytes, or -1.
+int64_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t pages = 0, resident = -1;
+  if (statm >> pages >> resident)
+    return resident * ::sysconf(_SC_PAGESIZE);
+  return -1;
+}
+
+} // namespace
+
+void status_file::serve_reset_request() {
+  auto path = reset_path(path_);
+  std::ifstream in(path);
+  std::string id;
+  int device = -1;
+  if (!(in >> id >> device))
+    return;
+  std::error_code ec;
+  fs::remove(path, ec);
+  json outcome = {{"id", id}, {"device", device}};
+  try {
+    outcome["lanes"] = reset_(device);
+  } catch (const std::exception& e) {
+    outcome["error"] = e.what();
+  }
+  last_reset_ = outcome.dump();
+}
+
+std::string request_reset(const std::string& status_path, int device) {
+  auto id = std::to_string(now_ns());
+  auto path = reset_path(status_path);
+  {
+    std::ofstream out(path + ".tmp");
+    out << id << " " << device << "\n";
+    if (!out)
+      throw DeviceIO("cannot write the reset request " + path);
+  }
+  std::error_code ec;
+  fs::rename(path + ".tmp", path, ec);
+  if (ec)
+    throw DeviceIO("cannot write the reset request " + path + ": "
+                   + ec.message());
+  return id;
+}
+
 void status_file::write() {
   auto cores = report_();
   auto now = now_ns();
@@ -114,6 +170,10 @@ void status_file::write() {
   last_ns_ = now;
   json s;
   s["pid"] = ::getpid();
+  s["path"] = path_;
+  s["rss_bytes"] = resident_bytes();
+  if (!last_reset_.empty())
+    s["reset"] = json::parse(last_reset_);
   s["program"] = program_name();
   s["updated"] = unix_seconds();
   auto jobs = counters_->totals();

@@ -32,10 +32,13 @@ class status_file {
 public:
   /// Writes the status of the cores `report` returns, of `counters` and
   /// of the jobs `credit` admitted under `dir` every `period`, until
-  /// destroyed.
+  /// destroyed. A reset request beside the file (request_reset) is carried
+  /// out with `reset` (device → lanes rebuilt) and its outcome written in
+  /// the status ("reset").
   status_file(std::string dir, std::function<std::vector<core_report>()> report,
               std::shared_ptr<process_metrics> counters,
               std::shared_ptr<admission> credit, std::string host,
+              std::function<uint64_t(int)> reset,
               std::chrono::milliseconds period = std::chrono::seconds(1));
   ~status_file();
 
@@ -48,12 +51,15 @@ public:
 
 private:
   void write();
+  void serve_reset_request();
 
   std::string path_;
   std::function<std::vector<core_report>()> report_;
   std::shared_ptr<process_metrics> counters_;
   std::shared_ptr<admission> credit_;
   std::string host_;
+  std::function<uint64_t(int)> reset_;
+  std::string last_reset_; // the latest reset request's outcome (JSON)
   std::chrono::milliseconds period_;
   // Compute time per core at the last write, for utilisation since then.
   std::map<std::pair<int, int>, double> busy_us_;
@@ -67,5 +73,11 @@ private:
 /// The status (JSON text) of every running process that writes one in
 /// `dir`; files of processes that are gone are deleted.
 std::vector<std::string> read_status_files(const std::string& dir);
+
+/// Asks the runtime whose status file is `status_path` to rebuild the lanes
+/// of `device` (-1: all) at its next write; returns the request's id, which
+/// its status's "reset" carries once done. Only this user can ask: the
+/// folder is theirs alone.
+std::string request_reset(const std::string& status_path, int device);
 
 } // namespace actorrt

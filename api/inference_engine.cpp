@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <filesystem>
 #include <future>
 #include <iostream>
 #include <mutex>
@@ -116,30 +115,20 @@ void warn_ort_once() {
   });
 }
 
-/// DX-APP's configurations name compiled .dxnn files: the ONNX file of the
-/// same stem beside one stands in for it (said once per path).
-std::string onnx_path(const std::string& path) {
-  const std::string dxnn = ".dxnn";
-  if (path.size() < dxnn.size()
-      || path.compare(path.size() - dxnn.size(), dxnn.size(), dxnn) != 0)
-    return path;
-  auto onnx = path.substr(0, path.size() - dxnn.size()) + ".onnx";
-  if (!std::filesystem::is_regular_file(onnx))
-    throw FileNotFound(path
-                       + " is a DX-RT compiled model, which ActorRT "
-                         "does not run, and there is no ONNX model "
-                       + onnx + " beside it");
+/// Says once per path that a .dxnn path loads the ONNX model beside it.
+void say_stand_in(const std::string& path) {
+  auto onnx = onnx_stand_in(path);
+  if (onnx == path)
+    return;
   static std::mutex mtx;
   static std::set<std::string> said;
-  bool first;
   {
     std::lock_guard<std::mutex> guard{mtx};
-    first = said.insert(path).second;
+    if (!said.insert(path).second)
+      return;
   }
-  if (first)
-    warn("loading " + onnx + " in place of " + path
-         + " (DX-RT's compiled format is not read here)");
-  return onnx;
+  warn("loading " + onnx + " in place of " + path
+       + " (DX-RT's compiled format is not read here)");
 }
 
 } // namespace
@@ -159,7 +148,8 @@ InferenceEngine::InferenceEngine(const std::string& model_path,
   auto& d = *impl_;
   d.settings = std::move(settings);
   d.rt = d.settings.rt ? d.settings.rt : runtime::shared();
-  auto m = model::load(onnx_path(model_path));
+  auto m = model::load(model_path);
+  say_stand_in(model_path);
   auto& sys = d.rt->system();
   d.books = place_model(sys, d.rt->scheduler(), d.rt->credit(), m, option,
                         d.settings.retention);

@@ -7,7 +7,7 @@ install(TARGETS actorrt_shared EXPORT actorrtTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(TARGETS dxrt EXPORT dxrtTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
-install(TARGETS run_model parse_model dxbenchmark dxrt-cli
+install(TARGETS run_model parse_model dxbenchmark dxrt-cli dxtop
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 # Headers: the public facade includes the core headers beside it.

@@ -141,9 +141,25 @@ uint64_t count_macs(const onnx::GraphProto& graph) {
 
 } // namespace
 
-model_ptr model::load(const std::string& path) {
-  if (path.find('\0') != std::string::npos)
+std::string onnx_stand_in(const std::string& path) {
+  const std::string dxnn = ".dxnn";
+  if (path.size() < dxnn.size()
+      || path.compare(path.size() - dxnn.size(), dxnn.size(), dxnn) != 0)
+    return path;
+  auto onnx = path.substr(0, path.size() - dxnn.size()) + ".onnx";
+  struct stat st;
+  if (::stat(onnx.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    throw FileNotFound("'" + path
+                       + "' is a DX-RT compiled model, which ActorRT does "
+                         "not run, and there is no ONNX model '"
+                       + onnx + "' beside it");
+  return onnx;
+}
+
+model_ptr model::load(const std::string& given) {
+  if (given.find('\0') != std::string::npos)
     throw InvalidArgument("model path contains a NUL character");
+  auto path = onnx_stand_in(given);
   struct stat st;
   if (::stat(path.c_str(), &st) != 0)
     throw FileNotFound("model file not found: '" + path + "'");

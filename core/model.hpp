@@ -16,13 +16,19 @@ class model;
 /// The ONNX library ActorRT loads models with: its release and IR version.
 std::string onnx_version();
 
+/// DX-APP's configurations name compiled .dxnn files: for a path ending in
+/// .dxnn, the ONNX file of the same stem beside it (FileNotFound naming
+/// both when there is none); any other path as it is.
+std::string onnx_stand_in(const std::string& path);
+
 /// What ActorRT knows of a model, as text: tensors, sizes, operators, MACs
 /// (what parse_model prints and dx_engine.utils.parse_model returns).
 std::string describe(const model& m);
 
 class model {
 public:
-  /// Loads and validates `path`. Throws FileNotFound or InvalidModel.
+  /// Loads and validates `path` (or its onnx_stand_in). Throws FileNotFound
+  /// or InvalidModel.
   static std::shared_ptr<const model> load(const std::string& path);
 
   /// Validates a serialized ONNX model held in memory; `name` is for messages.

@@ -21,6 +21,7 @@ packages=(
   chromium              # renders dxbenchmark's HTML report in its test
   libonnx-testdata      # ONNX's own test models (conformance test)
   openssl               # certificates for the TLS test of worker nodes
+  tmux                  # runs dxtop in its test, as a person would
 )
 
 missing=()
