@@ -18,8 +18,10 @@
 #pragma once
 
 #include <map>
+#include <type_traits>
 
 #include <caf/all.hpp>
+#include <caf/binary_deserializer.hpp>
 
 #include "actors/model_cache.hpp"
 #include "core/errors.hpp"
@@ -186,10 +188,39 @@ using scheduler_actor = caf::typed_actor<
 
 // -- inspection (serialisation) ----------------------------------------------
 
+/// A string or byte vector that, loaded from a peer's message, may claim no
+/// more bytes than the message still holds: CAF 0.17 sizes the buffer by
+/// the claim before reading, so a short message claiming gigabytes would
+/// exhaust a node. Saved as CAF saves any byte sequence.
+template <class Bytes>
+struct checked_bytes {
+  Bytes& bytes;
+};
+
+template <class Inspector, class Bytes>
+typename Inspector::result_type inspect(Inspector& f, checked_bytes<Bytes>& x) {
+  if constexpr (std::is_base_of<caf::deserializer, Inspector>::value) {
+    size_t n = 0;
+    if (auto err = f.begin_sequence(n))
+      return err;
+    auto* source = dynamic_cast<caf::binary_deserializer*>(&f);
+    if (source && n > source->remaining())
+      return caf::make_error(caf::sec::end_of_stream);
+    x.bytes.resize(n);
+    if (n > 0)
+      if (auto err = f.apply_raw(n, &x.bytes[0]))
+        return err;
+    return f.end_sequence();
+  } else {
+    return f(x.bytes);
+  }
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, failure& x) {
   auto code = static_cast<uint8_t>(x.code);
-  return f(caf::meta::type_name("failure"), code, x.message,
+  checked_bytes<std::string> message{x.message};
+  return f(caf::meta::type_name("failure"), code, message,
            caf::meta::load_callback([&]() -> caf::error {
              x.code = static_cast<errc>(code);
              return caf::none;
@@ -204,12 +235,13 @@ typename Inspector::result_type inspect(Inspector& f, placement& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, blob& x) {
   std::vector<uint8_t> bytes;
+  checked_bytes<std::vector<uint8_t>> checked{bytes};
   return f(caf::meta::type_name("blob"),
            caf::meta::save_callback([&]() -> caf::error {
              bytes.assign(x.data, x.data + x.size);
              return caf::none;
            }),
-           bytes, caf::meta::load_callback([&]() -> caf::error {
+           checked, caf::meta::load_callback([&]() -> caf::error {
              x = blob::copy_of(bytes.data(), bytes.size());
              return caf::none;
            }));
@@ -239,14 +271,17 @@ typename Inspector::result_type inspect(Inspector& f, model_handle& x) {
   std::string name;
   std::string digest;
   std::string bytes;
-  return f(caf::meta::type_name("model_handle"), x.id, x.backend,
+  checked_bytes<std::string> backend{x.backend}, checked_name{name},
+    checked_digest{digest}, checked{bytes};
+  return f(caf::meta::type_name("model_handle"), x.id, backend,
            caf::meta::save_callback([&]() -> caf::error {
              name = x.ptr ? x.ptr->name() : "";
              digest = x.ptr ? x.ptr->digest() : "";
              bytes = x.ptr && x.ship ? x.ptr->bytes() : "";
              return caf::none;
            }),
-           name, digest, bytes, caf::meta::load_callback([&]() -> caf::error {
+           checked_name, checked_digest, checked,
+           caf::meta::load_callback([&]() -> caf::error {
              if (bytes.empty()) {
                // Null when not here (yet): the core asks for the bytes.
                x.ptr = cached_model(digest);

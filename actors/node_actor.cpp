@@ -82,7 +82,7 @@ uint16_t publish_node(caf::actor_system& sys, const node_actor& served,
                       const std::string& bind, uint16_t port) {
   auto bound = sys.has_openssl_manager()
                  ? caf::openssl::publish(served, port, bind.c_str(), true)
-                 : sys.middleman().publish(served, port, bind.c_str(), true);
+                 : sys.middleman().publish(served, 0, "127.0.0.1", true);
   if (!bound)
     throw DeviceIO("cannot listen on " + bind + ":" + std::to_string(port)
                    + ": " + sys.render(bound.error()));
@@ -104,13 +104,25 @@ std::vector<std::string> default_nodes() {
   return result;
 }
 
+std::shared_ptr<client_gate> gate_to(caf::actor_system& sys,
+                                     const std::string& address) {
+  if (sys.has_openssl_manager())
+    return nullptr;
+  split_address(address); // a clear error for a malformed one
+  return std::make_shared<client_gate>(address, node_token::from_environment());
+}
+
 node_actor join_node(caf::actor_system& sys, const scheduler_actor& scheduler,
-                     const std::string& address) {
+                     const std::string& address,
+                     const std::shared_ptr<client_gate>& gate) {
   auto [host, port] = split_address(address);
   unpinned_logger unpinned;
-  auto remote = sys.has_openssl_manager()
-                  ? caf::openssl::remote_actor<node_actor>(sys, host, port)
-                  : sys.middleman().remote_actor<node_actor>(host, port);
+  auto remote
+    = sys.has_openssl_manager()
+        ? caf::openssl::remote_actor<node_actor>(sys, host, port)
+        : sys.middleman().remote_actor<node_actor>("127.0.0.1", gate->port());
+  if (!remote && gate && !gate->last_error().empty())
+    throw DeviceIO("cannot join node " + address + ": " + gate->last_error());
   if (!remote && remote.error() == caf::sec::incompatible_application_ids)
     throw DeviceIO("cannot join node " + address
                    + ": it speaks another ActorRT protocol version than "
@@ -148,7 +160,8 @@ node_actor join_node(caf::actor_system& sys, const scheduler_actor& scheduler,
 }
 
 caf::behavior node_link(caf::event_based_actor* self, std::string address,
-                        scheduler_actor scheduler, node_actor joined) {
+                        scheduler_actor scheduler, node_actor joined,
+                        std::shared_ptr<client_gate> gate) {
   auto backoff
     = std::make_shared<caf::timespan>(std::chrono::milliseconds(100));
   self->monitor(joined);
@@ -158,7 +171,7 @@ caf::behavior node_link(caf::event_based_actor* self, std::string address,
   return {
     [=](join_atom) {
       try {
-        self->monitor(join_node(self->system(), scheduler, address));
+        self->monitor(join_node(self->system(), scheduler, address, gate));
         *backoff = std::chrono::milliseconds(100);
       } catch (const Error&) {
         *backoff

@@ -5,10 +5,12 @@
 // value: everything a core receives is serialisable).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "actors/messages.hpp"
+#include "actors/node_gate.hpp"
 
 namespace actorrt {
 
@@ -41,7 +43,8 @@ void use_network(caf::actor_system_config& cfg, const tls_files& tls = {},
                  const std::string& app_id = protocol_id());
 
 /// Publishes `served` on `bind`:`port` (TLS when `sys` has it); returns the
-/// port. Throws DeviceIO.
+/// port. Without TLS it publishes on a free port of 127.0.0.1 instead, for
+/// the node_gate on `bind`:`port` to relay to. Throws DeviceIO.
 uint16_t publish_node(caf::actor_system& sys, const node_actor& served,
                       const std::string& bind, uint16_t port);
 
@@ -54,13 +57,20 @@ node_actor::behavior_type node(node_actor::pointer self,
 /// Throws InvalidArgument for a malformed entry.
 std::vector<std::string> default_nodes();
 
-/// Connects (with TLS when `sys` has it) to the node at `address`
-/// ("ADDR:PORT") and joins its cores to
-/// `scheduler`, named after the node (their host is `address`). Blocks until
-/// they joined. Throws DeviceIO naming the node when it cannot be reached
-/// or speaks another protocol (a node of another version).
+/// The way to the node at `address` for a client without TLS: a
+/// client_gate with ACTORRT_NODE_TOKEN(_FILE)'s token. Null with TLS (CAF's
+/// OpenSSL module authenticates instead).
+std::shared_ptr<client_gate> gate_to(caf::actor_system& sys,
+                                     const std::string& address);
+
+/// Connects (with TLS when `sys` has it, else through `gate`) to the node
+/// at `address` ("ADDR:PORT") and joins its cores to `scheduler`, named
+/// after the node (their host is `address`). Blocks until they joined.
+/// Throws DeviceIO naming the node when it cannot be reached, refuses this
+/// client, or speaks another protocol (a node of another version).
 node_actor join_node(caf::actor_system& sys, const scheduler_actor& scheduler,
-                     const std::string& address);
+                     const std::string& address,
+                     const std::shared_ptr<client_gate>& gate);
 
 /// Keeps a client joined to the node at `address` (already joined through
 /// `joined`): when the node is lost, it reconnects with backoff (0.1 s
@@ -68,6 +78,7 @@ node_actor join_node(caf::actor_system& sys, const scheduler_actor& scheduler,
 /// a restarted node serves running clients again. Spawn it detached (it
 /// blocks while it connects).
 caf::behavior node_link(caf::event_based_actor* self, std::string address,
-                        scheduler_actor scheduler, node_actor joined);
+                        scheduler_actor scheduler, node_actor joined,
+                        std::shared_ptr<client_gate> gate);
 
 } // namespace actorrt

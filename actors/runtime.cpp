@@ -105,9 +105,10 @@ runtime::runtime(std::vector<device_spec> devices, scheduler_settings settings,
   top_ = start_devices(*system_, devices_, settings);
   try {
     for (auto& address : nodes) {
-      auto joined = join_node(*system_, top_.scheduler, address);
+      auto gate = gate_to(*system_, address);
+      auto joined = join_node(*system_, top_.scheduler, address, gate);
       node_links_.push_back(system_->spawn<caf::detached>(
-        node_link, address, top_.scheduler, joined));
+        node_link, address, top_.scheduler, joined, gate));
     }
   } catch (...) {
     for (auto& link : node_links_)

@@ -62,13 +62,17 @@ def hosts():
             ip("netns", "del", ns, check=False)
 
 
-def test_two_node_hosts_one_link_cut(hosts):
+def test_two_node_hosts_one_link_cut(hosts, tmp_path):
+    # Hosts on a network: the nodes let in only clients with their token.
+    token = tmp_path / "token"
+    token.write_text("netns-test-token-0123456789\n")
+    token.chmod(0o600)
     nodes = []
     try:
         for name in ("n1", "n2"):
             p = subprocess.Popen(["ip", "netns", "exec", f"{hosts}-{name}", NODE,
                                   "--devices", "sim:3:2ms", "--bind", HOSTS[name],
-                                  "--port", "7000"],
+                                  "--port", "7000", "--token-file", str(token)],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             nodes.append(p)
             assert p.stdout.readline().strip() == \
@@ -102,7 +106,8 @@ def test_two_node_hosts_one_link_cut(hosts):
             print("ended", len(ends), "all once and right", all(v == 1 for v in ends.values()))
         """)
         env = dict(os.environ, ACTORRT_DEVICES="none",
-                   ACTORRT_NODES=f"{HOSTS['n1']}:7000,{HOSTS['n2']}:7000")
+                   ACTORRT_NODES=f"{HOSTS['n1']}:7000,{HOSTS['n2']}:7000",
+                   ACTORRT_NODE_TOKEN_FILE=str(token))
         start = time.time()
         r = subprocess.run(["ip", "netns", "exec", f"{hosts}-c", sys.executable, "-c", script],
                            capture_output=True, text=True, timeout=120, env=env)

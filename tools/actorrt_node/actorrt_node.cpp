@@ -1,7 +1,9 @@
 // A worker node: serves this host's NPU cores (or CPU lanes) to ActorRT
-// clients on other hosts through CAF's middleman.
+// clients on other hosts through CAF's middleman, behind a gate that
+// checks every peer (actors/node_gate.hpp).
 // Usage: actorrt-node [--devices cpu:2] [--bind 127.0.0.1] [--port 0]
-// Clients use it with ACTORRT_NODES=ADDR:PORT.
+//                     [--token-file FILE] [--insecure]
+// Clients use it with ACTORRT_NODES=ADDR:PORT (and the same token).
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -40,8 +42,23 @@ int main(int argc, char** argv) {
                  "devices to serve, as ACTORRT_DEVICES (default: that, or "
                  "cpu:3)");
   app.add_option("--bind", bind,
-                 "address to listen on (default 127.0.0.1: this host only; "
-                 "the link is unauthenticated: trusted networks only)");
+                 "address to listen on (default 127.0.0.1: this host only); "
+                 "another address needs TLS or a token, or --insecure");
+  std::string token_file;
+  app.add_option("--token-file", token_file,
+                 "a file (chmod 600) whose first line is the token clients "
+                 "must prove (default: ACTORRT_NODE_TOKEN_FILE or "
+                 "ACTORRT_NODE_TOKEN)");
+  bool insecure = false;
+  app.add_flag("--insecure", insecure,
+               "listen on a non-loopback address with neither TLS nor a "
+               "token: anyone who reaches the port may use this node");
+  uint32_t max_frame_mib = 1024;
+  app
+    .add_option("--max-message-mib", max_frame_mib,
+                "the largest message a client may send (a job's inputs, a "
+                "model), MiB")
+    ->check(CLI::Range(1, 4095));
   app.add_option("--port", port, "TCP port (0: any free port)");
   std::string metrics_address;
   app.add_option("--metrics", metrics_address,
@@ -70,11 +87,36 @@ int main(int argc, char** argv) {
     if (specs.empty())
       throw InvalidArgument("a node needs at least one device");
     tls.check();
+    auto token = token_file.empty() ? node_token::from_environment()
+                                    : node_token::from_file(token_file);
+    bool loopback
+      = bind == "localhost" || bind == "::1" || bind.rfind("127.", 0) == 0;
+    if (!loopback && !tls.enabled() && !token && !insecure)
+      throw InvalidArgument(
+        "refusing to listen on " + bind
+        + " with neither TLS nor a token: anyone who reaches it could use "
+          "this node. Give --token-file (or ACTORRT_NODE_TOKEN_FILE), or "
+          "--tls-cert/--tls-key/--tls-ca, or say --insecure");
+    if (tls.enabled() && token)
+      throw InvalidArgument("TLS authenticates clients by certificate; a "
+                            "token is for nodes without TLS: give one");
     node_config cfg{tls, protocol};
     caf::actor_system sys{cfg};
     auto counters = std::make_shared<process_metrics>();
     auto [cores, reports] = spawn_cores(sys, specs, counters);
     auto served = sys.spawn(node, cores, reports);
+    // However main leaves, the actors end first: the system's destructor
+    // waits for them.
+    struct stop_actors {
+      std::vector<caf::actor> all;
+      ~stop_actors() {
+        for (auto& a : all)
+          caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+      }
+    } stopping;
+    stopping.all.push_back(caf::actor_cast<caf::actor>(served));
+    for (auto& core : cores)
+      stopping.all.push_back(caf::actor_cast<caf::actor>(core));
     auto metrics_text
       = [&counters = *counters, &reports = reports, host = host_name(sys)] {
           return prometheus_text(counters, reports, host);
@@ -87,8 +129,20 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "actorrt-node: metrics at http://%s/metrics\n",
                    endpoint->address().c_str());
     auto bound = publish_node(sys, served, bind, port);
+    // Without TLS, CAF listens on loopback only and the gate on `bind`.
+    gate_limits limits;
+    limits.max_frame_bytes = max_frame_mib << 20;
+    bool had_token = bool(token);
+    auto gate = tls.enabled() ? nullptr
+                              : std::make_unique<node_gate>(
+                                bind, port, bound, std::move(token), limits);
     std::printf("actorrt-node listening on %s:%u\n", bind.c_str(),
-                unsigned(bound));
+                unsigned(gate ? gate->port() : bound));
+    std::fprintf(stderr, "actorrt-node: %s\n",
+                 tls.enabled() ? "clients need a certificate of --tls-ca"
+                 : had_token   ? "clients need the token"
+                 : loopback    ? "no token: this host's users only"
+                               : "INSECURE: anyone who reaches the port");
     std::fflush(stdout);
     int sig = 0;
     sigwait(&stop, &sig);
@@ -96,10 +150,8 @@ int main(int argc, char** argv) {
                  sig == SIGINT ? "SIGINT" : "SIGTERM");
     // Jobs a core is running finish; what waits behind them fails at its
     // client (the core is gone), so nothing is left hanging.
+    gate.reset(); // no new client gets in; connections in it end
     sys.middleman().unpublish(served, bound);
-    caf::anon_send_exit(served, caf::exit_reason::user_shutdown);
-    for (auto& core : cores)
-      caf::anon_send_exit(core, caf::exit_reason::user_shutdown);
     // The stop is bounded: CAF's teardown can wait for a core's last
     // reference held by the network layer (seen about once in a dozen
     // stops right after a client left). Past the bound, leave anyway.

@@ -1,0 +1,665 @@
+#include "actors/node_gate.hpp"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "core/errors.hpp"
+
+namespace actorrt {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+using bytes32 = std::array<uint8_t, 32>;
+
+// The gate's own handshake, before any BASP byte. The node speaks first:
+//   node:   magic(8) token_required(1) node_nonce(32)
+//   client: magic(8) client_nonce(32) mac("client")(32)
+//   node:   accepted(1) mac("node")(32)
+// mac(role) = HMAC-SHA256(token, role || node_nonce || client_nonce), all
+// zero without a token. The client checks the node's mac too.
+constexpr char magic[8] = {'A', 'R', 'T', 'G', 'A', 'T', 'E', '1'};
+constexpr size_t challenge_bytes = 8 + 1 + 32;
+constexpr size_t answer_bytes = 8 + 32 + 32;
+constexpr size_t verdict_bytes = 1 + 32;
+
+// BASP (CAF 0.17): a 32-byte header, then payload_len bytes.
+constexpr size_t basp_header_bytes = 32;
+constexpr uint32_t max_handshake_payload = 1u << 16;
+enum basp_op : uint8_t {
+  server_handshake = 0,
+  client_handshake = 1,
+  heartbeat = 6,
+};
+
+bytes32 random_nonce() {
+  bytes32 n;
+  if (RAND_bytes(n.data(), int(n.size())) != 1)
+    throw DeviceIO("no random bytes for the gate's nonce");
+  return n;
+}
+
+bytes32 mac(const node_token& token, const char* role, const bytes32& node,
+            const bytes32& client) {
+  bytes32 out{};
+  if (!token)
+    return out;
+  std::vector<uint8_t> data(role, role + std::strlen(role));
+  data.insert(data.end(), node.begin(), node.end());
+  data.insert(data.end(), client.begin(), client.end());
+  unsigned len = 0;
+  HMAC(EVP_sha256(), token.secret.data(), int(token.secret.size()), data.data(),
+       data.size(), out.data(), &len);
+  return out;
+}
+
+bool same(const uint8_t* a, const uint8_t* b, size_t n) {
+  return CRYPTO_memcmp(a, b, n) == 0; // constant time
+}
+
+/// A socket that closes itself.
+class socket_fd {
+public:
+  explicit socket_fd(int fd = -1) : fd_(fd) {}
+  ~socket_fd() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+  socket_fd(socket_fd&& other) noexcept : fd_(other.fd_) {
+    other.fd_ = -1;
+  }
+  socket_fd& operator=(socket_fd&& other) noexcept {
+    std::swap(fd_, other.fd_);
+    return *this;
+  }
+  socket_fd(const socket_fd&) = delete;
+  socket_fd& operator=(const socket_fd&) = delete;
+  int get() const {
+    return fd_;
+  }
+  /// Ends both directions; the threads blocked on it return.
+  void shut() const {
+    if (fd_ >= 0)
+      ::shutdown(fd_, SHUT_RDWR);
+  }
+
+private:
+  int fd_;
+};
+
+bool read_all(int fd, void* data, size_t n) {
+  auto* p = static_cast<uint8_t*>(data);
+  while (n > 0) {
+    auto got = ::recv(fd, p, n, 0);
+    if (got <= 0)
+      return false;
+    p += got;
+    n -= size_t(got);
+  }
+  return true;
+}
+
+bool write_all(int fd, const void* data, size_t n) {
+  auto* p = static_cast<const uint8_t*>(data);
+  while (n > 0) {
+    auto sent = ::send(fd, p, n, MSG_NOSIGNAL);
+    if (sent <= 0)
+      return false;
+    p += sent;
+    n -= size_t(sent);
+  }
+  return true;
+}
+
+/// Bounds blocking reads and writes on `fd` (zero: unbounded again).
+void set_timeout(int fd, std::chrono::milliseconds t) {
+  timeval tv{};
+  tv.tv_sec = t.count() / 1000;
+  tv.tv_usec = (t.count() % 1000) * 1000;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+void no_delay(int fd) {
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+std::pair<std::string, std::string> split(const std::string& address) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos)
+    throw InvalidArgument("'" + address + "' is not HOST:PORT");
+  auto host = address.substr(0, colon);
+  if (host.size() > 1 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  return {host, address.substr(colon + 1)};
+}
+
+socket_fd connect_to(const std::string& host, const std::string& port) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found))
+    throw DeviceIO("cannot resolve " + host + ": " + ::gai_strerror(rc));
+  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owned{found,
+                                                             ::freeaddrinfo};
+  std::string why = "no address";
+  for (auto* a = found; a; a = a->ai_next) {
+    socket_fd s{::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, 0)};
+    if (s.get() < 0)
+      continue;
+    if (::connect(s.get(), a->ai_addr, a->ai_addrlen) == 0) {
+      no_delay(s.get());
+      return s;
+    }
+    why = std::strerror(errno);
+  }
+  throw DeviceIO("cannot connect to " + host + ":" + port + ": " + why);
+}
+
+/// Listens on `host`:`port`; returns the socket and the port it got.
+std::pair<socket_fd, uint16_t> listen_on(const std::string& host,
+                                         uint16_t port) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  auto service = std::to_string(port);
+  if (int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found))
+    throw DeviceIO("cannot listen on " + host + ": " + ::gai_strerror(rc));
+  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owned{found,
+                                                             ::freeaddrinfo};
+  socket_fd s{::socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+  int one = 1;
+  ::setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (s.get() < 0 || ::bind(s.get(), found->ai_addr, found->ai_addrlen) != 0
+      || ::listen(s.get(), 128) != 0)
+    throw DeviceIO("cannot listen on " + host + ":" + service + ": "
+                   + std::strerror(errno));
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  ::getsockname(s.get(), reinterpret_cast<sockaddr*>(&bound), &len);
+  uint16_t got = bound.ss_family == AF_INET6
+                   ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+                   : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  return {std::move(s), got};
+}
+
+std::string peer_address(const sockaddr_storage& peer) {
+  char text[INET6_ADDRSTRLEN] = "?";
+  if (peer.ss_family == AF_INET6)
+    ::inet_ntop(AF_INET6,
+                &reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr, text,
+                sizeof text);
+  else
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(peer).sin_addr,
+                text, sizeof text);
+  return text;
+}
+
+/// The rules one side's BASP frames follow: the handshake of its role
+/// first (with a payload: CAF dereferences it), then messages of a known
+/// kind whose payload fits the bound.
+class basp_rules {
+public:
+  basp_rules(uint8_t handshake, uint32_t max_payload)
+    : handshake_(handshake), max_payload_(max_payload) {}
+
+  /// The payload length of the frame `header` starts, or why it may not
+  /// pass.
+  std::string check(const uint8_t* header, uint32_t& payload) {
+    uint8_t op = header[0];
+    std::memcpy(&payload, header + 4, 4);
+    payload = ntohl(payload);
+    bool first = std::exchange(first_, false);
+    if (first && op != handshake_)
+      return "its first BASP frame is not its handshake";
+    if (op == handshake_) {
+      if (payload == 0 || payload > max_handshake_payload)
+        return "a BASP handshake of " + std::to_string(payload) + " bytes";
+      return "";
+    }
+    if (op <= client_handshake || op > heartbeat)
+      return "a BASP frame of kind " + std::to_string(int(op))
+             + " (not one it may send)";
+    if (op == heartbeat ? payload != 0 : payload == 0)
+      return "a BASP frame of kind " + std::to_string(int(op))
+             + (op == heartbeat ? " with" : " without") + " a payload";
+    if (payload > max_payload_)
+      return "a BASP payload of " + std::to_string(payload)
+             + " bytes (the bound is " + std::to_string(max_payload_) + ")";
+    return "";
+  }
+
+private:
+  uint8_t handshake_;
+  uint32_t max_payload_;
+  bool first_ = true;
+};
+
+/// Copies `from` to `to` until either ends; with `rules`, frame by frame,
+/// and stops (returning why) at the first frame that breaks them.
+std::string pump(int from, int to, basp_rules* rules) {
+  std::vector<uint8_t> buffer(256 * 1024);
+  if (!rules) {
+    for (;;) {
+      auto got = ::recv(from, buffer.data(), buffer.size(), 0);
+      if (got <= 0 || !write_all(to, buffer.data(), size_t(got)))
+        return "";
+    }
+  }
+  uint8_t header[basp_header_bytes];
+  for (;;) {
+    if (!read_all(from, header, sizeof header))
+      return "";
+    uint32_t payload = 0;
+    auto why = rules->check(header, payload);
+    if (!why.empty())
+      return why;
+    if (!write_all(to, header, sizeof header))
+      return "";
+    while (payload > 0) {
+      auto n = std::min<size_t>(payload, buffer.size());
+      if (!read_all(from, buffer.data(), n) || !write_all(to, buffer.data(), n))
+        return "";
+      payload -= uint32_t(n);
+    }
+  }
+}
+
+/// Threads of a gate: counted, so a gate ends only after all of them.
+struct thread_count {
+  std::mutex mtx;
+  std::condition_variable idle;
+  int running = 0;
+  std::set<int> open; // sockets to shut when the gate ends
+  bool stopping = false;
+
+  bool enter() {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (stopping)
+      return false;
+    ++running;
+    return true;
+  }
+  void leave() {
+    std::lock_guard<std::mutex> guard{mtx};
+    --running;
+    idle.notify_all();
+  }
+  void track(int fd, bool on) {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (!on)
+      open.erase(fd);
+    else if (stopping) // too late: the gate is ending
+      ::shutdown(fd, SHUT_RDWR);
+    else
+      open.insert(fd);
+  }
+  void stop() {
+    std::unique_lock<std::mutex> lock{mtx};
+    stopping = true;
+    for (int fd : open)
+      ::shutdown(fd, SHUT_RDWR);
+    idle.wait(lock, [this] { return running == 0; });
+  }
+};
+
+/// Runs `fn` on a thread of `threads`, if the gate is not ending.
+template <class F>
+void spawn(thread_count& threads, F fn) {
+  if (!threads.enter())
+    return;
+  std::thread([&threads, fn = std::move(fn)]() mutable {
+    try {
+      fn();
+    } catch (...) {
+      // a connection's failure ends that connection only
+    }
+    threads.leave();
+  }).detach();
+}
+
+/// Both directions between `peer` and `local` (CAF's side) until either
+/// ends; the peer's frames follow `rules`. Returns why the peer was
+/// dropped, or "".
+std::string relay(thread_count& threads, socket_fd& peer, socket_fd& local,
+                  basp_rules rules) {
+  threads.track(peer.get(), true);
+  threads.track(local.get(), true);
+  std::string why;
+  std::thread back([&] {
+    pump(local.get(), peer.get(), nullptr);
+    peer.shut();
+    local.shut();
+  });
+  why = pump(peer.get(), local.get(), &rules);
+  peer.shut();
+  local.shut();
+  back.join();
+  threads.track(peer.get(), false);
+  threads.track(local.get(), false);
+  return why;
+}
+
+} // namespace
+
+// -- node_token
+// ----------------------------------------------------------------
+
+node_token node_token::from_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw InvalidArgument("cannot read the token file '" + path + "'");
+  if (st.st_mode & (S_IRWXG | S_IRWXO))
+    throw InvalidArgument("the token file '" + path
+                          + "' is open to other users: chmod 600 it");
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
+    line.pop_back();
+  if (line.size() < 16)
+    throw InvalidArgument("the token in '" + path
+                          + "' is shorter than 16 characters");
+  return node_token{line};
+}
+
+node_token node_token::from_environment() {
+  if (const char* file = std::getenv("ACTORRT_NODE_TOKEN_FILE"); file && *file)
+    return from_file(file);
+  if (const char* secret = std::getenv("ACTORRT_NODE_TOKEN");
+      secret && *secret) {
+    if (std::strlen(secret) < 16)
+      throw InvalidArgument("ACTORRT_NODE_TOKEN is shorter than 16 characters");
+    return node_token{secret};
+  }
+  return {};
+}
+
+// -- node_gate
+// -----------------------------------------------------------------
+
+struct node_gate::state {
+  node_token token;
+  gate_limits limits;
+  uint16_t caf_port = 0;
+  socket_fd listener;
+  uint16_t port = 0;
+  thread_count threads;
+  std::atomic<int> pending{0};
+  std::mutex mtx; // guards what follows
+  std::map<std::string, std::deque<clock_type::time_point>> failures;
+  std::map<std::string, clock_type::time_point> banned_until;
+
+  /// Whether `who` may try now (not banned).
+  bool admitted(const std::string& who) {
+    std::lock_guard<std::mutex> guard{mtx};
+    auto ban = banned_until.find(who);
+    if (ban == banned_until.end())
+      return true;
+    if (clock_type::now() < ban->second)
+      return false;
+    banned_until.erase(ban);
+    return true;
+  }
+
+  void failed(const std::string& who, const std::string& why) {
+    std::lock_guard<std::mutex> guard{mtx};
+    auto now = clock_type::now();
+    auto& times = failures[who];
+    times.push_back(now);
+    while (!times.empty() && now - times.front() > limits.failure_window)
+      times.pop_front();
+    std::fprintf(stderr, "actorrt-node: refused %s: %s (%zu in %lld s)\n",
+                 who.c_str(), why.c_str(), times.size(),
+                 (long long) limits.failure_window.count());
+    if (int(times.size()) >= limits.max_failures) {
+      banned_until[who] = now + limits.ban;
+      times.clear();
+      std::fprintf(stderr,
+                   "actorrt-node: %s refused for %lld s after %d failed "
+                   "attempts\n",
+                   who.c_str(), (long long) limits.ban.count(),
+                   limits.max_failures);
+    }
+  }
+
+  /// One peer: the handshake, then the relay to CAF.
+  void serve(socket_fd peer, const std::string& who) {
+    struct handshaking { // counted in `pending` until the verdict
+      std::atomic<int>& n;
+      bool counted = true;
+      void done() {
+        if (std::exchange(counted, false))
+          --n;
+      }
+      ~handshaking() {
+        done();
+      }
+    } pending_guard{pending};
+    set_timeout(peer.get(), limits.handshake_timeout);
+    auto node_nonce = random_nonce();
+    uint8_t challenge[challenge_bytes];
+    std::memcpy(challenge, magic, 8);
+    challenge[8] = token ? 1 : 0;
+    std::memcpy(challenge + 9, node_nonce.data(), 32);
+    uint8_t answer[answer_bytes];
+    if (!write_all(peer.get(), challenge, sizeof challenge)
+        || !read_all(peer.get(), answer, sizeof answer)) {
+      pending_guard.done();
+      return failed(who, "no complete gate handshake within "
+                           + std::to_string(limits.handshake_timeout.count())
+                           + " ms");
+    }
+    bytes32 client_nonce;
+    std::memcpy(client_nonce.data(), answer + 8, 32);
+    auto expected = mac(token, "client", node_nonce, client_nonce);
+    bool good = std::memcmp(answer, magic, 8) == 0
+                && same(answer + 40, expected.data(), 32);
+    uint8_t verdict[verdict_bytes] = {uint8_t(good ? 1 : 0)};
+    if (good) {
+      auto proof = mac(token, "node", node_nonce, client_nonce);
+      std::memcpy(verdict + 1, proof.data(), 32);
+    }
+    write_all(peer.get(), verdict, sizeof verdict);
+    pending_guard.done();
+    if (!good)
+      return failed(who, std::memcmp(answer, magic, 8) == 0
+                           ? "wrong token"
+                           : "not an ActorRT client");
+    set_timeout(peer.get(), std::chrono::milliseconds(0));
+    no_delay(peer.get());
+    auto local = connect_to("127.0.0.1", std::to_string(caf_port));
+    auto why = relay(threads, peer, local,
+                     basp_rules{client_handshake, limits.max_frame_bytes});
+    if (!why.empty())
+      failed(who, why);
+  }
+
+  void accept_loop() {
+    for (;;) {
+      sockaddr_storage addr{};
+      socklen_t len = sizeof addr;
+      socket_fd peer{::accept4(listener.get(),
+                               reinterpret_cast<sockaddr*>(&addr), &len,
+                               SOCK_CLOEXEC)};
+      if (peer.get() < 0) {
+        if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE
+            || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          if (errno != EINTR && errno != ECONNABORTED)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          continue;
+        }
+        return; // the listener was shut: the gate ends
+      }
+      auto who = peer_address(addr);
+      if (!admitted(who) || pending >= limits.max_pending)
+        continue; // closed at once
+      ++pending;
+      spawn(threads,
+            [this, who,
+             p = std::make_shared<socket_fd>(std::move(peer))]() mutable {
+              serve(std::move(*p), who);
+            });
+    }
+  }
+};
+
+node_gate::node_gate(const std::string& bind, uint16_t port, uint16_t caf_port,
+                     node_token token, gate_limits limits)
+  : state_(std::make_shared<state>()) {
+  auto& s = *state_;
+  s.token = std::move(token);
+  s.limits = limits;
+  s.caf_port = caf_port;
+  std::tie(s.listener, s.port) = listen_on(bind, port);
+  spawn(s.threads, [st = state_.get()] { st->accept_loop(); });
+}
+
+node_gate::~node_gate() {
+  state_->listener.shut();
+  state_->threads.stop();
+}
+
+uint16_t node_gate::port() const {
+  return state_->port;
+}
+
+// -- client_gate
+// ---------------------------------------------------------------
+
+struct client_gate::state {
+  std::string host, service, address;
+  node_token token;
+  gate_limits limits;
+  socket_fd listener;
+  uint16_t port = 0;
+  thread_count threads;
+  mutable std::mutex mtx;
+  std::string last_error;
+
+  void fail(const std::string& why) {
+    std::lock_guard<std::mutex> guard{mtx};
+    last_error = why;
+  }
+
+  /// CAF's connection `local`: through the node's gate, then relayed.
+  void serve(socket_fd local) {
+    socket_fd node = connect_to(host, service);
+    set_timeout(node.get(), limits.handshake_timeout);
+    uint8_t challenge[challenge_bytes];
+    if (!read_all(node.get(), challenge, sizeof challenge)
+        || std::memcmp(challenge, magic, 8) != 0)
+      return fail("node " + address
+                  + " did not open with ActorRT's gate "
+                    "handshake (another program, or an older actorrt-node)");
+    bool required = challenge[8] != 0;
+    if (required && !token)
+      return fail("node " + address
+                  + " requires a token: set "
+                    "ACTORRT_NODE_TOKEN_FILE (or ACTORRT_NODE_TOKEN)");
+    if (!required && token)
+      return fail("node " + address
+                  + " does not authenticate its clients "
+                    "(it has no token): unset ACTORRT_NODE_TOKEN_FILE and "
+                    "ACTORRT_NODE_TOKEN to use it anyway");
+    bytes32 node_nonce, client_nonce = random_nonce();
+    std::memcpy(node_nonce.data(), challenge + 9, 32);
+    uint8_t answer[answer_bytes];
+    std::memcpy(answer, magic, 8);
+    std::memcpy(answer + 8, client_nonce.data(), 32);
+    auto proof = mac(token, "client", node_nonce, client_nonce);
+    std::memcpy(answer + 40, proof.data(), 32);
+    uint8_t verdict[verdict_bytes];
+    if (!write_all(node.get(), answer, sizeof answer)
+        || !read_all(node.get(), verdict, sizeof verdict))
+      return fail("node " + address + " closed the gate handshake");
+    if (verdict[0] != 1)
+      return fail("node " + address + " refused this client's token");
+    auto expected = mac(token, "node", node_nonce, client_nonce);
+    if (!same(verdict + 1, expected.data(), 32))
+      return fail("node " + address
+                  + " does not know the token: it is not "
+                    "the node this client was configured for");
+    set_timeout(node.get(), std::chrono::milliseconds(0));
+    fail("");
+    auto why = relay(threads, node, local,
+                     basp_rules{server_handshake, limits.max_frame_bytes});
+    if (!why.empty())
+      fail("dropped node " + address + ": " + why);
+  }
+
+  void accept_loop() {
+    for (;;) {
+      socket_fd local{
+        ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC)};
+      if (local.get() < 0) {
+        if (errno == EINTR || errno == ECONNABORTED)
+          continue;
+        return;
+      }
+      no_delay(local.get());
+      spawn(threads, [this, p = std::make_shared<socket_fd>(std::move(local))] {
+        try {
+          serve(std::move(*p));
+        } catch (const std::exception& e) {
+          fail(e.what());
+        }
+      });
+    }
+  }
+};
+
+client_gate::client_gate(const std::string& address, node_token token,
+                         gate_limits limits)
+  : state_(std::make_shared<state>()) {
+  auto& s = *state_;
+  std::tie(s.host, s.service) = split(address);
+  s.address = address;
+  s.token = std::move(token);
+  s.limits = limits;
+  std::tie(s.listener, s.port) = listen_on("127.0.0.1", 0);
+  spawn(s.threads, [st = state_.get()] { st->accept_loop(); });
+}
+
+client_gate::~client_gate() {
+  state_->listener.shut();
+  state_->threads.stop();
+}
+
+uint16_t client_gate::port() const {
+  return state_->port;
+}
+
+std::string client_gate::last_error() const {
+  std::lock_guard<std::mutex> guard{state_->mtx};
+  return state_->last_error;
+}
+
+} // namespace actorrt

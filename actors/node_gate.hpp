@@ -1,0 +1,95 @@
+// The gate in front of a worker node's CAF port, and its counterpart in a
+// client. CAF 0.17's BASP parser trusts its input (a server handshake
+// without payload, sent by anybody who reaches the port, dereferences a
+// null payload in basp::instance::handle and ends the process), so no byte
+// from the network reaches it unchecked:
+//  - a node's gate listens on the node's address; CAF listens on loopback
+//    only. Each connection first proves a shared token (HMAC-SHA256 over
+//    both sides' nonces, compared in constant time, failures logged and
+//    rate-limited per address), then every BASP frame is checked (its
+//    operation, its order, its payload's size) before CAF reads it; a peer
+//    that breaks a rule is dropped, never the node;
+//  - a client's gate is a loopback port its CAF connects to for one node:
+//    it proves the token to the node (and checks the node's proof) and
+//    checks the node's frames the same way.
+// With TLS, CAF's OpenSSL module authenticates peers before BASP instead.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace actorrt {
+
+/// The shared secret of a node and its clients; empty: none.
+struct node_token {
+  std::string secret;
+
+  explicit operator bool() const {
+    return !secret.empty();
+  }
+  /// The first line of `path`, which only its owner may read. Throws
+  /// InvalidArgument (unreadable, empty, shorter than 16 characters, or
+  /// readable by others).
+  static node_token from_file(const std::string& path);
+  /// ACTORRT_NODE_TOKEN_FILE, else ACTORRT_NODE_TOKEN, else none.
+  static node_token from_environment();
+};
+
+struct gate_limits {
+  /// The largest BASP payload a peer may send (a job's inputs, a model).
+  uint32_t max_frame_bytes = 1u << 30;
+  /// Failed handshakes from one address within `failure_window` before it
+  /// is refused for `ban`.
+  int max_failures = 5;
+  std::chrono::seconds failure_window{60};
+  std::chrono::seconds ban{60};
+  /// A peer that has not finished the handshake by then is dropped.
+  std::chrono::milliseconds handshake_timeout{5000};
+  /// Connections still in their handshake at once; more are closed.
+  int max_pending = 32;
+};
+
+/// A node's gate: listens on `bind`:`port` (0: any free port) and lets
+/// peers that prove `token` (anyone, when it is empty) through to CAF at
+/// 127.0.0.1:`caf_port`. Logs refusals on stderr. Throws DeviceIO when it
+/// cannot listen.
+class node_gate {
+public:
+  node_gate(const std::string& bind, uint16_t port, uint16_t caf_port,
+            node_token token, gate_limits limits = {});
+  ~node_gate();
+  node_gate(const node_gate&) = delete;
+  node_gate& operator=(const node_gate&) = delete;
+
+  uint16_t port() const;
+
+  struct state;
+
+private:
+  std::shared_ptr<state> state_;
+};
+
+/// A client's gate to the node at `address` ("HOST:PORT"): CAF connects to
+/// 127.0.0.1:port() instead, and each connection passes the node's gate
+/// with `token`.
+class client_gate {
+public:
+  client_gate(const std::string& address, node_token token,
+              gate_limits limits = {});
+  ~client_gate();
+  client_gate(const client_gate&) = delete;
+  client_gate& operator=(const client_gate&) = delete;
+
+  uint16_t port() const;
+  /// Why the latest connection to the node failed ("" when none did).
+  std::string last_error() const;
+
+  struct state;
+
+private:
+  std::shared_ptr<state> state_;
+};
+
+} // namespace actorrt

@@ -1,0 +1,199 @@
+"""Worker nodes refuse strangers and survive any byte stream: the gate in
+front of CAF (token handshake, BASP frame checks), the rate limit, the
+refusal to listen openly, and a short run of scripts/fuzz_node.py. All on
+loopback (127.0.0.0/8)."""
+
+import hashlib
+import hmac
+import os
+import socket
+import struct
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from conftest import REPO, model
+
+NODE = os.path.join(REPO, "build", "tools", "actorrt-node")
+PYTHONPATH = os.path.join(REPO, "build", "python")
+CRASHER = b"\0" * 8 + struct.pack(">I", 0xFFFFFFF0) + b"\0" * 40
+TOKEN = "security-test-token-0123456789"
+
+
+@pytest.fixture
+def token_file(tmp_path):
+    path = tmp_path / "token"
+    path.write_text(TOKEN + "\n")
+    path.chmod(0o600)
+    return str(path)
+
+
+class Node:
+    def __init__(self, *args):
+        self.p = subprocess.Popen([NODE, "--devices", "sim:2", *args],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True)
+        line = self.p.stdout.readline()
+        assert "listening on" in line, self.p.stderr.read()
+        self.port = int(line.rsplit(":", 1)[1])
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait(10)
+        return self.p.stderr.read()
+
+
+def run_client(port, jobs=20, **env):
+    script = textwrap.dedent("""
+        import sys, numpy as np, dx_engine
+        ie = dx_engine.InferenceEngine(sys.argv[1])
+        x = [np.zeros(ie.get_input_size(), np.uint8)]
+        ids = [ie.run_async(x) for _ in range(int(sys.argv[2]))]
+        print("served", sum(len(ie.wait(i)) for i in ids))
+    """)
+    full = dict(os.environ, PYTHONPATH=PYTHONPATH, ACTORRT_DEVICES="none",
+                ACTORRT_NODES=f"127.0.0.1:{port}", ACTORRT_STATUS="off")
+    for k in ("ACTORRT_NODE_TOKEN", "ACTORRT_NODE_TOKEN_FILE"):
+        full.pop(k, None)
+    full.update(env)
+    return subprocess.run([sys.executable, "-c", script, model("tiny_cnn"),
+                           str(jobs)], capture_output=True, text=True,
+                          timeout=120, env=full)
+
+
+def handshake(port, token, source="127.0.0.1"):
+    """The gate's handshake by hand; returns the socket and the verdict."""
+    s = socket.socket()
+    s.bind((source, 0))
+    s.settimeout(5)
+    s.connect(("127.0.0.1", port))
+    challenge = b""
+    while len(challenge) < 41:
+        chunk = s.recv(41 - len(challenge))
+        if not chunk:
+            return s, None  # closed without a word: refused
+        challenge += chunk
+    mine = os.urandom(32)
+    proof = hmac.new(token.encode(), b"client" + challenge[9:] + mine,
+                     hashlib.sha256).digest()
+    s.sendall(b"ARTGATE1" + mine + proof)
+    verdict = s.recv(33)
+    return s, verdict[:1]
+
+
+def test_the_crasher_no_longer_reaches_caf():
+    node = Node()
+    try:
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.1", node.port)) as s:
+                s.sendall(CRASHER)
+                time.sleep(0.2)
+        assert node.alive()
+        r = run_client(node.port)
+        assert r.returncode == 0 and "served 20" in r.stdout, r.stderr
+    finally:
+        log = node.stop()
+    assert "refused 127.0.0.1" in log
+
+
+def test_fuzzer_finds_nothing(tmp_path):
+    r = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "fuzz_node.py"),
+                        "--inputs", "1500"], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "1500 inputs" in r.stdout and "0 crashes" in r.stdout
+    assert "a real client was served" in r.stdout
+
+
+def test_a_token_lets_clients_in_and_keeps_others_out(token_file, tmp_path):
+    node = Node("--token-file", token_file)
+    try:
+        r = run_client(node.port, ACTORRT_NODE_TOKEN_FILE=token_file)
+        assert r.returncode == 0 and "served 20" in r.stdout, r.stderr
+        r = run_client(node.port)
+        assert r.returncode != 0 and "requires a token" in r.stderr
+        r = run_client(node.port, ACTORRT_NODE_TOKEN="not-the-right-token-at-all")
+        assert r.returncode != 0 and "refused this client's token" in r.stderr
+        assert node.alive()
+    finally:
+        log = node.stop()
+    assert "wrong token" in log
+
+
+def test_a_client_with_a_token_refuses_a_node_without_one(token_file):
+    node = Node()
+    try:
+        r = run_client(node.port, ACTORRT_NODE_TOKEN_FILE=token_file)
+        assert r.returncode != 0 and "does not authenticate its clients" in r.stderr
+    finally:
+        node.stop()
+
+
+def test_wrong_tokens_are_rate_limited_per_address(token_file):
+    node = Node("--token-file", token_file)
+    try:
+        for _ in range(5):
+            s, verdict = handshake(node.port, "wrong-token-wrong-token", "127.0.0.5")
+            assert verdict == b"\0"
+            s.close()
+        time.sleep(0.2)
+        s, verdict = handshake(node.port, TOKEN, "127.0.0.5")
+        assert verdict is None  # banned: closed at once, even the right token
+        s.close()
+        s, verdict = handshake(node.port, TOKEN, "127.0.0.6")
+        assert verdict == b"\1"  # another address is not affected
+        s.close()
+        r = run_client(node.port, ACTORRT_NODE_TOKEN_FILE=token_file)
+        assert r.returncode == 0, r.stderr
+    finally:
+        log = node.stop()
+    assert "127.0.0.5 refused for 60 s after 5 failed attempts" in log
+
+
+def test_frames_that_break_basp_rules_drop_the_peer_not_the_node(token_file):
+    node = Node("--token-file", token_file, "--max-message-mib", "1")
+    try:
+        cases = [
+            CRASHER[:32],  # a server handshake from a client, no payload
+            struct.pack(">BBBBI", 1, 0, 0, 0, 0) + bytes(24),  # empty handshake
+            struct.pack(">BBBBI", 1, 0, 0, 0, 1 << 20) + bytes(24),  # huge one
+            struct.pack(">BBBBI", 2, 0, 0, 0, 16) + bytes(24),  # no handshake
+        ]
+        for frame in cases:
+            s, verdict = handshake(node.port, TOKEN, "127.0.0.9")
+            assert verdict == b"\1"
+            s.sendall(frame + bytes(64))
+            # Dropped: what CAF said first (its handshake) then the end.
+            while s.recv(65536):
+                pass
+            s.close()
+        assert node.alive()
+        r = run_client(node.port, ACTORRT_NODE_TOKEN_FILE=token_file)
+        assert r.returncode == 0, r.stderr
+    finally:
+        log = node.stop()
+    assert "first BASP frame is not its handshake" in log
+    assert "a BASP handshake of 0 bytes" in log
+
+
+def test_open_listening_needs_tls_a_token_or_insecure(tmp_path, token_file):
+    r = subprocess.run([NODE, "--bind", "0.0.0.0", "--port", "0"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "refusing to listen on 0.0.0.0" in r.stderr
+    loose = tmp_path / "loose"
+    loose.write_text(TOKEN)
+    loose.chmod(0o644)
+    r = subprocess.run([NODE, "--token-file", str(loose)], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 2 and "open to other users" in r.stderr
+    node = Node("--bind", "0.0.0.0", "--insecure")
+    try:
+        assert node.alive()
+    finally:
+        assert "INSECURE" in node.stop()
