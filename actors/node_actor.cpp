@@ -71,10 +71,36 @@ void use_network(caf::actor_system_config& cfg, const tls_files& tls,
 
 node_actor::behavior_type node(node_actor::pointer self,
                                std::vector<npu_core_actor> cores,
-                               std::vector<core_report> reports) {
-  (void) self;
+                               std::vector<core_report> reports,
+                               client_bounds bounds) {
+  // Each client's guards, by the client's node; a client whose guards end
+  // (it left) gets new ones when it comes back.
+  auto clients
+    = std::make_shared<std::map<caf::node_id, std::vector<npu_core_actor>>>();
+  self->set_down_handler([self, clients](caf::down_msg& down) {
+    for (auto it = clients->begin(); it != clients->end(); ++it)
+      for (auto& guard : it->second)
+        if (guard.address() == down.source) {
+          for (auto& other : it->second)
+            self->send_exit(other, caf::exit_reason::user_shutdown);
+          clients->erase(it);
+          return;
+        }
+  });
   return {
-    [=](cores_atom) { return caf::make_result(cores, reports); },
+    [=](cores_atom) {
+      auto sender = self->current_sender();
+      auto client = sender ? sender->node() : caf::node_id{};
+      auto& guards = (*clients)[client];
+      if (guards.empty()) {
+        auto usage = std::make_shared<client_usage>(bounds);
+        for (auto& core : cores) {
+          guards.push_back(self->spawn(core_guard, core, usage));
+          self->monitor(guards.back());
+        }
+      }
+      return caf::make_result(guards, reports);
+    },
   };
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/core_guard.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_gate.hpp"
 
@@ -48,10 +49,13 @@ void use_network(caf::actor_system_config& cfg, const tls_files& tls = {},
 uint16_t publish_node(caf::actor_system& sys, const node_actor& served,
                       const std::string& bind, uint16_t port);
 
-/// The behaviour of a node_actor: hands out `cores` with their `reports`.
+/// The behaviour of a node_actor: hands each client its own guards of
+/// `cores` (core_guard: what it may hold and queue, `bounds`) with their
+/// `reports`.
 node_actor::behavior_type node(node_actor::pointer self,
                                std::vector<npu_core_actor> cores,
-                               std::vector<core_report> reports);
+                               std::vector<core_report> reports,
+                               client_bounds bounds);
 
 /// The nodes named by ACTORRT_NODES ("ADDR:PORT[,ADDR:PORT...]"), in order.
 /// Throws InvalidArgument for a malformed entry.

@@ -416,6 +416,20 @@ struct node_gate::state {
   std::mutex mtx; // guards what follows
   std::map<std::string, std::deque<clock_type::time_point>> failures;
   std::map<std::string, clock_type::time_point> banned_until;
+  clock_type::time_point log_second{};
+  int logged = 0, unlogged = 0;
+
+  /// Drops what no longer counts, so many addresses cannot grow the books
+  /// without bound (swept when they get large).
+  void forget_old(clock_type::time_point now) {
+    if (failures.size() + banned_until.size() < 1024)
+      return;
+    for (auto it = failures.begin(); it != failures.end();)
+      it = now - it->second.back() > limits.failure_window ? failures.erase(it)
+                                                           : std::next(it);
+    for (auto it = banned_until.begin(); it != banned_until.end();)
+      it = now >= it->second ? banned_until.erase(it) : std::next(it);
+  }
 
   /// Whether `who` may try now (not banned).
   bool admitted(const std::string& who) {
@@ -432,16 +446,28 @@ struct node_gate::state {
   void failed(const std::string& who, const std::string& why) {
     std::lock_guard<std::mutex> guard{mtx};
     auto now = clock_type::now();
+    forget_old(now);
     auto& times = failures[who];
     times.push_back(now);
     while (!times.empty() && now - times.front() > limits.failure_window)
       times.pop_front();
-    std::fprintf(stderr, "actorrt-node: refused %s: %s (%zu in %lld s)\n",
-                 who.c_str(), why.c_str(), times.size(),
-                 (long long) limits.failure_window.count());
+    // The log itself is bounded: 20 lines a second, then a count.
+    if (now - log_second >= std::chrono::seconds(1)) {
+      if (unlogged > 0)
+        std::fprintf(stderr, "actorrt-node: %d more refusals not shown\n",
+                     unlogged);
+      log_second = now;
+      logged = unlogged = 0;
+    }
+    bool log = ++logged <= 20;
+    unlogged += log ? 0 : 1;
+    if (log)
+      std::fprintf(stderr, "actorrt-node: refused %s: %s (%zu in %lld s)\n",
+                   who.c_str(), why.c_str(), times.size(),
+                   (long long) limits.failure_window.count());
     if (int(times.size()) >= limits.max_failures) {
       banned_until[who] = now + limits.ban;
-      times.clear();
+      failures.erase(who);
       std::fprintf(stderr,
                    "actorrt-node: %s refused for %lld s after %d failed "
                    "attempts\n",

@@ -33,7 +33,8 @@ def token_file(tmp_path):
 
 class Node:
     def __init__(self, *args):
-        self.p = subprocess.Popen([NODE, "--devices", "sim:2", *args],
+        devices = [] if "--devices" in args else ["--devices", "sim:2"]
+        self.p = subprocess.Popen([NODE, *devices, *args],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True)
         line = self.p.stdout.readline()
@@ -197,3 +198,79 @@ def test_open_listening_needs_tls_a_token_or_insecure(tmp_path, token_file):
         assert node.alive()
     finally:
         assert "INSECURE" in node.stop()
+
+
+BOUNDED_CLIENT = textwrap.dedent("""
+    import sys, numpy as np, dx_engine
+    try:
+        ie = dx_engine.InferenceEngine(sys.argv[1])
+    except Exception as e:
+        print("load failed:", type(e).__name__, e)
+        sys.exit(0)
+    x = [np.zeros(ie.get_input_size(), np.uint8)]
+    ids = [ie.run_async(x) for _ in range(int(sys.argv[2]))]
+    ok = failed = 0
+    for i in ids:
+        try:
+            ie.wait(i)
+            ok += 1
+        except Exception as e:
+            failed += 1
+            why = f"{type(e).__name__}: {e}"
+    print("ok", ok, "failed", failed, why if failed else "")
+""")
+
+
+def bounded_client(port, name, jobs=12):
+    env = dict(os.environ, PYTHONPATH=PYTHONPATH, ACTORRT_DEVICES="none",
+               ACTORRT_NODES=f"127.0.0.1:{port}", ACTORRT_STATUS="off")
+    return subprocess.Popen([sys.executable, "-c", BOUNDED_CLIENT, model(name),
+                             str(jobs)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+
+
+def test_each_bound_fails_that_client_only():
+    node = Node("--max-input-mib", "1", "--max-models", "1")
+    try:
+        # A job over the input bound fails, typed; a client within the
+        # bounds, at the same time, is served in full.
+        big = bounded_client(node.port, "image_640", jobs=3)
+        small = bounded_client(node.port, "tiny_cnn", jobs=30)
+        out_big, _ = big.communicate(timeout=120)
+        out_small, _ = small.communicate(timeout=120)
+        assert "ok 0 failed 3 ValueError" in out_big
+        assert "over this node's bound" in out_big
+        assert "ok 30 failed 0" in out_small
+        # One model per client: a client loading a second one is refused.
+        script = textwrap.dedent("""
+            import sys, dx_engine
+            a = dx_engine.InferenceEngine(sys.argv[1])
+            try:
+                b = dx_engine.InferenceEngine(sys.argv[2])
+                print("second model loaded")
+            except Exception as e:
+                print("refused:", type(e).__name__, e)
+        """)
+        env = dict(os.environ, PYTHONPATH=PYTHONPATH, ACTORRT_DEVICES="none",
+                   ACTORRT_NODES=f"127.0.0.1:{node.port}", ACTORRT_STATUS="off")
+        r = subprocess.run([sys.executable, "-c", script, model("tiny_cnn"),
+                            model("multi_io")], capture_output=True, text=True,
+                           timeout=120, env=env)
+        assert "refused:" in r.stdout and "models of this client" in r.stdout, \
+            r.stdout + r.stderr
+        assert node.alive()
+    finally:
+        node.stop()
+
+
+def test_queued_jobs_bound():
+    node = Node("--devices", "sim:1:20ms", "--max-queued-jobs", "2")
+    try:
+        client = bounded_client(node.port, "tiny_cnn", jobs=12)
+        out, _ = client.communicate(timeout=120)
+        ok, failed = int(out.split()[1]), int(out.split()[3])
+        assert ok + failed == 12 and ok >= 2 and failed >= 1, out
+        assert "jobs queued on this node" in out
+        assert node.alive()
+    finally:
+        node.stop()

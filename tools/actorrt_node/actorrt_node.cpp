@@ -59,6 +59,24 @@ int main(int argc, char** argv) {
                 "the largest message a client may send (a job's inputs, a "
                 "model), MiB")
     ->check(CLI::Range(1, 4095));
+  client_bounds bounds;
+  uint64_t model_mib = bounds.max_model_bytes >> 20,
+           input_mib = bounds.max_input_bytes >> 20;
+  app
+    .add_option("--max-models", bounds.max_models,
+                "models one client may hold on this node")
+    ->check(CLI::PositiveNumber);
+  app
+    .add_option("--max-model-mib", model_mib,
+                "MiB of models one client may hold on this node")
+    ->check(CLI::PositiveNumber);
+  app
+    .add_option("--max-queued-jobs", bounds.max_queued_jobs,
+                "jobs one client may have queued on this node")
+    ->check(CLI::PositiveNumber);
+  app
+    .add_option("--max-input-mib", input_mib, "MiB of inputs one job may carry")
+    ->check(CLI::PositiveNumber);
   app.add_option("--port", port, "TCP port (0: any free port)");
   std::string metrics_address;
   app.add_option("--metrics", metrics_address,
@@ -104,7 +122,9 @@ int main(int argc, char** argv) {
     caf::actor_system sys{cfg};
     auto counters = std::make_shared<process_metrics>();
     auto [cores, reports] = spawn_cores(sys, specs, counters);
-    auto served = sys.spawn(node, cores, reports);
+    bounds.max_model_bytes = model_mib << 20;
+    bounds.max_input_bytes = input_mib << 20;
+    auto served = sys.spawn(node, cores, reports, bounds);
     // However main leaves, the actors end first: the system's destructor
     // waits for them.
     struct stop_actors {
