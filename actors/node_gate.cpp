@@ -367,10 +367,55 @@ std::string relay(thread_count& threads, socket_fd& peer, socket_fd& local,
   return why;
 }
 
+/// A listening socket, the threads serving what it accepts, and the end of
+/// both when its gate ends.
+struct listening {
+  socket_fd socket;
+  uint16_t port = 0;
+  thread_count threads;
+
+  /// Listens on `host`:`p` and hands each peer `admit` lets in (it decides
+  /// at once; the others are closed) to `serve` on a thread of its own.
+  template <class Admit, class Serve>
+  void open(const std::string& host, uint16_t p, Admit admit, Serve serve) {
+    std::tie(socket, port) = listen_on(host, p);
+    spawn(threads, [this, admit, serve] {
+      for (;;) {
+        sockaddr_storage addr{};
+        socklen_t len = sizeof addr;
+        socket_fd peer{::accept4(socket.get(),
+                                 reinterpret_cast<sockaddr*>(&addr), &len,
+                                 SOCK_CLOEXEC)};
+        if (peer.get() < 0) {
+          if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+          if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS
+              || errno == ENOMEM) { // out of descriptors: let some end
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            continue;
+          }
+          return; // the socket was shut: the gate ends
+        }
+        auto who = peer_address(addr);
+        if (!admit(who))
+          continue;
+        spawn(threads, [serve, who,
+                        held = std::make_shared<socket_fd>(std::move(peer))] {
+          serve(std::move(*held), who);
+        });
+      }
+    });
+  }
+
+  void close() {
+    socket.shut();
+    threads.stop();
+  }
+};
+
 } // namespace
 
-// -- node_token
-// ----------------------------------------------------------------
+// -- node_token --------------------------------------------------------------
 
 node_token node_token::from_file(const std::string& path) {
   struct stat st {};
@@ -402,16 +447,13 @@ node_token node_token::from_environment() {
   return {};
 }
 
-// -- node_gate
-// -----------------------------------------------------------------
+// -- node_gate ---------------------------------------------------------------
 
 struct node_gate::state {
   node_token token;
   gate_limits limits;
   uint16_t caf_port = 0;
-  socket_fd listener;
-  uint16_t port = 0;
-  thread_count threads;
+  listening net;
   std::atomic<int> pending{0};
   std::mutex mtx; // guards what follows
   std::map<std::string, std::deque<clock_type::time_point>> failures;
@@ -522,38 +564,10 @@ struct node_gate::state {
     set_timeout(peer.get(), std::chrono::milliseconds(0));
     no_delay(peer.get());
     auto local = connect_to("127.0.0.1", std::to_string(caf_port));
-    auto why = relay(threads, peer, local,
+    auto why = relay(net.threads, peer, local,
                      basp_rules{client_handshake, limits.max_frame_bytes});
     if (!why.empty())
       failed(who, why);
-  }
-
-  void accept_loop() {
-    for (;;) {
-      sockaddr_storage addr{};
-      socklen_t len = sizeof addr;
-      socket_fd peer{::accept4(listener.get(),
-                               reinterpret_cast<sockaddr*>(&addr), &len,
-                               SOCK_CLOEXEC)};
-      if (peer.get() < 0) {
-        if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE
-            || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-          if (errno != EINTR && errno != ECONNABORTED)
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-          continue;
-        }
-        return; // the listener was shut: the gate ends
-      }
-      auto who = peer_address(addr);
-      if (!admitted(who) || pending >= limits.max_pending)
-        continue; // closed at once
-      ++pending;
-      spawn(threads,
-            [this, who,
-             p = std::make_shared<socket_fd>(std::move(peer))]() mutable {
-              serve(std::move(*p), who);
-            });
-    }
   }
 };
 
@@ -564,29 +578,35 @@ node_gate::node_gate(const std::string& bind, uint16_t port, uint16_t caf_port,
   s.token = std::move(token);
   s.limits = limits;
   s.caf_port = caf_port;
-  std::tie(s.listener, s.port) = listen_on(bind, port);
-  spawn(s.threads, [st = state_.get()] { st->accept_loop(); });
+  auto* st = state_.get();
+  s.net.open(
+    bind, port,
+    [st](const std::string& who) {
+      if (!st->admitted(who) || st->pending >= st->limits.max_pending)
+        return false;
+      ++st->pending;
+      return true;
+    },
+    [st](socket_fd peer, const std::string& who) {
+      st->serve(std::move(peer), who);
+    });
 }
 
 node_gate::~node_gate() {
-  state_->listener.shut();
-  state_->threads.stop();
+  state_->net.close();
 }
 
 uint16_t node_gate::port() const {
-  return state_->port;
+  return state_->net.port;
 }
 
-// -- client_gate
-// ---------------------------------------------------------------
+// -- client_gate -------------------------------------------------------------
 
 struct client_gate::state {
   std::string host, service, address;
   node_token token;
   gate_limits limits;
-  socket_fd listener;
-  uint16_t port = 0;
-  thread_count threads;
+  listening net;
   mutable std::mutex mtx;
   std::string last_error;
 
@@ -635,30 +655,10 @@ struct client_gate::state {
                     "the node this client was configured for");
     set_timeout(node.get(), std::chrono::milliseconds(0));
     fail("");
-    auto why = relay(threads, node, local,
+    auto why = relay(net.threads, node, local,
                      basp_rules{server_handshake, limits.max_frame_bytes});
     if (!why.empty())
       fail("dropped node " + address + ": " + why);
-  }
-
-  void accept_loop() {
-    for (;;) {
-      socket_fd local{
-        ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC)};
-      if (local.get() < 0) {
-        if (errno == EINTR || errno == ECONNABORTED)
-          continue;
-        return;
-      }
-      no_delay(local.get());
-      spawn(threads, [this, p = std::make_shared<socket_fd>(std::move(local))] {
-        try {
-          serve(std::move(*p));
-        } catch (const std::exception& e) {
-          fail(e.what());
-        }
-      });
-    }
   }
 };
 
@@ -670,17 +670,25 @@ client_gate::client_gate(const std::string& address, node_token token,
   s.address = address;
   s.token = std::move(token);
   s.limits = limits;
-  std::tie(s.listener, s.port) = listen_on("127.0.0.1", 0);
-  spawn(s.threads, [st = state_.get()] { st->accept_loop(); });
+  auto* st = state_.get();
+  s.net.open(
+    "127.0.0.1", 0, [](const std::string&) { return true; },
+    [st](socket_fd local, const std::string&) {
+      no_delay(local.get());
+      try {
+        st->serve(std::move(local));
+      } catch (const std::exception& e) {
+        st->fail(e.what());
+      }
+    });
 }
 
 client_gate::~client_gate() {
-  state_->listener.shut();
-  state_->threads.stop();
+  state_->net.close();
 }
 
 uint16_t client_gate::port() const {
-  return state_->port;
+  return state_->net.port;
 }
 
 std::string client_gate::last_error() const {
