@@ -262,33 +262,51 @@ private:
   bool first_ = true;
 };
 
-/// Copies `from` to `to` until either ends; with `rules`, frame by frame,
-/// and stops (returning why) at the first frame that breaks them.
+/// Moves `from` to `to` until either ends; with `rules`, checks each
+/// frame's header before any of the frame passes, and stops (returning
+/// why) at the first that breaks them. Frames pass in batches: one read
+/// and one write for all that arrived.
 std::string pump(int from, int to, basp_rules* rules) {
-  std::vector<uint8_t> buffer(256 * 1024);
+  constexpr size_t capacity = 256 * 1024;
+  std::vector<uint8_t> buffer(capacity);
   if (!rules) {
     for (;;) {
-      auto got = ::recv(from, buffer.data(), buffer.size(), 0);
+      auto got = ::recv(from, buffer.data(), capacity, 0);
       if (got <= 0 || !write_all(to, buffer.data(), size_t(got)))
         return "";
     }
   }
-  uint8_t header[basp_header_bytes];
+  size_t have = 0;   // bytes in the buffer
+  uint64_t rest = 0; // of the current frame's payload, not yet in the buffer
   for (;;) {
-    if (!read_all(from, header, sizeof header))
+    auto got = ::recv(from, buffer.data() + have, capacity - have, 0);
+    if (got <= 0)
       return "";
-    uint32_t payload = 0;
-    auto why = rules->check(header, payload);
-    if (!why.empty())
-      return why;
-    if (!write_all(to, header, sizeof header))
-      return "";
-    while (payload > 0) {
-      auto n = std::min<size_t>(payload, buffer.size());
-      if (!read_all(from, buffer.data(), n) || !write_all(to, buffer.data(), n))
-        return "";
-      payload -= uint32_t(n);
+    have += size_t(got);
+    size_t pos = 0; // what may pass: whole headers checked, payload bytes
+    for (;;) {
+      if (rest > 0) {
+        auto take = std::min<uint64_t>(rest, have - pos);
+        pos += size_t(take);
+        rest -= take;
+        if (rest > 0)
+          break;
+      }
+      if (have - pos < basp_header_bytes)
+        break;
+      uint32_t payload = 0;
+      auto why = rules->check(buffer.data() + pos, payload);
+      if (!why.empty()) {
+        write_all(to, buffer.data(), pos); // what came before it is good
+        return why;
+      }
+      pos += basp_header_bytes;
+      rest = payload;
     }
+    if (!write_all(to, buffer.data(), pos))
+      return "";
+    std::memmove(buffer.data(), buffer.data() + pos, have - pos);
+    have -= pos;
   }
 }
 
