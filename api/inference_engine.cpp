@@ -110,8 +110,9 @@ void warn(const std::string& text) {
 void warn_ort_once() {
   static std::once_flag once;
   std::call_once(once, [] {
-    warn("use_ort=True, but ONNX Runtime is not available ("
-         + ort_library::load_error() + "): CPU lanes run on OpenCV DNN");
+    // load_error() says "ONNX Runtime is not available (why)".
+    warn("use_ort=True, but " + ort_library::load_error()
+         + ": CPU lanes run on OpenCV DNN");
   });
 }
 
