@@ -63,4 +63,6 @@ set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 # The headers include CAF-free standard C++ only; a C++ user needs a
 # compiler and CMake or pkg-config, nothing else of ours.
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "cmake, pkg-config, g++")
+# dx_engine needs them; C++ users do not.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "python3 (>= 3.11), python3-numpy")
 include(CPack)
