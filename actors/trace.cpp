@@ -27,6 +27,12 @@ struct recorder {
   std::string path;
   int64_t origin = 0;
   std::vector<job_record> jobs;
+  struct named_span {
+    std::string name;
+    uint32_t thread;
+    int64_t begin, end;
+  };
+  std::vector<named_span> spans;
   size_t dropped = 0;
   std::map<uint32_t, std::string> engines;
   std::atomic<uint32_t> threads{0};
@@ -104,7 +110,8 @@ void events_of(job_record j, int64_t origin, json& out) {
 }
 
 void write(const std::string& path, int64_t origin,
-           const std::vector<job_record>& jobs, size_t dropped,
+           const std::vector<job_record>& jobs,
+           const std::vector<recorder::named_span>& spans, size_t dropped,
            const std::map<uint32_t, std::string>& engines) {
   json events = json::array();
   events.push_back({{"ph", "M"},
@@ -121,10 +128,20 @@ void write(const std::string& path, int64_t origin,
     tracks[engine_track(j.engine)]
       = "results: " + (e == engines.end() ? std::string("?") : e->second);
   }
+  for (auto& s : spans)
+    tracks[s.thread] = "thread " + std::to_string(s.thread);
   for (auto& [tid, name] : tracks)
     events.push_back(track_name(tid, name));
   for (auto& j : jobs)
     events_of(j, origin, events);
+  for (auto& s : spans)
+    events.push_back({{"ph", "X"},
+                      {"name", s.name},
+                      {"cat", "profiler"},
+                      {"pid", ::getpid()},
+                      {"tid", s.thread},
+                      {"ts", double(s.begin - origin) / 1e3},
+                      {"dur", double(s.end - s.begin) / 1e3}});
   json doc = {{"traceEvents", std::move(events)},
               {"displayTimeUnit", "ms"},
               {"otherData",
@@ -155,6 +172,7 @@ void start(const std::string& path) {
   r.path = path;
   r.origin = now_ns();
   r.jobs.clear();
+  r.spans.clear();
   r.dropped = 0;
   r.on = true;
 }
@@ -162,6 +180,7 @@ void start(const std::string& path) {
 size_t stop() {
   auto& r = rec();
   std::vector<job_record> jobs;
+  std::vector<recorder::named_span> spans;
   std::string path;
   size_t dropped;
   int64_t origin;
@@ -172,12 +191,13 @@ size_t stop() {
       return 0;
     r.on = false;
     jobs.swap(r.jobs);
+    spans.swap(r.spans);
     path = r.path;
     dropped = r.dropped;
     origin = r.origin;
     engines = r.engines;
   }
-  write(path, origin, jobs, dropped, engines);
+  write(path, origin, jobs, spans, dropped, engines);
   return jobs.size();
 }
 
@@ -208,6 +228,18 @@ uint32_t engine_index(const std::string& model_name) {
   std::lock_guard<std::mutex> guard{r.mtx};
   r.engines[index] = model_name;
   return index;
+}
+
+void span(const std::string& name, int64_t begin, int64_t end) {
+  auto thread = thread_index();
+  auto& r = rec();
+  std::lock_guard<std::mutex> guard{r.mtx};
+  if (!r.on)
+    return;
+  if (r.jobs.size() + r.spans.size() < max_jobs)
+    r.spans.push_back({name, thread, begin, end});
+  else
+    ++r.dropped;
 }
 
 void record(const job_record& job) {

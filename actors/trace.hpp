@@ -50,4 +50,8 @@ uint32_t engine_index(const std::string& model_name);
 /// ones are counted as dropped.
 void record(const job_record& job);
 
+/// Adds a named span of the calling thread, from `begin` to `end`
+/// (now_ns()): DX-RT's Profiler events, beside the jobs. Bounded as jobs.
+void span(const std::string& name, int64_t begin, int64_t end);
+
 } // namespace actorrt::trace

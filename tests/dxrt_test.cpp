@@ -282,8 +282,11 @@ TEST_CASE("PROFILER with PROFILER_SAVE_DATA writes ActorRT's job trace",
   {
     dxrt::InferenceEngine ie(model_path("tiny_cnn"));
     std::vector<uint8_t> input(ie.GetInputSize());
-    for (int i = 0; i < 5; ++i)
+    for (int i = 0; i < 5; ++i) {
+      dxrt::Profiler::GetInstance().Start("preprocess");
+      dxrt::Profiler::GetInstance().End("preprocess");
       ie.Run(input.data());
+    }
   }
   config().SetEnable(ITEM::PROFILER, false); // stops and writes the trace
   fs::current_path(old);
@@ -292,6 +295,8 @@ TEST_CASE("PROFILER with PROFILER_SAVE_DATA writes ActorRT's job trace",
   text << trace.rdbuf();
   CHECK(text.str().find("traceEvents") != std::string::npos);
   CHECK(text.str().find("tiny_cnn") != std::string::npos);
+  // The Profiler's own events are in it too, beside the jobs.
+  CHECK(text.str().find("\"name\":\"preprocess\"") != std::string::npos);
 }
 
 TEST_CASE("Profiler times named events", "[dxrt]") {

@@ -5,6 +5,7 @@
 #include <iomanip>
 #include <iostream>
 
+#include "actors/trace.hpp"
 #include "dxrt/exception/exception.h"
 
 namespace dxrt {
@@ -12,6 +13,12 @@ namespace dxrt {
 namespace {
 
 constexpr size_t kept_per_event = 10000;
+
+int64_t nanos(ProfilerClock::time_point t) { // as now_ns() counts
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           t.time_since_epoch())
+    .count();
+}
 
 uint64_t micros(const TimePoint& tp) {
   return static_cast<uint64_t>(
@@ -37,6 +44,8 @@ void Profiler::Add(const std::string& event) {
 void Profiler::AddTimePoint(const std::string& event, TimePointPtr tp) {
   if (!tp)
     throw NullPointerException("Profiler::AddTimePoint: no time point");
+  if (actorrt::trace::enabled()) // beside the jobs, on this thread's track
+    actorrt::trace::span(event, nanos(tp->start), nanos(tp->end));
   std::lock_guard<std::mutex> guard{_lock};
   auto& log = _events[event];
   if (log.points.size() < kept_per_event)

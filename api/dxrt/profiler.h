@@ -1,7 +1,8 @@
 // DX-RT's profiler: named events with start and end times, kept in memory
 // (the latest 10,000 per event), summarised by Show and written by Save as
-// a Chrome trace (Perfetto and chrome://tracing open it). ActorRT's own
-// per-job trace is Configuration's PROFILER item.
+// a Chrome trace (Perfetto and chrome://tracing open it). While ActorRT's
+// job trace records (Configuration's PROFILER item, ACTORRT_TRACE,
+// StartTrace), each event also goes into it, on its thread's track.
 #pragma once
 
 #include <chrono>
