@@ -32,8 +32,10 @@ Profiler::Profiler() = default;
 Profiler::~Profiler() = default;
 
 Profiler& Profiler::GetInstance() {
-  static Profiler instance;
-  return instance;
+  // Never destroyed: Configuration shows its events from its own
+  // destructor at exit, whichever of the two was made first.
+  static auto* instance = new Profiler;
+  return *instance;
 }
 
 void Profiler::Add(const std::string& event) {
