@@ -17,19 +17,52 @@ std::string mib(uint64_t bytes) {
   return std::to_string(bytes >> 20) + " MiB";
 }
 
+/// Why `book` cannot take model `id` of `bytes` too ("" when it can).
+std::string over_models(const usage_book& book, uint64_t id, uint64_t bytes) {
+  if (book.models.count(id))
+    return ""; // held already, by another core
+  if (int(book.models.size()) >= book.bounds.max_models)
+    return "this node holds " + std::to_string(book.models.size())
+           + " models of " + book.whose + ", the most it may";
+  uint64_t total = bytes;
+  for (auto& [other, h] : book.models)
+    total += h.bytes;
+  if (total > book.bounds.max_model_bytes)
+    return "this node holds at most " + mib(book.bounds.max_model_bytes)
+           + " of models of " + book.whose + "; with this one it would hold "
+           + mib(total);
+  return "";
+}
+
+void hold(usage_book& book, uint64_t id, uint64_t bytes) {
+  book.models[id].bytes = bytes;
+  ++book.models[id].cores;
+}
+
+void release(usage_book& book, uint64_t id) {
+  if (--book.models[id].cores == 0)
+    book.models.erase(id);
+}
+
 } // namespace
 
 npu_core_actor::behavior_type core_guard(npu_core_actor::pointer self,
                                          npu_core_actor core,
-                                         std::shared_ptr<client_usage> usage) {
+                                         std::shared_ptr<usage_book> client,
+                                         std::shared_ptr<usage_book> node) {
   // The models this guard loaded on its core, unloaded when it ends.
   auto loaded = std::make_shared<std::set<uint64_t>>();
-  self->attach_functor([core, loaded, usage] {
-    std::lock_guard<std::mutex> guard{usage->mtx};
-    for (auto id : *loaded) {
+  auto unload = [client, node, loaded](uint64_t id) {
+    std::scoped_lock guard{client->mtx, node->mtx};
+    if (loaded->erase(id)) {
+      release(*client, id);
+      release(*node, id);
+    }
+  };
+  self->attach_functor([core, loaded, unload] {
+    for (auto id : std::set<uint64_t>(*loaded)) {
       caf::anon_send(core, unload_atom::value, id);
-      if (--usage->models[id].cores == 0)
-        usage->models.erase(id);
+      unload(id);
     }
   });
   // The client's scheduler sends everything but the first request; when
@@ -42,38 +75,17 @@ npu_core_actor::behavior_type core_guard(npu_core_actor::pointer self,
     }
   };
   self->set_down_handler([self](caf::down_msg&) { self->quit(); });
-  auto unload = [usage, loaded](uint64_t id) {
-    std::lock_guard<std::mutex> guard{usage->mtx};
-    if (loaded->erase(id) && --usage->models[id].cores == 0)
-      usage->models.erase(id);
-  };
   return {
     [=](load_atom, model_handle& m) -> caf::result<failure, std::string> {
       watch();
       if (m.ptr && !loaded->count(m.id)) {
-        auto& b = usage->bounds;
         uint64_t bytes = m.ptr->bytes().size();
-        std::lock_guard<std::mutex> guard{usage->mtx};
-        auto& models = usage->models;
-        if (!models.count(m.id)) {
-          uint64_t total = bytes;
-          for (auto& [id, h] : models)
-            total += h.bytes;
-          if (int(models.size()) >= b.max_models)
-            return {failure{errc::invalid_argument,
-                            "this node holds " + std::to_string(models.size())
-                              + " models of this client, the most it may"},
-                    std::string{}};
-          if (total > b.max_model_bytes)
-            return {failure{errc::invalid_argument,
-                            "this node holds at most " + mib(b.max_model_bytes)
-                              + " of one client's models; with this one it "
-                                "would hold "
-                              + mib(total)},
-                    std::string{}};
-        }
-        models[m.id].bytes = bytes;
-        ++models[m.id].cores;
+        std::scoped_lock guard{client->mtx, node->mtx};
+        for (auto* book : {client.get(), node.get()})
+          if (auto why = over_models(*book, m.id, bytes); !why.empty())
+            return {failure{errc::invalid_argument, why}, std::string{}};
+        hold(*client, m.id, bytes);
+        hold(*node, m.id, bytes);
         loaded->insert(m.id);
       }
       auto answer = self->make_response_promise<failure, std::string>();
@@ -102,22 +114,25 @@ npu_core_actor::behavior_type core_guard(npu_core_actor::pointer self,
       job_results refused;
       std::vector<job> allowed;
       {
-        auto& b = usage->bounds;
-        std::lock_guard<std::mutex> guard{usage->mtx};
+        std::scoped_lock guard{client->mtx, node->mtx};
         for (auto& j : batch.jobs) {
           std::string why;
           auto code = errc::invalid_argument;
-          if (input_bytes(j) > b.max_input_bytes) {
+          auto max_input = client->bounds.max_input_bytes;
+          if (input_bytes(j) > max_input) {
             why = "a job's inputs of " + std::to_string(input_bytes(j))
                   + " bytes are over this node's bound of "
-                  + std::to_string(b.max_input_bytes);
-          } else if (usage->queued >= b.max_queued_jobs) {
-            why = "this client has " + std::to_string(usage->queued)
-                  + " jobs queued on this node, the most it may";
+                  + std::to_string(max_input);
+          } else {
+            for (auto* book : {client.get(), node.get()})
+              if (why.empty() && book->queued >= book->bounds.max_queued_jobs)
+                why = "this node holds " + std::to_string(book->queued)
+                      + " queued jobs of " + book->whose + ", the most it may";
             code = errc::device_io;
           }
           if (why.empty()) {
-            ++usage->queued;
+            ++client->queued;
+            ++node->queued;
             allowed.push_back(std::move(j));
             continue;
           }
@@ -133,21 +148,22 @@ npu_core_actor::behavior_type core_guard(npu_core_actor::pointer self,
         self->send(batch.engine, done_atom::value, std::move(refused));
       if (allowed.empty())
         return all;
-      auto n = allowed.size();
+      auto n = int(allowed.size());
       batch.jobs = std::move(allowed);
-      auto release = [usage, n] {
-        std::lock_guard<std::mutex> guard{usage->mtx};
-        usage->queued -= int(n);
+      auto done = [client, node, n] {
+        std::scoped_lock guard{client->mtx, node->mtx};
+        client->queued -= n;
+        node->queued -= n;
       };
       auto answer = self->make_response_promise<uint64_t>();
       self->request(core, caf::infinite, run_atom::value, std::move(batch))
         .then(
           [=](uint64_t) mutable {
-            release();
+            done();
             answer.deliver(all);
           },
           [=](caf::error& e) mutable {
-            release();
+            done();
             answer.deliver(std::move(e));
           });
       return answer;

@@ -1,7 +1,7 @@
-// What one client may hold and queue on a worker node: each client gets its
-// own guard in front of each of the node's cores (node_actor hands them
-// out), so a client over a bound gets a typed error for that model or job
-// and other clients are not affected.
+// What one client, and all clients together, may hold and queue on a
+// worker node: each client gets its own guard in front of each of the
+// node's cores (node_actor hands them out), so a client over a bound gets
+// a typed error for that model or job and the others go on.
 #pragma once
 
 #include <cstdint>
@@ -14,19 +14,21 @@
 
 namespace actorrt {
 
-struct client_bounds {
-  uint64_t max_model_bytes = 2ull << 30; // all of one client's models
+struct usage_bounds {
+  uint64_t max_model_bytes = 2ull << 30; // of the models held
   int max_models = 32;
   int max_queued_jobs = 1024;            // on all cores of the node
   uint64_t max_input_bytes = 1ull << 30; // of one job
 };
 
-/// One client's use of a node, shared by its guards.
-struct client_usage {
-  explicit client_usage(client_bounds b) : bounds(b) {}
+/// What one client (or the whole node) holds and queues, shared by guards.
+struct usage_book {
+  usage_book(usage_bounds b, std::string who)
+    : bounds(b), whose(std::move(who)) {}
 
-  const client_bounds bounds;
-  std::mutex mtx; // guards what follows
+  const usage_bounds bounds;
+  const std::string whose; // "this client", "all clients"
+  std::mutex mtx;          // guards what follows
   struct held {
     uint64_t bytes = 0;
     int cores = 0;
@@ -36,10 +38,12 @@ struct client_usage {
 };
 
 /// Stands in for `core` to one client: checks what the client asks against
-/// `usage`, forwards what fits, ends with the client (its scheduler gone)
-/// and then unloads the models it loaded.
+/// its `client` book and the node's `node` book, forwards what fits, ends
+/// with the client (its scheduler gone) and then unloads the models it
+/// loaded.
 npu_core_actor::behavior_type core_guard(npu_core_actor::pointer self,
                                          npu_core_actor core,
-                                         std::shared_ptr<client_usage> usage);
+                                         std::shared_ptr<usage_book> client,
+                                         std::shared_ptr<usage_book> node);
 
 } // namespace actorrt

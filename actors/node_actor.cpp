@@ -72,7 +72,9 @@ void use_network(caf::actor_system_config& cfg, const tls_files& tls,
 node_actor::behavior_type node(node_actor::pointer self,
                                std::vector<npu_core_actor> cores,
                                std::vector<core_report> reports,
-                               client_bounds bounds) {
+                               usage_bounds per_client,
+                               usage_bounds all_clients) {
+  auto node_book = std::make_shared<usage_book>(all_clients, "all clients");
   // Each client's guards, by the client's node; a client whose guards end
   // (it left) gets new ones when it comes back.
   auto clients
@@ -93,9 +95,9 @@ node_actor::behavior_type node(node_actor::pointer self,
       auto client = sender ? sender->node() : caf::node_id{};
       auto& guards = (*clients)[client];
       if (guards.empty()) {
-        auto usage = std::make_shared<client_usage>(bounds);
+        auto book = std::make_shared<usage_book>(per_client, "this client");
         for (auto& core : cores) {
-          guards.push_back(self->spawn(core_guard, core, usage));
+          guards.push_back(self->spawn(core_guard, core, book, node_book));
           self->monitor(guards.back());
         }
       }

@@ -50,12 +50,13 @@ uint16_t publish_node(caf::actor_system& sys, const node_actor& served,
                       const std::string& bind, uint16_t port);
 
 /// The behaviour of a node_actor: hands each client its own guards of
-/// `cores` (core_guard: what it may hold and queue, `bounds`) with their
-/// `reports`.
+/// `cores` (core_guard: what each client may hold and queue, `per_client`,
+/// and all of them together, `all_clients`) with their `reports`.
 node_actor::behavior_type node(node_actor::pointer self,
                                std::vector<npu_core_actor> cores,
                                std::vector<core_report> reports,
-                               client_bounds bounds);
+                               usage_bounds per_client,
+                               usage_bounds all_clients);
 
 /// The nodes named by ACTORRT_NODES ("ADDR:PORT[,ADDR:PORT...]"), in order.
 /// Throws InvalidArgument for a malformed entry.

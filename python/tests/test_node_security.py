@@ -270,7 +270,39 @@ def test_queued_jobs_bound():
         out, _ = client.communicate(timeout=120)
         ok, failed = int(out.split()[1]), int(out.split()[3])
         assert ok + failed == 12 and ok >= 2 and failed >= 1, out
-        assert "jobs queued on this node" in out
+        assert "queued jobs of this client" in out
+        assert node.alive()
+    finally:
+        node.stop()
+
+
+def test_node_wide_bounds_count_all_clients():
+    node = Node("--node-max-models", "1")
+    try:
+        first = bounded_client(node.port, "tiny_cnn", jobs=5)
+        assert "ok 5 failed 0" in first.communicate(timeout=120)[0]
+        # The first client left: its model was unloaded, so the node holds
+        # none and takes the next client's.
+        out, _ = bounded_client(node.port, "multi_io", jobs=5).communicate(timeout=120)
+        assert "ok 5 failed 0" in out
+        # Two clients at once: the second model is one too many for the node.
+        script = textwrap.dedent("""
+            import sys, time, dx_engine
+            a = dx_engine.InferenceEngine(sys.argv[1])
+            print("holding", flush=True)
+            time.sleep(5)
+        """)
+        env = dict(os.environ, PYTHONPATH=PYTHONPATH, ACTORRT_DEVICES="none",
+                   ACTORRT_NODES=f"127.0.0.1:{node.port}", ACTORRT_STATUS="off")
+        holder = subprocess.Popen([sys.executable, "-c", script, model("tiny_cnn")],
+                                  stdout=subprocess.PIPE, text=True, env=env)
+        try:
+            assert holder.stdout.readline().strip() == "holding"
+            out, _ = bounded_client(node.port, "multi_io", jobs=5).communicate(timeout=120)
+            assert "load failed" in out and "models of all clients" in out, out
+        finally:
+            holder.kill()
+            holder.wait(10)
         assert node.alive()
     finally:
         node.stop()

@@ -59,24 +59,29 @@ int main(int argc, char** argv) {
                 "the largest message a client may send (a job's inputs, a "
                 "model), MiB")
     ->check(CLI::Range(1, 4095));
-  client_bounds bounds;
+  usage_bounds bounds, all;
+  all.max_models = 128;
+  all.max_model_bytes = 8ull << 30;
+  all.max_queued_jobs = 4096;
   uint64_t model_mib = bounds.max_model_bytes >> 20,
-           input_mib = bounds.max_input_bytes >> 20;
-  app
-    .add_option("--max-models", bounds.max_models,
-                "models one client may hold on this node")
-    ->check(CLI::PositiveNumber);
-  app
-    .add_option("--max-model-mib", model_mib,
-                "MiB of models one client may hold on this node")
-    ->check(CLI::PositiveNumber);
-  app
-    .add_option("--max-queued-jobs", bounds.max_queued_jobs,
-                "jobs one client may have queued on this node")
-    ->check(CLI::PositiveNumber);
-  app
-    .add_option("--max-input-mib", input_mib, "MiB of inputs one job may carry")
-    ->check(CLI::PositiveNumber);
+           input_mib = bounds.max_input_bytes >> 20,
+           all_model_mib = all.max_model_bytes >> 20;
+  auto positive = [&app](const char* flag, auto& value, const char* what) {
+    app.add_option(flag, value, what)->check(CLI::PositiveNumber);
+  };
+  positive("--max-models", bounds.max_models,
+           "models one client may hold on this node");
+  positive("--max-model-mib", model_mib,
+           "MiB of models one client may hold on this node");
+  positive("--max-queued-jobs", bounds.max_queued_jobs,
+           "jobs one client may have queued on this node");
+  positive("--max-input-mib", input_mib, "MiB of inputs one job may carry");
+  positive("--node-max-models", all.max_models,
+           "models all clients together may hold on this node");
+  positive("--node-max-model-mib", all_model_mib,
+           "MiB of models all clients together may hold on this node");
+  positive("--node-max-queued-jobs", all.max_queued_jobs,
+           "jobs all clients together may have queued on this node");
   app.add_option("--port", port, "TCP port (0: any free port)");
   std::string metrics_address;
   app.add_option("--metrics", metrics_address,
@@ -124,7 +129,9 @@ int main(int argc, char** argv) {
     auto [cores, reports] = spawn_cores(sys, specs, counters);
     bounds.max_model_bytes = model_mib << 20;
     bounds.max_input_bytes = input_mib << 20;
-    auto served = sys.spawn(node, cores, reports, bounds);
+    all.max_model_bytes = all_model_mib << 20;
+    all.max_input_bytes = bounds.max_input_bytes;
+    auto served = sys.spawn(node, cores, reports, bounds, all);
     // However main leaves, the actors end first: the system's destructor
     // waits for them.
     struct stop_actors {
