@@ -16,6 +16,7 @@
 
 #include "core/clock.hpp"
 #include "core/errors.hpp"
+#include "core/host_memory.hpp"
 
 namespace actorrt {
 
@@ -115,15 +116,6 @@ namespace {
 
 std::string reset_path(std::string status_path) {
   return status_path.substr(0, status_path.rfind(".json")) + ".reset";
-}
-
-/// This process's resident memory in bytes, or -1.
-int64_t resident_bytes() {
-  std::ifstream statm("/proc/self/statm");
-  int64_t pages = 0, resident = -1;
-  if (statm >> pages >> resident)
-    return resident * ::sysconf(_SC_PAGESIZE);
-  return -1;
 }
 
 } // namespace

@@ -19,6 +19,7 @@
 #include "actorrt/inference_engine.hpp"
 #include "actors/runtime.hpp"
 #include "bench_util.hpp"
+#include "core/host_memory.hpp"
 #include "core/model.hpp"
 #include "device/opencv_executor.hpp"
 #include "device/ort_executor.hpp"
@@ -130,10 +131,7 @@ double runtime_fps(const std::string& path, const std::string& devices, int n) {
 
 /// Resident memory now, in MiB.
 double rss_mib() {
-  std::ifstream statm("/proc/self/statm");
-  long pages = 0, resident = 0;
-  statm >> pages >> resident;
-  return double(resident) * double(::sysconf(_SC_PAGESIZE)) / (1 << 20);
+  return double(resident_bytes()) / (1 << 20);
 }
 
 /// RSS that three ORT lanes of the model add, each measured in a child

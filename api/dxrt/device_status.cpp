@@ -5,6 +5,7 @@
 
 #include "actors/runtime.hpp"
 #include "core/clock.hpp"
+#include "core/host_memory.hpp"
 #include "dxrt/device_info_status.h"
 #include "dxrt/exception/exception.h"
 #include "dxrt/guard.hpp"
@@ -13,19 +14,6 @@
 namespace dxrt {
 
 namespace {
-
-/// A /proc/meminfo field in bytes, or -1.
-int64_t meminfo(const std::string& field) {
-  std::ifstream in("/proc/meminfo");
-  std::string key, unit;
-  int64_t kib;
-  while (in >> key >> kib) {
-    std::getline(in, unit);
-    if (key == field + ":")
-      return kib * 1024;
-  }
-  return -1;
-}
 
 std::string gib(int64_t bytes) {
   std::ostringstream os;
@@ -120,7 +108,7 @@ std::string DeviceStatus::MemoryTypeStr() const {
 }
 
 int64_t DeviceStatus::MemorySize() const {
-  return meminfo("MemTotal");
+  return actorrt::read_host_memory().total;
 }
 
 std::string DeviceStatus::PcieInfoStr(int, int, int, int, int) const {
@@ -144,13 +132,9 @@ std::string DeviceStatus::MemorySizeStrWithComma() const {
 }
 
 std::string DeviceStatus::AllMemoryInfoStr() const {
-  int64_t rss = -1;
-  std::ifstream statm("/proc/self/statm");
-  int64_t pages;
-  if (statm >> pages >> rss)
-    rss *= sysconf(_SC_PAGESIZE);
-  return "host RAM " + gib(MemorySize()) + ", available "
-         + gib(meminfo("MemAvailable")) + ", this process " + gib(rss);
+  auto host = actorrt::read_host_memory();
+  return "host RAM " + gib(host.total) + ", available " + gib(host.available)
+         + ", this process " + gib(actorrt::resident_bytes());
 }
 
 std::string DeviceStatus::DvfsStateInfoStr() const {

@@ -22,6 +22,7 @@
 #include "actors/node_actor.hpp"
 #include "actors/runtime.hpp"
 #include "actors/status_file.hpp"
+#include "core/host_memory.hpp"
 #include "core/inference_option.hpp"
 #include "core/model.hpp"
 #include "device/ort_api.hpp"
@@ -146,27 +147,6 @@ size_t print_status(const std::vector<device_spec>& devices, bool own,
   return shown;
 }
 
-void print_versions();
-
-/// DX-RT's -i: each device of this host's configuration, then the
-/// runtime's versions and settings.
-void print_info(const std::vector<device_spec>& devices, int only) {
-  long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
-  for (size_t d = 0; d < devices.size(); ++d) {
-    if (only >= 0 && int(d) != only)
-      continue;
-    bool simulated = is_simulated_kind(devices[d].kind);
-    std::printf("* Device %zu: %s, %d NPU cores%s\n", d,
-                to_string(devices[d]).c_str(), devices[d].cores,
-                lanes_note(devices[d].kind, simulated).c_str());
-    std::printf("  Memory: host RAM, %.2f GiB\n",
-                double(pages) * double(page) / double(1ull << 30));
-    std::printf("  Firmware: none (%s)\n",
-                simulated ? "a latency model" : "CPU lanes");
-  }
-  print_versions();
-}
-
 void print_versions() {
   std::printf("ActorRT %s on CAF %d.%d.%d, %u host threads\n",
               Version().c_str(), CAF_VERSION / 10000, CAF_VERSION / 100 % 100,
@@ -197,6 +177,25 @@ void print_versions() {
   auto dir = status_dir();
   std::printf("status files: %s\n",
               dir.empty() ? "off (ACTORRT_STATUS=off)" : dir.c_str());
+}
+
+/// DX-RT's -i: each device of this host's configuration, then the
+/// runtime's versions and settings.
+void print_info(const std::vector<device_spec>& devices, int only) {
+  auto memory = read_host_memory();
+  for (size_t d = 0; d < devices.size(); ++d) {
+    if (only >= 0 && int(d) != only)
+      continue;
+    bool simulated = is_simulated_kind(devices[d].kind);
+    std::printf("* Device %zu: %s, %d NPU cores%s\n", d,
+                to_string(devices[d]).c_str(), devices[d].cores,
+                lanes_note(devices[d].kind, simulated).c_str());
+    std::printf("  Memory: host RAM, %.2f GiB\n",
+                double(memory.total) / double(1ull << 30));
+    std::printf("  Firmware: none (%s)\n",
+                simulated ? "a latency model" : "CPU lanes");
+  }
+  print_versions();
 }
 
 /// --errorstat: failed jobs and stopped cores of every running process.

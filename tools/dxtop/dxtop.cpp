@@ -11,13 +11,13 @@
 #include <csignal>
 #include <cstdio>
 #include <ctime>
-#include <fstream>
 #include <map>
 #include <string>
 #include <tuple>
 
 #include <CLI/CLI.hpp>
 
+#include "core/host_memory.hpp"
 #include "tools/common/processes.hpp"
 
 namespace {
@@ -63,20 +63,6 @@ double gib(double bytes) {
   return bytes / double(1ull << 30);
 }
 
-/// /proc/meminfo's total and available memory, in bytes.
-std::pair<double, double> host_memory() {
-  std::ifstream in("/proc/meminfo");
-  std::string key, unit;
-  double kib = 0, total = 0, available = 0;
-  while (in >> key >> kib >> unit) {
-    if (key == "MemTotal:")
-      total = kib * 1024;
-    else if (key == "MemAvailable:")
-      available = kib * 1024;
-  }
-  return {total, available};
-}
-
 std::string bar(double share, int width) {
   int filled = int(share * width + 0.5);
   filled = std::max(0, std::min(width, filled));
@@ -92,10 +78,11 @@ void draw(std::map<core_key, uint64_t>& before, double seconds) {
   auto now = std::time(nullptr);
   char stamp[16];
   std::strftime(stamp, sizeof stamp, "%H:%M:%S", std::localtime(&now));
-  auto [total, available] = host_memory();
+  auto memory = actorrt::read_host_memory();
   std::printf("dxtop - ActorRT  %s   host memory %.2f / %.2f GiB used   "
               "(q quits)\x1b[K\n\x1b[K\n",
-              stamp, gib(total - available), gib(total));
+              stamp, gib(double(memory.total - memory.available)),
+              gib(double(memory.total)));
   auto processes = actorrt::tools::running_processes();
   if (processes.empty())
     std::printf("(no running ActorRT process)\x1b[K\n");
