@@ -19,6 +19,8 @@
 namespace actorrt {
 
 struct InferenceEngine::impl {
+  std::string path;
+  InferenceOption option;
   EngineSettings settings;
   std::shared_ptr<runtime> rt;
   std::shared_ptr<engine_books> books;
@@ -147,6 +149,8 @@ InferenceEngine::InferenceEngine(const std::string& model_path,
   if (option.use_ort && !ort_available())
     warn_ort_once();
   auto& d = *impl_;
+  d.path = model_path;
+  d.option = option;
   d.settings = std::move(settings);
   d.rt = d.settings.rt ? d.settings.rt : runtime::shared();
   auto m = model::load(model_path);
@@ -407,6 +411,38 @@ std::vector<int64_t> InferenceEngine::GetLatencyVector() const {
 std::vector<int64_t> InferenceEngine::GetNpuInferenceTimeVector() const {
   impl_->check_open();
   return impl_->books->npu_time.recent();
+}
+
+Validation InferenceEngine::Validate(const std::vector<blob>& inputs,
+                                     int device_id) const {
+  impl_->check_open();
+  auto& d = *impl_;
+  Validation v;
+  InferenceOption on_device = d.option;
+  on_device.devices = {device_id};
+  EngineSettings same_runtime;
+  same_runtime.rt = d.rt;
+  same_runtime.interrupt = d.settings.interrupt;
+  InferenceEngine device{d.path, on_device, same_runtime};
+  v.outputs = device.Run(inputs);
+  v.device_lanes = device.GetLaneBackends();
+  InferenceOption reference_option;
+  reference_option.use_ort = !d.option.use_ort;
+  EngineSettings own_lane;
+  own_lane.rt = runtime::shared(parse_devices("cpu:1"));
+  own_lane.interrupt = d.settings.interrupt;
+  InferenceEngine reference{d.path, reference_option, own_lane};
+  auto expected = reference.Run(inputs);
+  v.reference_lanes = reference.GetLaneBackends();
+  for (size_t i = 0; i < v.outputs.size(); ++i) {
+    auto& a = v.outputs[i].bytes;
+    auto& b = expected[i].bytes;
+    std::vector<uint8_t> match(a.size, 0);
+    for (size_t k = 0; k < a.size && k < b.size; ++k)
+      match[k] = a.data[k] == b.data[k];
+    v.matches.push_back(std::move(match));
+  }
+  return v;
 }
 
 int InferenceEngine::GetMaxInFlight() const {

@@ -80,6 +80,16 @@ struct EngineStats {
   std::vector<CoreStats> cores;
 };
 
+/// What InferenceEngine::Validate found.
+struct Validation {
+  tensors outputs; // the device's
+  /// Per output, one entry per byte: 1 where the device's byte equals the
+  /// reference lane's bit for bit.
+  std::vector<std::vector<uint8_t>> matches;
+  std::vector<std::string> device_lanes; // as GetLaneBackends() names them
+  std::vector<std::string> reference_lanes;
+};
+
 /// Records every job's stages (submitted, dispatched, compute on its core,
 /// delivered, callback) from now on, for a Chrome trace JSON file that
 /// StopTrace writes to `path` (Perfetto and chrome://tracing open it).
@@ -177,6 +187,13 @@ public:
   /// Counters and latency distributions of this engine's jobs, per core
   /// too. Cheap enough to poll.
   EngineStats GetStats() const;
+
+  /// Runs `inputs` on device `device_id` alone and on a reference CPU lane
+  /// of the other backend (a runtime of its own on this host, whatever the
+  /// device is: a simulated NPU computes nothing to compare against), and
+  /// compares their outputs byte by byte (DX-RT's ValidateDevice). Throws
+  /// InvalidArgument for a device the runtime does not have.
+  Validation Validate(const std::vector<blob>& inputs, int device_id) const;
 
   /// Most jobs in flight at once (buffer_count × devices used).
   int GetMaxInFlight() const;

@@ -21,8 +21,6 @@ DataType dxrt_type(actorrt::dtype t) {
 } // namespace
 
 struct InferenceEngine::impl {
-  std::string path;
-  actorrt::InferenceOption option;
   std::unique_ptr<actorrt::InferenceEngine> engine;
   std::mutex bitmatch_mtx;
   std::vector<std::vector<uint8_t>> bitmatch; // per output, a bit per byte
@@ -139,14 +137,13 @@ struct InferenceEngine::impl {
 InferenceEngine::InferenceEngine(const std::string& modelPath,
                                  InferenceOption& option)
   : _impl(std::make_unique<impl>()) {
-  auto& d = *_impl;
-  d.path = modelPath;
-  d.option.devices = option.devices;
-  d.option.bound = static_cast<actorrt::bound_option>(option.boundOption);
-  d.option.use_ort = option.useORT;
-  d.option.buffer_count = option.bufferCount;
+  actorrt::InferenceOption o;
+  o.devices = option.devices;
+  o.bound = static_cast<actorrt::bound_option>(option.boundOption);
+  o.use_ort = option.useORT;
+  o.buffer_count = option.bufferCount;
   guarded([&] {
-    d.engine = std::make_unique<actorrt::InferenceEngine>(modelPath, d.option);
+    _impl->engine = std::make_unique<actorrt::InferenceEngine>(modelPath, o);
   });
   if (Configuration::GetInstance().GetEnable(
         Configuration::ITEM::SHOW_MODEL_INFO))
@@ -285,40 +282,22 @@ float InferenceEngine::RunBenchmark(int num, void* inputPtr) {
 
 TensorPtrs InferenceEngine::impl::validate(std::vector<actorrt::blob> in,
                                            int device_id) {
-  auto rt = ie().GetRuntime();
-  int devices = static_cast<int>(rt->devices().size());
-  if (device_id < 0 || device_id >= devices)
+  int devices = static_cast<int>(ie().GetRuntime()->devices().size());
+  if (device_id < 0 || device_id >= devices) // DX-RT's exception for it
     throw DeviceIOException("ValidateDevice: no device "
                             + std::to_string(device_id) + " (this runtime has "
                             + std::to_string(devices) + ")");
-  actorrt::InferenceOption on_device = option;
-  on_device.devices = {device_id};
-  actorrt::EngineSettings same_runtime;
-  same_runtime.rt = rt;
-  auto outputs
-    = actorrt::InferenceEngine(path, on_device, same_runtime).Run(in);
-  // The reference is a lane of its own on this host's CPU, whatever the
-  // device is (a simulated NPU computes nothing to compare against).
-  actorrt::InferenceOption reference = option;
-  reference.devices = {};
-  reference.use_ort = !option.use_ort;
-  actorrt::EngineSettings own_lane;
-  own_lane.rt
-    = std::make_shared<actorrt::runtime>(actorrt::parse_devices("cpu:1"));
-  auto expected = actorrt::InferenceEngine(path, reference, own_lane).Run(in);
-  std::vector<std::vector<uint8_t>> masks;
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    auto& a = outputs[i].bytes;
-    auto& b = expected[i].bytes;
-    std::vector<uint8_t> mask((a.size + 7) / 8, 0);
-    for (size_t k = 0; k < a.size; ++k)
-      if (k < b.size && a.data[k] == b.data[k])
-        mask[k / 8] |= uint8_t(1u << (k % 8));
+  auto v = ie().Validate(in, device_id);
+  std::vector<std::vector<uint8_t>> masks; // DX-RT's: a bit per byte
+  for (auto& match : v.matches) {
+    std::vector<uint8_t> mask((match.size() + 7) / 8, 0);
+    for (size_t k = 0; k < match.size(); ++k)
+      mask[k / 8] |= uint8_t(match[k] << (k % 8));
     masks.push_back(std::move(mask));
   }
   std::lock_guard<std::mutex> guard{bitmatch_mtx};
   bitmatch = std::move(masks);
-  return wrap(outputs);
+  return wrap(v.outputs);
 }
 
 TensorPtrs InferenceEngine::ValidateDevice(void* inputPtr, int deviceId) {

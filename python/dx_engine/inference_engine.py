@@ -319,27 +319,10 @@ class InferenceEngine(_native.Engine):
         bit (``get_bitmatch_mask``). Returns the device's outputs."""
         if isinstance(device_id, bool) or not isinstance(device_id, int):
             raise TypeError("device_id must be an int")
-        option = InferenceOption()
-        option.devices = [device_id]
-        option.bound_option = self._option.bound_option
-        option.use_ort = self._option.use_ort
-        with InferenceEngine(self._model_path, option) as on_device:
-            outputs = on_device.run(input_data)
-            device_lanes = on_device.get_lane_backends()
-        # The reference is a lane of its own on this host's CPU, whatever the
-        # device is (a simulated NPU computes nothing to compare against).
-        reference_option = InferenceOption()
-        reference_option.use_ort = not self._option.use_ort
-        with InferenceEngine(self._model_path, reference_option, "cpu:1") as reference:
-            expected = reference.run(input_data)
-            reference_lanes = reference.get_lane_backends()
-        self._bitmatch = {
-            "masks": [np.equal(np.ascontiguousarray(a).view(np.uint8).reshape(-1),
-                               np.ascontiguousarray(b).view(np.uint8).reshape(-1))
-                      .astype(np.uint8) for a, b in zip(outputs, expected)],
-            "device": device_lanes,
-            "reference": reference_lanes,
-        }
+        if isinstance(input_data, np.ndarray):
+            input_data = [input_data]
+        outputs, masks, device, reference = self._validate(input_data, device_id)
+        self._bitmatch = {"masks": masks, "device": device, "reference": reference}
         return outputs
 
     def get_bitmatch_mask(self, index: int = 0) -> np.ndarray:

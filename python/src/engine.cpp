@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include <pybind11/functional.h>
+#include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
 #include "actorrt/inference_engine.hpp"
@@ -112,6 +113,22 @@ public:
         keep_alive(py::reinterpret_steal<py::object>(obj->release()));
         delete obj;
       });
+  }
+
+  /// (outputs, a byte-match mask per output, device lanes, reference lanes)
+  py::tuple validate(py::handle inputs, int device_id) {
+    release_pending();
+    auto blobs = prepare(inputs);
+    Validation v;
+    {
+      without_gil nogil;
+      v = ie_->Validate(blobs, device_id);
+    }
+    py::list masks;
+    for (auto& m : v.matches)
+      masks.append(py::array_t<uint8_t>(m.size(), m.data()));
+    return py::make_tuple(to_arrays(v.outputs), masks, v.device_lanes,
+                          v.reference_lanes);
   }
 
   py::list wait(uint64_t job_id, std::optional<double> timeout_s) {
@@ -402,6 +419,8 @@ void bind_engine(py::module_& m) {
     .def("_run_async", &engine::run_async, py::arg("inputs"),
          py::arg("user_arg") = py::none(),
          py::arg("output_buffers") = py::none())
+    .def("_validate", &engine::validate, py::arg("inputs"),
+         py::arg("device_id"))
     .def("_wait", &engine::wait, py::arg("job_id"),
          py::arg("timeout") = py::none())
     .def("_register_callback", &engine::register_callback)
