@@ -50,6 +50,9 @@ struct model_handle {
   model_ptr ptr;
   std::string backend;
   bool ship = true;
+  /// Why bytes that came over the network are not a model this side may
+  /// load (they failed the untrusted-model checks); the load answers it.
+  failure refused{};
 };
 
 /// What a core answers (as the backend, with a failure) to a load that came
@@ -287,11 +290,13 @@ typename Inspector::result_type inspect(Inspector& f, model_handle& x) {
                x.ptr = cached_model(digest);
                return caf::none;
              }
+             // A model that fails the checks is the sender's error, not
+             // a malformed message: the load answers it, typed.
              try {
                x.ptr = model::from_bytes(name, bytes);
                cache_model(x.ptr);
-             } catch (const std::exception& e) {
-               return caf::make_error(caf::sec::invalid_argument, e.what());
+             } catch (...) {
+               x.refused = failure::from_current_exception();
              }
              return caf::none;
            }));

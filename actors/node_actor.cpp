@@ -5,7 +5,6 @@
 #include <sstream>
 
 #include <caf/io/all.hpp>
-#include <caf/openssl/all.hpp>
 
 #include "actors/runtime.hpp"
 
@@ -32,36 +31,8 @@ std::string protocol_id() {
   return "actorrt-protocol-3";
 }
 
-void tls_files::check() const {
-  bool any = !certificate.empty() || !key.empty() || !ca.empty();
-  if (any && (certificate.empty() || key.empty() || ca.empty()))
-    throw InvalidArgument("TLS needs a certificate, its key and a CA file, "
-                          "all three");
-  for (auto* path : {&certificate, &key, &ca})
-    if (!path->empty() && !std::ifstream(*path))
-      throw InvalidArgument("cannot read TLS file '" + *path + "'");
-}
-
-tls_files tls_files::from_environment() {
-  auto get = [](const char* name) {
-    const char* v = std::getenv(name);
-    return std::string(v ? v : "");
-  };
-  tls_files t{get("ACTORRT_TLS_CERT"), get("ACTORRT_TLS_KEY"),
-              get("ACTORRT_TLS_CA")};
-  t.check();
-  return t;
-}
-
-void use_network(caf::actor_system_config& cfg, const tls_files& tls,
-                 const std::string& app_id) {
+void use_network(caf::actor_system_config& cfg, const std::string& app_id) {
   cfg.load<caf::io::middleman>();
-  if (tls.enabled()) {
-    cfg.load<caf::openssl::manager>();
-    cfg.openssl_certificate = tls.certificate;
-    cfg.openssl_key = tls.key;
-    cfg.openssl_cafile = tls.ca;
-  }
   cfg.set("middleman.app-identifiers", std::vector<std::string>{app_id});
   cfg.set("middleman.heartbeat-interval",
           caf::timespan{std::chrono::milliseconds(500)});
@@ -106,14 +77,10 @@ node_actor::behavior_type node(node_actor::pointer self,
   };
 }
 
-uint16_t publish_node(caf::actor_system& sys, const node_actor& served,
-                      const std::string& bind, uint16_t port) {
-  auto bound = sys.has_openssl_manager()
-                 ? caf::openssl::publish(served, port, bind.c_str(), true)
-                 : sys.middleman().publish(served, 0, "127.0.0.1", true);
+uint16_t publish_node(caf::actor_system& sys, const node_actor& served) {
+  auto bound = sys.middleman().publish(served, 0, "127.0.0.1", true);
   if (!bound)
-    throw DeviceIO("cannot listen on " + bind + ":" + std::to_string(port)
-                   + ": " + sys.render(bound.error()));
+    throw DeviceIO("cannot listen on 127.0.0.1: " + sys.render(bound.error()));
   return *bound;
 }
 
@@ -132,36 +99,25 @@ std::vector<std::string> default_nodes() {
   return result;
 }
 
-std::shared_ptr<client_gate> gate_to(caf::actor_system& sys,
-                                     const std::string& address) {
-  if (sys.has_openssl_manager())
-    return nullptr;
+std::shared_ptr<client_gate> gate_to(const std::string& address) {
   split_address(address); // a clear error for a malformed one
-  return std::make_shared<client_gate>(address, node_token::from_environment());
+  return std::make_shared<client_gate>(address, node_token::from_environment(),
+                                       tls_files::from_environment());
 }
 
 node_actor join_node(caf::actor_system& sys, const scheduler_actor& scheduler,
                      const std::string& address,
                      const std::shared_ptr<client_gate>& gate) {
-  auto [host, port] = split_address(address);
   unpinned_logger unpinned;
   auto remote
-    = sys.has_openssl_manager()
-        ? caf::openssl::remote_actor<node_actor>(sys, host, port)
-        : sys.middleman().remote_actor<node_actor>("127.0.0.1", gate->port());
-  if (!remote && gate && !gate->last_error().empty())
+    = sys.middleman().remote_actor<node_actor>("127.0.0.1", gate->port());
+  if (!remote && !gate->last_error().empty())
     throw DeviceIO("cannot join node " + address + ": " + gate->last_error());
   if (!remote && remote.error() == caf::sec::incompatible_application_ids)
     throw DeviceIO("cannot join node " + address
                    + ": it speaks another ActorRT protocol version than "
                      "this client's ("
                    + protocol_id() + "); run the same version on both");
-  if (!remote && remote.error() == caf::sec::disconnect_during_handshake)
-    throw DeviceIO("cannot join node " + address + ": "
-                   + sys.render(remote.error())
-                   + " (TLS on one side only, or a certificate the other "
-                     "side's CA did not sign: see ACTORRT_TLS_CERT, "
-                     "ACTORRT_TLS_KEY, ACTORRT_TLS_CA)");
   if (!remote)
     throw DeviceIO("cannot join node " + address + ": "
                    + sys.render(remote.error()));

@@ -20,34 +20,15 @@ namespace actorrt {
 /// a clear error at connect time.
 std::string protocol_id();
 
-/// Certificates for TLS on the link (CAF's OpenSSL module): this side's
-/// certificate and key, and the CA that must have signed the peer's. All
-/// three set: TLS with certificates verified on both sides; none: plain TCP.
-struct tls_files {
-  std::string certificate;
-  std::string key;
-  std::string ca;
-
-  bool enabled() const {
-    return !certificate.empty();
-  }
-  /// Throws InvalidArgument unless all three or none are set, and readable.
-  void check() const;
-  /// ACTORRT_TLS_CERT, ACTORRT_TLS_KEY, ACTORRT_TLS_CA (for clients).
-  static tls_files from_environment();
-};
-
-/// Loads CAF's middleman into `cfg` (and its OpenSSL module with `tls`),
-/// with `app_id` as the application identifier and heartbeats, so that a
-/// silent peer is dropped (and its jobs run elsewhere) within a few seconds.
-void use_network(caf::actor_system_config& cfg, const tls_files& tls = {},
+/// Loads CAF's middleman into `cfg`, with `app_id` as the application
+/// identifier and heartbeats, so that a silent peer is dropped (and its
+/// jobs run elsewhere) within a few seconds.
+void use_network(caf::actor_system_config& cfg,
                  const std::string& app_id = protocol_id());
 
-/// Publishes `served` on `bind`:`port` (TLS when `sys` has it); returns the
-/// port. Without TLS it publishes on a free port of 127.0.0.1 instead, for
-/// the node_gate on `bind`:`port` to relay to. Throws DeviceIO.
-uint16_t publish_node(caf::actor_system& sys, const node_actor& served,
-                      const std::string& bind, uint16_t port);
+/// Publishes `served` on a free port of 127.0.0.1, for a node_gate to relay
+/// to; returns the port. Throws DeviceIO.
+uint16_t publish_node(caf::actor_system& sys, const node_actor& served);
 
 /// The behaviour of a node_actor: hands each client its own guards of
 /// `cores` (core_guard: what each client may hold and queue, `per_client`,
@@ -62,14 +43,12 @@ node_actor::behavior_type node(node_actor::pointer self,
 /// Throws InvalidArgument for a malformed entry.
 std::vector<std::string> default_nodes();
 
-/// The way to the node at `address` for a client without TLS: a
-/// client_gate with ACTORRT_NODE_TOKEN(_FILE)'s token. Null with TLS (CAF's
-/// OpenSSL module authenticates instead).
-std::shared_ptr<client_gate> gate_to(caf::actor_system& sys,
-                                     const std::string& address);
+/// The way to the node at `address`: a client_gate with
+/// ACTORRT_NODE_TOKEN(_FILE)'s token and ACTORRT_TLS_*'s certificates.
+std::shared_ptr<client_gate> gate_to(const std::string& address);
 
-/// Connects (with TLS when `sys` has it, else through `gate`) to the node
-/// at `address` ("ADDR:PORT") and joins its cores to `scheduler`, named
+/// Connects through `gate` to the node at `address` ("ADDR:PORT") and
+/// joins its cores to `scheduler`, named
 /// after the node (their host is `address`). Blocks until they joined.
 /// Throws DeviceIO naming the node when it cannot be reached, refuses this
 /// client, or speaks another protocol (a node of another version).

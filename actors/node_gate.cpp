@@ -8,10 +8,14 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <poll.h>
 
 #include <array>
 #include <atomic>
@@ -112,38 +116,189 @@ private:
   int fd_;
 };
 
-bool read_all(int fd, void* data, size_t n) {
-  auto* p = static_cast<uint8_t*>(data);
-  while (n > 0) {
-    auto got = ::recv(fd, p, n, 0);
-    if (got <= 0)
-      return false;
-    p += got;
-    n -= size_t(got);
-  }
-  return true;
+/// Why OpenSSL failed last on this thread, in its words.
+std::string openssl_error() {
+  char text[256] = "unknown error";
+  if (auto e = ERR_peek_last_error())
+    ERR_error_string_n(e, text, sizeof text);
+  ERR_clear_error();
+  return text;
 }
 
-bool write_all(int fd, const void* data, size_t n) {
-  auto* p = static_cast<const uint8_t*>(data);
-  while (n > 0) {
-    auto sent = ::send(fd, p, n, MSG_NOSIGNAL);
-    if (sent <= 0)
-      return false;
-    p += sent;
-    n -= size_t(sent);
-  }
-  return true;
+using tls_context = std::shared_ptr<SSL_CTX>;
+
+/// A TLS context with `tls`'s certificate and key that asks the peer for a
+/// certificate `tls.ca` signed (a server fails a peer without one). Null
+/// without TLS. Throws InvalidArgument when a file does not load.
+tls_context make_tls_context(const tls_files& tls, bool server) {
+  if (!tls.enabled())
+    return nullptr;
+  tls.check();
+  tls_context ctx{
+    SSL_CTX_new(server ? TLS_server_method() : TLS_client_method()),
+    SSL_CTX_free};
+  if (!ctx)
+    throw DeviceIO("no TLS context: " + openssl_error());
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  auto load = [&](int ok, const std::string& what) {
+    if (ok != 1)
+      throw InvalidArgument("TLS: cannot use " + what + ": " + openssl_error());
+  };
+  load(SSL_CTX_use_certificate_chain_file(ctx.get(), tls.certificate.c_str()),
+       "the certificate '" + tls.certificate + "'");
+  load(
+    SSL_CTX_use_PrivateKey_file(ctx.get(), tls.key.c_str(), SSL_FILETYPE_PEM),
+    "the key '" + tls.key + "'");
+  load(SSL_CTX_check_private_key(ctx.get()),
+       "the key '" + tls.key + "' with its certificate");
+  load(SSL_CTX_load_verify_locations(ctx.get(), tls.ca.c_str(), nullptr),
+       "the CA '" + tls.ca + "'");
+  SSL_CTX_set_verify(
+    ctx.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  // Records arrive in bulk: read many with one system call.
+  SSL_CTX_set_read_ahead(ctx.get(), 1);
+  SSL_CTX_set_default_read_buffer_len(ctx.get(), 256 * 1024);
+  return ctx;
 }
 
-/// Bounds blocking reads and writes on `fd` (zero: unbounded again).
-void set_timeout(int fd, std::chrono::milliseconds t) {
-  timeval tv{};
-  tv.tv_sec = t.count() / 1000;
-  tv.tv_usec = (t.count() % 1000) * 1000;
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-}
+/// One side of a relayed connection: a socket, with TLS on it or not.
+/// With TLS, the relay's two threads share one SSL object, which OpenSSL
+/// allows when its calls are serialised: each call holds `mtx_`, and the
+/// socket (non-blocking then) is waited for without it.
+class stream {
+public:
+  explicit stream(socket_fd s) : socket_(std::move(s)) {}
+  ~stream() {
+    if (ssl_)
+      SSL_free(ssl_);
+  }
+  stream(const stream&) = delete;
+  stream& operator=(const stream&) = delete;
+
+  int fd() const {
+    return socket_.get();
+  }
+  /// Ends both directions; the threads blocked on it return.
+  void shut() const {
+    socket_.shut();
+  }
+  /// Bounds each wait for the peer (zero: unbounded again).
+  void set_timeout(std::chrono::milliseconds t) {
+    timeout_ms_ = t.count() > 0 ? int(t.count()) : -1;
+    timeval tv{};
+    tv.tv_sec = t.count() / 1000;
+    tv.tv_usec = (t.count() % 1000) * 1000;
+    ::setsockopt(fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  }
+  /// Runs TLS's handshake with `ctx` (nothing without one); "" or why it
+  /// failed.
+  std::string start_tls(const tls_context& ctx, bool server) {
+    if (!ctx)
+      return "";
+    ssl_ = SSL_new(ctx.get());
+    if (!ssl_ || SSL_set_fd(ssl_, fd()) != 1)
+      return "no TLS session: " + openssl_error();
+    ::fcntl(fd(), F_SETFL, ::fcntl(fd(), F_GETFL) | O_NONBLOCK);
+    if (tls_call(
+          [server](SSL* s) { return server ? SSL_accept(s) : SSL_connect(s); })
+        > 0)
+      return "";
+    auto verified = SSL_get_verify_result(ssl_);
+    return "TLS handshake failed: "
+           + (verified != X509_V_OK
+                ? std::string("certificate: ")
+                    + X509_verify_cert_error_string(verified)
+                : why_);
+  }
+  /// Up to `n` bytes; 0 or less when the stream ended (or timed out).
+  long read_some(void* data, size_t n) {
+    if (!ssl_)
+      return ::recv(fd(), data, n, 0);
+    auto* p = static_cast<uint8_t*>(data);
+    long got = tls_call([&](SSL* s) { return SSL_read(s, p, int(n)); });
+    // One record at most came: take the others OpenSSL already holds too,
+    // so they pass on in one write.
+    std::lock_guard<std::mutex> guard{mtx_};
+    while (got > 0 && size_t(got) < n && SSL_has_pending(ssl_)) {
+      int more = SSL_read(ssl_, p + got, int(n - size_t(got)));
+      if (more <= 0) {
+        ERR_clear_error(); // the next read sees it again
+        break;
+      }
+      got += more;
+    }
+    return got;
+  }
+  bool read_all(void* data, size_t n) {
+    auto* p = static_cast<uint8_t*>(data);
+    while (n > 0) {
+      auto got = read_some(p, n);
+      if (got <= 0)
+        return false;
+      p += got;
+      n -= size_t(got);
+    }
+    return true;
+  }
+  bool write_all(const void* data, size_t n) {
+    auto* p = static_cast<const uint8_t*>(data);
+    while (n > 0) {
+      long sent = ssl_ ? tls_call([&](SSL* s) {
+        return SSL_write(s, p, int(std::min<size_t>(n, 1 << 30)));
+      })
+                       : ::send(fd(), p, n, MSG_NOSIGNAL);
+      if (sent <= 0)
+        return false;
+      p += sent;
+      n -= size_t(sent);
+    }
+    return true;
+  }
+
+private:
+  /// `call` on the SSL object until it succeeds (its result) or fails (0
+  /// or less), waiting for the socket as OpenSSL asks.
+  template <class Call>
+  int tls_call(Call call) {
+    for (;;) {
+      short want = 0;
+      {
+        std::lock_guard<std::mutex> guard{mtx_};
+        ERR_clear_error();
+        int r = call(ssl_);
+        if (r > 0)
+          return r;
+        int e = SSL_get_error(ssl_, r);
+        if (e == SSL_ERROR_WANT_READ)
+          want = POLLIN;
+        else if (e == SSL_ERROR_WANT_WRITE)
+          want = POLLOUT;
+        else {
+          why_ = e == SSL_ERROR_SSL ? openssl_error()
+                 : e == SSL_ERROR_ZERO_RETURN
+                   ? "the peer closed the connection"
+                   : std::string("the connection ended");
+          return -1;
+        }
+      }
+      pollfd p{fd(), want, 0};
+      int n = ::poll(&p, 1, timeout_ms_);
+      if (n == 0) {
+        why_ = "timed out";
+        return -1;
+      }
+      if (n < 0 && errno != EINTR)
+        return -1;
+    }
+  }
+
+  socket_fd socket_;
+  SSL* ssl_ = nullptr;
+  std::mutex mtx_;
+  int timeout_ms_ = -1;
+  std::string why_;
+};
 
 void no_delay(int fd) {
   int one = 1;
@@ -266,20 +421,20 @@ private:
 /// frame's header before any of the frame passes, and stops (returning
 /// why) at the first that breaks them. Frames pass in batches: one read
 /// and one write for all that arrived.
-std::string pump(int from, int to, basp_rules* rules) {
+std::string pump(stream& from, stream& to, basp_rules* rules) {
   constexpr size_t capacity = 256 * 1024;
   std::vector<uint8_t> buffer(capacity);
   if (!rules) {
     for (;;) {
-      auto got = ::recv(from, buffer.data(), capacity, 0);
-      if (got <= 0 || !write_all(to, buffer.data(), size_t(got)))
+      auto got = from.read_some(buffer.data(), capacity);
+      if (got <= 0 || !to.write_all(buffer.data(), size_t(got)))
         return "";
     }
   }
   size_t have = 0;   // bytes in the buffer
   uint64_t rest = 0; // of the current frame's payload, not yet in the buffer
   for (;;) {
-    auto got = ::recv(from, buffer.data() + have, capacity - have, 0);
+    auto got = from.read_some(buffer.data() + have, capacity - have);
     if (got <= 0)
       return "";
     have += size_t(got);
@@ -297,13 +452,13 @@ std::string pump(int from, int to, basp_rules* rules) {
       uint32_t payload = 0;
       auto why = rules->check(buffer.data() + pos, payload);
       if (!why.empty()) {
-        write_all(to, buffer.data(), pos); // what came before it is good
+        to.write_all(buffer.data(), pos); // what came before it is good
         return why;
       }
       pos += basp_header_bytes;
       rest = payload;
     }
-    if (!write_all(to, buffer.data(), pos))
+    if (!to.write_all(buffer.data(), pos))
       return "";
     std::memmove(buffer.data(), buffer.data() + pos, have - pos);
     have -= pos;
@@ -366,22 +521,22 @@ void spawn(thread_count& threads, F fn) {
 /// Both directions between `peer` and `local` (CAF's side) until either
 /// ends; the peer's frames follow `rules`. Returns why the peer was
 /// dropped, or "".
-std::string relay(thread_count& threads, socket_fd& peer, socket_fd& local,
+std::string relay(thread_count& threads, stream& peer, stream& local,
                   basp_rules rules) {
-  threads.track(peer.get(), true);
-  threads.track(local.get(), true);
+  threads.track(peer.fd(), true);
+  threads.track(local.fd(), true);
   std::string why;
   std::thread back([&] {
-    pump(local.get(), peer.get(), nullptr);
+    pump(local, peer, nullptr);
     peer.shut();
     local.shut();
   });
-  why = pump(peer.get(), local.get(), &rules);
+  why = pump(peer, local, &rules);
   peer.shut();
   local.shut();
   back.join();
-  threads.track(peer.get(), false);
-  threads.track(local.get(), false);
+  threads.track(peer.fd(), false);
+  threads.track(local.fd(), false);
   return why;
 }
 
@@ -465,10 +620,34 @@ node_token node_token::from_environment() {
   return {};
 }
 
+// -- tls_files ---------------------------------------------------------------
+
+void tls_files::check() const {
+  bool any = !certificate.empty() || !key.empty() || !ca.empty();
+  if (any && (certificate.empty() || key.empty() || ca.empty()))
+    throw InvalidArgument("TLS needs a certificate, its key and a CA file, "
+                          "all three");
+  for (auto* path : {&certificate, &key, &ca})
+    if (!path->empty() && !std::ifstream(*path))
+      throw InvalidArgument("cannot read TLS file '" + *path + "'");
+}
+
+tls_files tls_files::from_environment() {
+  auto get = [](const char* name) {
+    const char* v = std::getenv(name);
+    return std::string(v ? v : "");
+  };
+  tls_files t{get("ACTORRT_TLS_CERT"), get("ACTORRT_TLS_KEY"),
+              get("ACTORRT_TLS_CA")};
+  t.check();
+  return t;
+}
+
 // -- node_gate ---------------------------------------------------------------
 
 struct node_gate::state {
   node_token token;
+  tls_context tls;
   gate_limits limits;
   uint16_t caf_port = 0;
   listening net;
@@ -536,8 +715,9 @@ struct node_gate::state {
     }
   }
 
-  /// One peer: the handshake, then the relay to CAF.
-  void serve(socket_fd peer, const std::string& who) {
+  /// One peer: TLS's handshake (with TLS), the gate's, then the relay to
+  /// CAF.
+  void serve(socket_fd socket, const std::string& who) {
     struct handshaking { // counted in `pending` until the verdict
       std::atomic<int>& n;
       bool counted = true;
@@ -549,15 +729,20 @@ struct node_gate::state {
         done();
       }
     } pending_guard{pending};
-    set_timeout(peer.get(), limits.handshake_timeout);
+    stream peer{std::move(socket)};
+    peer.set_timeout(limits.handshake_timeout);
+    if (auto why = peer.start_tls(tls, true); !why.empty()) {
+      pending_guard.done();
+      return failed(who, why);
+    }
     auto node_nonce = random_nonce();
     uint8_t challenge[challenge_bytes];
     std::memcpy(challenge, magic, 8);
     challenge[8] = token ? 1 : 0;
     std::memcpy(challenge + 9, node_nonce.data(), 32);
     uint8_t answer[answer_bytes];
-    if (!write_all(peer.get(), challenge, sizeof challenge)
-        || !read_all(peer.get(), answer, sizeof answer)) {
+    if (!peer.write_all(challenge, sizeof challenge)
+        || !peer.read_all(answer, sizeof answer)) {
       pending_guard.done();
       return failed(who, "no complete gate handshake within "
                            + std::to_string(limits.handshake_timeout.count())
@@ -573,15 +758,15 @@ struct node_gate::state {
       auto proof = mac(token, "node", node_nonce, client_nonce);
       std::memcpy(verdict + 1, proof.data(), 32);
     }
-    write_all(peer.get(), verdict, sizeof verdict);
+    peer.write_all(verdict, sizeof verdict);
     pending_guard.done();
     if (!good)
       return failed(who, std::memcmp(answer, magic, 8) == 0
                            ? "wrong token"
                            : "not an ActorRT client");
-    set_timeout(peer.get(), std::chrono::milliseconds(0));
-    no_delay(peer.get());
-    auto local = connect_to("127.0.0.1", std::to_string(caf_port));
+    peer.set_timeout(std::chrono::milliseconds(0));
+    no_delay(peer.fd());
+    stream local{connect_to("127.0.0.1", std::to_string(caf_port))};
     auto why = relay(net.threads, peer, local,
                      basp_rules{client_handshake, limits.max_frame_bytes});
     if (!why.empty())
@@ -590,10 +775,11 @@ struct node_gate::state {
 };
 
 node_gate::node_gate(const std::string& bind, uint16_t port, uint16_t caf_port,
-                     node_token token, gate_limits limits)
+                     node_token token, const tls_files& tls, gate_limits limits)
   : state_(std::make_shared<state>()) {
   auto& s = *state_;
   s.token = std::move(token);
+  s.tls = make_tls_context(tls, true);
   s.limits = limits;
   s.caf_port = caf_port;
   auto* st = state_.get();
@@ -623,6 +809,7 @@ uint16_t node_gate::port() const {
 struct client_gate::state {
   std::string host, service, address;
   node_token token;
+  tls_context tls;
   gate_limits limits;
   listening net;
   mutable std::mutex mtx;
@@ -634,15 +821,21 @@ struct client_gate::state {
   }
 
   /// CAF's connection `local`: through the node's gate, then relayed.
-  void serve(socket_fd local) {
-    socket_fd node = connect_to(host, service);
-    set_timeout(node.get(), limits.handshake_timeout);
+  void serve(stream& local) {
+    stream node{connect_to(host, service)};
+    node.set_timeout(limits.handshake_timeout);
+    if (auto why = node.start_tls(tls, false); !why.empty())
+      return fail("node " + address + ": " + why
+                  + " (a node without TLS, or a certificate the other "
+                    "side's CA did not sign: see ACTORRT_TLS_CERT, "
+                    "ACTORRT_TLS_KEY, ACTORRT_TLS_CA)");
     uint8_t challenge[challenge_bytes];
-    if (!read_all(node.get(), challenge, sizeof challenge)
+    if (!node.read_all(challenge, sizeof challenge)
         || std::memcmp(challenge, magic, 8) != 0)
       return fail("node " + address
-                  + " did not open with ActorRT's gate "
-                    "handshake (another program, or an older actorrt-node)");
+                  + " did not open with ActorRT's gate handshake (a node "
+                    "that needs TLS, another program, or an older "
+                    "actorrt-node)");
     bool required = challenge[8] != 0;
     if (required && !token)
       return fail("node " + address
@@ -661,8 +854,8 @@ struct client_gate::state {
     auto proof = mac(token, "client", node_nonce, client_nonce);
     std::memcpy(answer + 40, proof.data(), 32);
     uint8_t verdict[verdict_bytes];
-    if (!write_all(node.get(), answer, sizeof answer)
-        || !read_all(node.get(), verdict, sizeof verdict))
+    if (!node.write_all(answer, sizeof answer)
+        || !node.read_all(verdict, sizeof verdict))
       return fail("node " + address + " closed the gate handshake");
     if (verdict[0] != 1)
       return fail("node " + address + " refused this client's token");
@@ -671,7 +864,7 @@ struct client_gate::state {
       return fail("node " + address
                   + " does not know the token: it is not "
                     "the node this client was configured for");
-    set_timeout(node.get(), std::chrono::milliseconds(0));
+    node.set_timeout(std::chrono::milliseconds(0));
     fail("");
     auto why = relay(net.threads, node, local,
                      basp_rules{server_handshake, limits.max_frame_bytes});
@@ -681,20 +874,22 @@ struct client_gate::state {
 };
 
 client_gate::client_gate(const std::string& address, node_token token,
-                         gate_limits limits)
+                         const tls_files& tls, gate_limits limits)
   : state_(std::make_shared<state>()) {
   auto& s = *state_;
   std::tie(s.host, s.service) = split(address);
   s.address = address;
   s.token = std::move(token);
+  s.tls = make_tls_context(tls, false);
   s.limits = limits;
   auto* st = state_.get();
   s.net.open(
     "127.0.0.1", 0, [](const std::string&) { return true; },
-    [st](socket_fd local, const std::string&) {
-      no_delay(local.get());
+    [st](socket_fd socket, const std::string&) {
+      no_delay(socket.get());
+      stream local{std::move(socket)};
       try {
-        st->serve(std::move(local));
+        st->serve(local);
       } catch (const std::exception& e) {
         st->fail(e.what());
       }

@@ -12,7 +12,9 @@
 //  - a client's gate is a loopback port its CAF connects to for one node:
 //    it proves the token to the node (and checks the node's proof) and
 //    checks the node's frames the same way.
-// With TLS, CAF's OpenSSL module authenticates peers before BASP instead.
+// With TLS, the gates speak it (OpenSSL, certificates verified on both
+// sides) and run the same handshake and frame checks inside it: CAF on
+// both ends speaks plain BASP over loopback.
 #pragma once
 
 #include <chrono>
@@ -37,6 +39,23 @@ struct node_token {
   static node_token from_environment();
 };
 
+/// Certificates for TLS on the link: this side's certificate and key, and
+/// the CA that must have signed the peer's. All three set: TLS with
+/// certificates verified on both sides; none: plain TCP.
+struct tls_files {
+  std::string certificate;
+  std::string key;
+  std::string ca;
+
+  bool enabled() const {
+    return !certificate.empty();
+  }
+  /// Throws InvalidArgument unless all three or none are set, and readable.
+  void check() const;
+  /// ACTORRT_TLS_CERT, ACTORRT_TLS_KEY, ACTORRT_TLS_CA (for clients).
+  static tls_files from_environment();
+};
+
 struct gate_limits {
   /// The largest BASP payload a peer may send (a job's inputs, a model).
   uint32_t max_frame_bytes = 1u << 30;
@@ -52,13 +71,15 @@ struct gate_limits {
 };
 
 /// A node's gate: listens on `bind`:`port` (0: any free port) and lets
-/// peers that prove `token` (anyone, when it is empty) through to CAF at
+/// peers that prove `token` (anyone, when it is empty; with `tls`, only
+/// peers whose certificate its CA signed) through to CAF at
 /// 127.0.0.1:`caf_port`. Logs refusals on stderr. Throws DeviceIO when it
-/// cannot listen.
+/// cannot listen, InvalidArgument when `tls`'s files do not load.
 class node_gate {
 public:
   node_gate(const std::string& bind, uint16_t port, uint16_t caf_port,
-            node_token token, gate_limits limits = {});
+            node_token token, const tls_files& tls = {},
+            gate_limits limits = {});
   ~node_gate();
   node_gate(const node_gate&) = delete;
   node_gate& operator=(const node_gate&) = delete;
@@ -73,11 +94,11 @@ private:
 
 /// A client's gate to the node at `address` ("HOST:PORT"): CAF connects to
 /// 127.0.0.1:port() instead, and each connection passes the node's gate
-/// with `token`.
+/// with `token` (inside TLS with `tls`).
 class client_gate {
 public:
   client_gate(const std::string& address, node_token token,
-              gate_limits limits = {});
+              const tls_files& tls = {}, gate_limits limits = {});
   ~client_gate();
   client_gate(const client_gate&) = delete;
   client_gate& operator=(const client_gate&) = delete;

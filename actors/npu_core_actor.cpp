@@ -76,6 +76,8 @@ npu_core(npu_core_actor::stateful_pointer<npu_core_state> self, int device,
   return {
     [=](load_atom, model_handle& m) -> caf::result<failure, std::string> {
       auto& st = self->state;
+      if (m.refused)
+        return {m.refused, std::string{}};
       if (!m.ptr) // came by digest, and this node does not hold it
         return {failure{errc::invalid_operation, "model not on this node"},
                 send_model_bytes};

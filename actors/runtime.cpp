@@ -77,7 +77,7 @@ void stop_devices(const topology& top) {
 runtime::config::config(bool network) {
   add_actorrt_types(*this);
   if (network)
-    use_network(*this, tls_files::from_environment());
+    use_network(*this);
 }
 
 namespace {
@@ -105,7 +105,7 @@ runtime::runtime(std::vector<device_spec> devices, scheduler_settings settings,
   top_ = start_devices(*system_, devices_, settings);
   try {
     for (auto& address : nodes) {
-      auto gate = gate_to(*system_, address);
+      auto gate = gate_to(address);
       auto joined = join_node(*system_, top_.scheduler, address, gate);
       node_links_.push_back(system_->spawn<caf::detached>(
         node_link, address, top_.scheduler, joined, gate));

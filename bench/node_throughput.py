@@ -8,12 +8,15 @@ client with ACTORRT_DEVICES=none, through run_async + callback:
 2. MB/s of 4.9 MB inputs (a 640x640 float image) over one link;
 3. 1 node vs 2 nodes of 3 cores at 2 ms each (ideal: 2.0).
 Each figure runs in its own client process, so the runtimes do not mix.
+With --tls, 1 and 2 again over TLS (certificates made with the openssl
+CLI), and the ratio to plain TCP from the same run.
 """
 
 import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -22,8 +25,8 @@ NODE = os.path.join(BUILD, "tools", "actorrt-node")
 MODEL = os.path.join(BUILD, "models", "tiny_cnn.onnx")
 
 
-def start(devices):
-    p = subprocess.Popen([NODE, "--devices", devices], stdout=subprocess.PIPE,
+def start(devices, *extra):
+    p = subprocess.Popen([NODE, "--devices", devices, *extra], stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL, text=True)
     return p, p.stdout.readline().split()[-1]
 
@@ -54,29 +57,63 @@ print(n / (time.perf_counter() - start))
 """
 
 
-def measure(addresses, n, model=MODEL, depth=64):
-    env = dict(os.environ, ACTORRT_DEVICES="none", ACTORRT_NODES=",".join(addresses))
+def measure(addresses, n, model=MODEL, depth=64, env=None):
+    env = dict(os.environ, ACTORRT_DEVICES="none", ACTORRT_NODES=",".join(addresses),
+               **(env or {}))
     script = textwrap.dedent(CLIENT.format(model=model, n=n, depth=depth))
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
                          text=True, check=True, timeout=900)
     return float(out.stdout.split()[-1])
 
 
+def certificates(folder):
+    """A CA and a node and a client certificate it signed; the node's
+    options and the client's environment."""
+    def run(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder)
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key",
+        "-out", "ca.pem", "-days", "1", "-subj", "/CN=ca")
+    for name in ("node", "client"):
+        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key",
+            "-out", name + ".csr", "-subj", "/CN=" + name)
+        run("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", name + ".pem", "-days", "1")
+    path = lambda f: os.path.join(folder, f)  # noqa: E731
+    return (["--tls-cert", path("node.pem"), "--tls-key", path("node.key"),
+             "--tls-ca", path("ca.pem")],
+            dict(ACTORRT_TLS_CERT=path("client.pem"), ACTORRT_TLS_KEY=path("client.key"),
+                 ACTORRT_TLS_CA=path("ca.pem")))
+
+
+def link(jobs, label, node_args=(), env=None):
+    """Small jobs/s and large inputs' GB/s over one link."""
+    fast, addr = start("sim:3", *node_args)
+    try:
+        small = measure([addr], jobs, env=env)
+        print(f"small jobs, one link{label}:    {small:10,.0f} jobs/s  (aim >= 50,000)")
+        big = 3 * 640 * 640 * 4
+        rate = measure([addr], max(200, jobs // 50),
+                       MODEL.replace("tiny_cnn", "image_640"), depth=16, env=env)
+        gbs = rate * big / 1e9
+        print(f"4.9 MB inputs, one link{label}: {gbs:10.2f} GB/s in  (aim >= 1.0)")
+        return small, gbs
+    finally:
+        fast.kill()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-n", "--jobs", type=int, default=20000)
+    p.add_argument("--tls", action="store_true", help="also over TLS")
     a = p.parse_args()
     print("SIMULATED NPU cores on actorrt-node processes, loopback")
-    fast, addr = start("sim:3")
-    try:
-        jobs = measure([addr], a.jobs)
-        print(f"small jobs, one link:    {jobs:10,.0f} jobs/s  (aim >= 50,000)")
-        big = 3 * 640 * 640 * 4
-        rate = measure([addr], max(200, a.jobs // 50),
-                       MODEL.replace("tiny_cnn", "image_640"), depth=16)
-        print(f"4.9 MB inputs, one link: {rate * big / 1e9:10.2f} GB/s in  (aim >= 1.0)")
-    finally:
-        fast.kill()
+    plain = link(a.jobs, "")
+    if a.tls:
+        with tempfile.TemporaryDirectory() as folder:
+            node_args, env = certificates(folder)
+            tls = link(a.jobs, " (TLS)", node_args, env)
+        print(f"TLS / plain: small jobs {tls[0] / plain[0]:.2f}, "
+              f"large inputs {tls[1] / plain[1]:.2f}")
     one, a1 = start("sim:3:2ms")
     two, a2 = start("sim:3:2ms")
     try:

@@ -1,5 +1,5 @@
 # Debian's libcaf-dev (CAF 0.17) ships neither a CMake config nor a .pc file.
-# Defines CAF::core, CAF::io and CAF::openssl (the components asked for),
+# Defines CAF::core and CAF::io (the components asked for),
 # and CAF_VERSION parsed from caf/config.hpp.
 find_path(CAF_INCLUDE_DIR NAMES caf/config.hpp)
 if(CAF_INCLUDE_DIR)
@@ -24,9 +24,6 @@ foreach(comp IN LISTS CAF_FIND_COMPONENTS)
     if(comp STREQUAL "core")
       set_property(TARGET CAF::core APPEND PROPERTY
                    INTERFACE_LINK_LIBRARIES Threads::Threads)
-    elseif(comp STREQUAL "openssl")
-      set_property(TARGET CAF::openssl APPEND PROPERTY
-                   INTERFACE_LINK_LIBRARIES CAF::io)
     else()
       set_property(TARGET CAF::${comp} APPEND PROPERTY
                    INTERFACE_LINK_LIBRARIES CAF::core)

@@ -18,7 +18,7 @@ packages=(
   libcli11-dev          # command-line parsing of tools and benchmarks
   nlohmann-json3-dev    # JSON written by the tools (run_model --json)
   libboost-dev          # Boost.Beast: the Prometheus metrics endpoint
-  libssl-dev            # HMAC-SHA256 of the worker nodes' token handshake
+  libssl-dev            # worker nodes' gates: TLS, the token's HMAC-SHA256
   chromium              # renders dxbenchmark's HTML report in its test
   libonnx-testdata      # ONNX's own test models (conformance test)
   openssl               # certificates for the TLS test of worker nodes

@@ -2,6 +2,8 @@
 
 #include <thread>
 
+#include <onnx/onnx_pb.h>
+
 #include "actors/admission.hpp"
 #include "actors/engine_actor.hpp"
 #include "actors/job_table.hpp"
@@ -261,6 +263,56 @@ TEST_CASE("messages survive CAF serialisation (remote cores)", "[actors]") {
   REQUIRE(outputs2.size() == 1);
   CHECK(outputs2[0].info().shape == m->outputs()[0].shape);
   CHECK(outputs2[0].bytes.size == 40);
+}
+
+TEST_CASE("model bytes from the network pass the untrusted-model checks",
+          "[actors]") {
+  caf::actor_system_config cfg;
+  add_actorrt_types(cfg);
+  caf::actor_system sys{cfg};
+  auto good = model::load(model_path("tiny_cnn"));
+  // A Conv with strides of 0 (its divisions by them would fault), sent as
+  // a model_handle is: id, backend, name, digest, bytes.
+  onnx::ModelProto proto;
+  REQUIRE(proto.ParseFromString(good->bytes()));
+  bool patched = false;
+  for (auto& node : *proto.mutable_graph()->mutable_node())
+    for (auto& attr : *node.mutable_attribute())
+      if (attr.name() == "strides")
+        for (auto& v : *attr.mutable_ints())
+          v = 0, patched = true;
+  REQUIRE(patched);
+  std::string bad;
+  REQUIRE(proto.SerializeToString(&bad));
+  for (auto& bytes : {bad, std::string("not an ONNX model at all")}) {
+    std::vector<char> buf;
+    caf::binary_serializer sink{sys, buf};
+    REQUIRE_FALSE(sink(uint64_t{5}, std::string("opencv"), std::string("evil"),
+                       std::string("d1g35t"), bytes));
+    model_handle handle;
+    caf::binary_deserializer source{sys, buf};
+    // Decoded (not a malformed message that would cost the link), refused.
+    REQUIRE_FALSE(source(handle));
+    CHECK_FALSE(handle.ptr);
+    CHECK(handle.refused.code == errc::invalid_model);
+    // The core answers the load with that failure and keeps serving.
+    auto top = start_devices(sys, {{"sim", 1, ""}});
+    caf::scoped_actor self{sys};
+    self
+      ->request(top.cores.at(0), caf::infinite, load_atom::value,
+                std::move(handle))
+      .receive(
+        [&](failure& f, std::string&) {
+          CHECK(f.code == errc::invalid_model);
+          CHECK_FALSE(f.message.empty());
+        },
+        [&](caf::error& e) { FAIL(sys.render(e)); });
+    model_handle fine{6, good, "sim"};
+    self->request(top.cores.at(0), caf::infinite, load_atom::value, fine)
+      .receive([&](failure& f, std::string&) { CHECK_FALSE(f); },
+               [&](caf::error& e) { FAIL(sys.render(e)); });
+    stop_devices(top);
+  }
 }
 
 TEST_CASE("the engine actor answers infer requests from a plain actor",

@@ -1,4 +1,5 @@
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -37,6 +38,23 @@ def keyed(ie, key):
 
 def key_of(outputs):
     return int(np.frombuffer(outputs[0].tobytes()[:8], dtype=np.uint64)[0])
+
+
+def make_certificates(tmp_path):
+    """A CA, a node and a client certificate it signed, and an outsider's
+    certificate from another CA (openssl CLI)."""
+    def run(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=tmp_path)
+    for ca in ("ca", "other-ca"):
+        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca + ".key",
+            "-out", ca + ".pem", "-days", "2", "-subj", "/CN=" + ca)
+    for name, ca in (("node", "ca"), ("client", "ca"), ("outsider", "other-ca")):
+        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key",
+            "-out", name + ".csr", "-subj", "/CN=" + name)
+        run("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
+            "-CAcreateserial", "-out", name + ".pem", "-days", "2")
+    return {n: (str(tmp_path / (n + ".pem")), str(tmp_path / (n + ".key")))
+            for n in ("node", "client", "outsider")}, str(tmp_path / "ca.pem")
 
 
 sys.path.insert(0, HERE)

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import os
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import REPO, model
+from conftest import REPO, make_certificates, model
 
 NODE = os.path.join(REPO, "build", "tools", "actorrt-node")
 PYTHONPATH = os.path.join(REPO, "build", "python")
@@ -68,12 +69,15 @@ def run_client(port, jobs=20, **env):
                           timeout=120, env=full)
 
 
-def handshake(port, token, source="127.0.0.1"):
-    """The gate's handshake by hand; returns the socket and the verdict."""
+def handshake(port, token, source="127.0.0.1", tls=None):
+    """The gate's handshake by hand (inside TLS with the SSLContext `tls`);
+    returns the socket and the verdict."""
     s = socket.socket()
     s.bind((source, 0))
     s.settimeout(5)
     s.connect(("127.0.0.1", port))
+    if tls:
+        s = tls.wrap_socket(s)
     challenge = b""
     while len(challenge) < 41:
         chunk = s.recv(41 - len(challenge))
@@ -181,6 +185,53 @@ def test_frames_that_break_basp_rules_drop_the_peer_not_the_node(token_file):
         log = node.stop()
     assert "first BASP frame is not its handshake" in log
     assert "a BASP handshake of 0 bytes" in log
+
+
+def test_with_tls_the_gate_checks_certificates_token_and_every_frame(tmp_path, token_file):
+    certs, ca = make_certificates(tmp_path)
+    cert, key = certs["node"]
+    node = Node("--tls-cert", cert, "--tls-key", key, "--tls-ca", ca,
+                "--token-file", token_file)
+
+    def context(who):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False  # the CA is the trust: names are not checked
+        ctx.load_verify_locations(ca)
+        ctx.load_cert_chain(*certs[who])
+        return ctx
+
+    try:
+        # A certificate holder with the token is still checked frame by frame.
+        s, verdict = handshake(node.port, TOKEN, tls=context("client"))
+        assert verdict == b"\1"
+        s.sendall(CRASHER + bytes(64))
+        while s.recv(65536):
+            pass
+        s.close()
+        # ... and one without the token gets no further than the gate.
+        s, verdict = handshake(node.port, "wrong-token-wrong-token", "127.0.0.7",
+                               tls=context("client"))
+        assert verdict == b"\0"
+        s.close()
+        # Plain bytes and a certificate of another CA end in TLS's handshake.
+        with socket.create_connection(("127.0.0.1", node.port)) as plain:
+            plain.sendall(CRASHER)
+            time.sleep(0.2)
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            s, _ = handshake(node.port, TOKEN, "127.0.0.8", tls=context("outsider"))
+            s.recv(1)
+        assert node.alive()
+        tls = dict(ACTORRT_TLS_CERT=certs["client"][0], ACTORRT_TLS_KEY=certs["client"][1],
+                   ACTORRT_TLS_CA=ca)
+        r = run_client(node.port, ACTORRT_NODE_TOKEN_FILE=token_file, **tls)
+        assert r.returncode == 0 and "served 20" in r.stdout, r.stderr
+        r = run_client(node.port, **tls)
+        assert r.returncode != 0 and "requires a token" in r.stderr
+    finally:
+        log = node.stop()
+    assert "first BASP frame is not its handshake" in log
+    assert "wrong token" in log
+    assert "TLS handshake failed" in log
 
 
 def test_open_listening_needs_tls_a_token_or_insecure(tmp_path, token_file):

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import REPO, model
+from conftest import REPO, make_certificates, model
 
 TOOLS = os.path.join(REPO, "build", "tools")
 
@@ -296,23 +296,6 @@ def test_two_clients_share_a_node(nodes):
         out, err = c.communicate(timeout=120)
         assert c.returncode == 0, err
         assert "right 2000" in out, out + err
-
-
-def make_certificates(tmp_path):
-    """A CA, a node and a client certificate it signed, and an outsider's
-    certificate from another CA (openssl CLI)."""
-    def run(*args):
-        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=tmp_path)
-    for ca in ("ca", "other-ca"):
-        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca + ".key",
-            "-out", ca + ".pem", "-days", "2", "-subj", "/CN=" + ca)
-    for name, ca in (("node", "ca"), ("client", "ca"), ("outsider", "other-ca")):
-        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key",
-            "-out", name + ".csr", "-subj", "/CN=" + name)
-        run("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
-            "-CAcreateserial", "-out", name + ".pem", "-days", "2")
-    return {n: (str(tmp_path / (n + ".pem")), str(tmp_path / (n + ".key")))
-            for n in ("node", "client", "outsider")}, str(tmp_path / "ca.pem")
 
 
 def test_tls_with_certificates_verified_on_both_sides(tmp_path):

@@ -25,9 +25,9 @@ using namespace actorrt;
 namespace {
 
 struct node_config : caf::actor_system_config {
-  node_config(const tls_files& tls, const std::string& protocol) {
+  explicit node_config(const std::string& protocol) {
     add_actorrt_types(*this);
-    use_network(*this, tls, protocol);
+    use_network(*this, protocol);
   }
 };
 
@@ -120,10 +120,7 @@ int main(int argc, char** argv) {
         + " with neither TLS nor a token: anyone who reaches it could use "
           "this node. Give --token-file (or ACTORRT_NODE_TOKEN_FILE), or "
           "--tls-cert/--tls-key/--tls-ca, or say --insecure");
-    if (tls.enabled() && token)
-      throw InvalidArgument("TLS authenticates clients by certificate; a "
-                            "token is for nodes without TLS: give one");
-    node_config cfg{tls, protocol};
+    node_config cfg{protocol};
     caf::actor_system sys{cfg};
     auto counters = std::make_shared<process_metrics>();
     auto [cores, reports] = spawn_cores(sys, specs, counters);
@@ -155,21 +152,21 @@ int main(int argc, char** argv) {
     if (endpoint && !metrics_address.empty())
       std::fprintf(stderr, "actorrt-node: metrics at http://%s/metrics\n",
                    endpoint->address().c_str());
-    auto bound = publish_node(sys, served, bind, port);
-    // Without TLS, CAF listens on loopback only and the gate on `bind`.
+    // CAF listens on loopback only; the gate on `bind`.
+    auto bound = publish_node(sys, served);
     gate_limits limits;
     limits.max_frame_bytes = max_frame_mib << 20;
-    bool had_token = bool(token);
-    auto gate = tls.enabled() ? nullptr
-                              : std::make_unique<node_gate>(
-                                bind, port, bound, std::move(token), limits);
+    std::string who
+      = tls.enabled() && token ? "a certificate of --tls-ca and the token"
+        : tls.enabled()        ? "a certificate of --tls-ca"
+        : token                ? "the token"
+        : loopback             ? "nothing: this host's users only"
+                   : "nothing: INSECURE, anyone who reaches the port";
+    auto gate = std::make_unique<node_gate>(bind, port, bound, std::move(token),
+                                            tls, limits);
     std::printf("actorrt-node listening on %s:%u\n", bind.c_str(),
-                unsigned(gate ? gate->port() : bound));
-    std::fprintf(stderr, "actorrt-node: %s\n",
-                 tls.enabled() ? "clients need a certificate of --tls-ca"
-                 : had_token   ? "clients need the token"
-                 : loopback    ? "no token: this host's users only"
-                               : "INSECURE: anyone who reaches the port");
+                unsigned(gate->port()));
+    std::fprintf(stderr, "actorrt-node: clients need %s\n", who.c_str());
     std::fflush(stdout);
     int sig = 0;
     sigwait(&stop, &sig);
