@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "actors/interruptible_wait.hpp"
 #include "actors/spin.hpp"
 
 namespace actorrt {
@@ -28,40 +29,46 @@ int admission::least_loaded(const std::vector<int>& devices) const {
 int admission::acquire(const std::vector<int>& devices, int limit,
                        const std::atomic<bool>& closed,
                        const std::function<void()>& interrupt) {
-  std::unique_lock<std::mutex> guard{mtx_};
-  bool spun = false;
-  for (;;) {
+  int got = -1;
+  // Takes a credit if one is free (or gives up when closed): done.
+  auto take = [&] {
     if (closed.load(std::memory_order_acquire))
-      return -1;
+      return true;
     int d = least_loaded(devices);
-    if (d >= 0 && load_of(d) < limit) {
-      ++load_of(d);
-      return d;
-    }
-    if (!spun) {
-      // A credit usually comes back within a job's time: poll for it first.
-      auto seen = released_.load(std::memory_order_acquire);
-      guard.unlock();
-      spin_until(
-        [&] {
-          return released_.load(std::memory_order_acquire) != seen
-                 || closed.load(std::memory_order_acquire);
-        },
-        spin_budget());
-      guard.lock();
-      spun = true;
-      continue;
-    }
-    spun = false;
-    ++waiting_;
-    auto woken = cv_.wait_for(guard, std::chrono::milliseconds(100));
-    --waiting_;
-    if (woken == std::cv_status::timeout && interrupt) {
-      guard.unlock();
-      interrupt();
-      guard.lock();
-    }
-  }
+    if (d < 0 || load_of(d) >= limit)
+      return false;
+    ++load_of(d);
+    got = d;
+    return true;
+  };
+  wait_interruptibly(
+    [&](std::chrono::milliseconds slice) {
+      auto end = std::chrono::steady_clock::now() + slice;
+      std::unique_lock<std::mutex> guard{mtx_};
+      for (;;) {
+        if (take())
+          return true;
+        // A credit usually comes back within a job's time: poll first.
+        auto seen = released_.load(std::memory_order_acquire);
+        guard.unlock();
+        spin_until(
+          [&] {
+            return released_.load(std::memory_order_acquire) != seen
+                   || closed.load(std::memory_order_acquire);
+          },
+          spin_budget());
+        guard.lock();
+        if (take())
+          return true;
+        if (std::chrono::steady_clock::now() >= end)
+          return false;
+        ++waiting_;
+        cv_.wait_until(guard, end);
+        --waiting_;
+      }
+    },
+    std::chrono::steady_clock::time_point::max(), interrupt);
+  return got;
 }
 
 int admission::acquire_now(const std::vector<int>& devices) {

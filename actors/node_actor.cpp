@@ -6,7 +6,7 @@
 
 #include <caf/io/all.hpp>
 
-#include "actors/runtime.hpp"
+#include "actors/unpinned_logger.hpp"
 
 namespace actorrt {
 

@@ -11,29 +11,11 @@
 #include "actors/metrics_endpoint.hpp"
 #include "actors/scheduler_actor.hpp"
 #include "actors/status_file.hpp"
+#include "actors/unpinned_logger.hpp"
 #include "core/metrics.hpp"
 #include "device/registry.hpp"
 
 namespace actorrt {
-
-/// CAF 0.17 pins an actor system's logger to each thread that makes the
-/// system or spawns in it, and the system's destructor waits until those
-/// references are gone. A thread outside CAF drops its reference at the end
-/// of this scope, so a runtime can end on any thread (e.g. the one
-/// disposing engines that Python dropped).
-class unpinned_logger {
-public:
-  unpinned_logger() : had_(caf::logger::current_logger() != nullptr) {}
-  ~unpinned_logger() {
-    if (!had_)
-      caf::logger::set_current_actor_system(nullptr);
-  }
-  unpinned_logger(const unpinned_logger&) = delete;
-  unpinned_logger& operator=(const unpinned_logger&) = delete;
-
-private:
-  bool had_;
-};
 
 /// Registers ActorRT's message types and sizes CAF's scheduler to the host
 /// (CAF 0.17 starts 4 workers even on 2 cores, which slows every hop).

@@ -10,6 +10,7 @@
 #include <shared_mutex>
 
 #include "actors/engine_actor.hpp"
+#include "actors/interruptible_wait.hpp"
 #include "actors/runtime.hpp"
 #include "actors/trace.hpp"
 #include "core/clock.hpp"
@@ -41,44 +42,41 @@ struct InferenceEngine::impl {
         "the parent process; make a new InferenceEngine in this one");
   }
 
-  /// Waits in slices so the settings' interrupt can give up the wait.
+  /// Waits for job `id` (at most `timeout`; max: unbounded), giving the
+  /// settings' interrupt its chances.
   job_table::outcome wait(job_id id, std::chrono::milliseconds timeout) {
     using namespace std::chrono;
-    if (!settings.interrupt)
-      return books->table.wait(id, timeout == milliseconds::max()
-                                     ? std::nullopt
-                                     : std::optional<milliseconds>(timeout));
+    job_table::outcome out;
     auto deadline = timeout == milliseconds::max()
                       ? steady_clock::time_point::max()
                       : steady_clock::now() + timeout;
-    for (;;) {
-      auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
-      try {
-        return books->table.wait(
-          id, std::clamp(left, milliseconds(0), milliseconds(100)));
-      } catch (const Timeout&) {
-        if (left <= milliseconds(100))
-          throw Timeout("job " + std::to_string(id) + " did not finish within "
-                        + std::to_string(timeout.count()) + " ms");
-      }
-      settings.interrupt();
-    }
+    bool ended = wait_interruptibly(
+      [&](milliseconds slice) {
+        try {
+          out = books->table.wait(id, slice);
+          return true;
+        } catch (const Timeout&) {
+          return false;
+        }
+      },
+      deadline, settings.interrupt);
+    if (!ended)
+      throw Timeout("job " + std::to_string(id) + " did not finish within "
+                    + std::to_string(timeout.count()) + " ms");
+    return out;
   }
 
-  /// Waits for the engine actor's thread to end, at most until `deadline`.
+  /// Waits for the engine actor's thread to end, at most until `deadline`
+  /// (a callback that still runs then ends on its own).
   void wait_for_exit(std::chrono::steady_clock::time_point deadline) {
     auto ended = std::make_shared<std::promise<void>>();
     auto future = ended->get_future();
     engine->attach_functor([ended] { ended->set_value(); });
-    while (
-      future.wait_until(std::min(deadline, std::chrono::steady_clock::now()
-                                             + std::chrono::milliseconds(100)))
-      != std::future_status::ready) {
-      if (std::chrono::steady_clock::now() >= deadline)
-        return; // a callback still runs: it ends on its own
-      if (settings.interrupt)
-        settings.interrupt();
-    }
+    wait_interruptibly(
+      [&](std::chrono::milliseconds slice) {
+        return future.wait_for(slice) == std::future_status::ready;
+      },
+      deadline, settings.interrupt);
   }
 
   const model& m() const {
@@ -152,7 +150,10 @@ InferenceEngine::InferenceEngine(const std::string& model_path,
   d.path = model_path;
   d.option = option;
   d.settings = std::move(settings);
-  d.rt = d.settings.rt ? d.settings.rt : runtime::shared();
+  d.rt = d.settings.rt ? d.settings.rt
+         : d.settings.devices.empty()
+           ? runtime::shared()
+           : runtime::shared(parse_devices(d.settings.devices));
   auto m = model::load(model_path);
   say_stand_in(model_path);
   auto& sys = d.rt->system();
@@ -388,6 +389,11 @@ std::string OnnxRuntimeVersion() {
   return lib ? lib->version() : "";
 }
 
+std::string DescribeModel(const std::string& path) {
+  auto m = model::load(path);
+  return describe(*m) + describe_backends(probe_backends(*m));
+}
+
 const std::string& InferenceEngine::GetModelName() const {
   impl_->check_open();
   return impl_->m().name();
@@ -429,7 +435,7 @@ Validation InferenceEngine::Validate(const std::vector<blob>& inputs,
   InferenceOption reference_option;
   reference_option.use_ort = !d.option.use_ort;
   EngineSettings own_lane;
-  own_lane.rt = runtime::shared(parse_devices("cpu:1"));
+  own_lane.devices = "cpu:1";
   own_lane.interrupt = d.settings.interrupt;
   InferenceEngine reference{d.path, reference_option, own_lane};
   auto expected = reference.Run(inputs);
@@ -574,23 +580,20 @@ size_t InferenceEngine::Dispose(std::chrono::milliseconds timeout) {
     { // every job submitted so far is in the table after this
       std::unique_lock<std::shared_mutex> no_submissions{d.submitting};
     }
-    while (!d.books->table.wait_idle(std::clamp(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now()),
-      std::chrono::milliseconds(0), std::chrono::milliseconds(100)))) {
-      if (std::chrono::steady_clock::now() >= deadline) {
-        // Cancelled on the engine's own thread, like every other ending.
-        unpinned_logger unpinned;
-        caf::scoped_actor self{d.rt->system()};
-        self
-          ->request(d.engine, caf::infinite, cancel_atom::value,
-                    std::string("InferenceEngine disposed before the job "
-                                "finished"))
-          .receive([&d](uint64_t n) { d.cancelled = n; }, [](caf::error&) {});
-        break;
-      }
-      if (d.settings.interrupt)
-        d.settings.interrupt();
+    bool idle = wait_interruptibly(
+      [&d](std::chrono::milliseconds slice) {
+        return d.books->table.wait_idle(slice);
+      },
+      deadline, d.settings.interrupt);
+    if (!idle) {
+      // Cancelled on the engine's own thread, like every other ending.
+      unpinned_logger unpinned;
+      caf::scoped_actor self{d.rt->system()};
+      self
+        ->request(d.engine, caf::infinite, cancel_atom::value,
+                  std::string("InferenceEngine disposed before the job "
+                              "finished"))
+        .receive([&d](uint64_t n) { d.cancelled = n; }, [](caf::error&) {});
     }
     // Its exit unloads the model. Wait for its thread (bounded): no
     // callback (a Python callable, say) should outlive Dispose.

@@ -2,7 +2,8 @@
 """Fails when a layer includes a layer above it.
 
 core ← device ← actors ← api ← python: a file may include its own layer and
-the layers below. core/ and device/ must not include CAF either.
+the layers below. core/ and device/ must not include CAF either, and the
+binding talks to api/ only (and core's types that api's headers name).
 """
 import pathlib
 import re
@@ -24,6 +25,8 @@ for layer in ORDER:
             used = API_DIRS.get(top, top)
             if used in ORDER and ORDER.index(used) > rank:
                 bad.append(f"{path.relative_to(root)} includes {target} ({used} is above {layer})")
+            if layer == "python" and used in ("device", "actors"):
+                bad.append(f"{path.relative_to(root)} includes {target} (the binding talks to api/ only)")
             if top == "caf" and rank < ORDER.index("actors"):
                 bad.append(f"{path.relative_to(root)} includes {target} (no CAF below actors/)")
 for line in bad:

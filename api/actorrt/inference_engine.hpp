@@ -34,7 +34,11 @@ struct EngineSettings {
   /// still end exactly once; Run's and RunBatch's results are then dropped
   /// (their buffers must stay alive: a binding's blobs own them).
   std::function<void()> interrupt;
-  /// The runtime (devices) to use; empty = runtime::shared().
+  /// The devices to use, as ACTORRT_DEVICES says them ("cpu:3", "sim:2",
+  /// ...; the process shares one runtime per spec); empty: the default.
+  std::string devices;
+  /// The runtime (devices) to use, for C++ programs that made their own;
+  /// empty: the one of `devices`.
   std::shared_ptr<runtime> rt;
 };
 
@@ -103,6 +107,10 @@ size_t StopTrace();
 std::string Version();
 /// The ONNX Runtime the CPU lanes load, "" when none loads.
 std::string OnnxRuntimeVersion();
+
+/// What ActorRT knows of the model at `path` (its tensors, and which
+/// backends can run it), as text. Throws as a model's load does.
+std::string DescribeModel(const std::string& path);
 
 /// Where ActorRT's one-time warnings go (default: stderr), so a binding can
 /// raise them its own way, once.

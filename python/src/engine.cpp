@@ -9,10 +9,7 @@
 #include <pybind11/stl.h>
 
 #include "actorrt/inference_engine.hpp"
-#include "actors/runtime.hpp"
 #include "arrays.hpp"
-#include "core/model.hpp"
-#include "device/registry.hpp"
 #include "disposal.hpp"
 #include "errors.hpp"
 #include "gil.hpp"
@@ -282,8 +279,7 @@ private:
     settings.retention = retention;
     settings.interrupt = raise_pending_signals;
     without_gil nogil;
-    if (!device_spec.empty())
-      settings.rt = runtime::shared(parse_devices(device_spec));
+    settings.devices = device_spec;
     return std::make_unique<InferenceEngine>(path, opt, settings);
   }
 

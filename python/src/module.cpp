@@ -3,8 +3,6 @@
 
 #include "actorrt/inference_engine.hpp"
 #include "core/errors.hpp"
-#include "core/model.hpp"
-#include "device/registry.hpp"
 #include "disposal.hpp"
 #include "dxrt_classes.hpp"
 #include "engine.hpp"
@@ -30,9 +28,7 @@ PYBIND11_MODULE(_native, m) {
     "parse_model",
     [](const std::string& path) {
       actorrt::python::without_gil nogil;
-      auto m = actorrt::model::load(path);
-      return actorrt::describe(*m)
-             + actorrt::describe_backends(actorrt::probe_backends(*m));
+      return actorrt::DescribeModel(path);
     },
     "What ActorRT knows of the model at `path`, as text.");
   m.def("start_trace", &actorrt::StartTrace, py::arg("path"),
@@ -45,8 +41,9 @@ PYBIND11_MODULE(_native, m) {
       return actorrt::StopTrace();
     },
     "Writes the trace started by start_trace(); returns the jobs in it.");
-  m.def("is_ort_supported", &actorrt::ort_available,
-        "True when ONNX Runtime's library loads: CPU lanes can run on it");
+  m.def(
+    "is_ort_supported", [] { return !actorrt::OnnxRuntimeVersion().empty(); },
+    "True when ONNX Runtime's library loads: CPU lanes can run on it");
   // ActorRT's warnings reach Python as RuntimeWarning, said once.
   actorrt::SetWarningHandler([](const std::string& text) {
     actorrt::python::with_gil gil;
