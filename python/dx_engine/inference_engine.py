@@ -181,17 +181,15 @@ class InferenceEngine(_native.Engine):
         and returns each item's outputs as arrays of the model's output
         shapes viewing those buffers. With ``user_args`` (one per item), the
         registered callback also receives each job with its own."""
-        if not isinstance(input_buffers, list) or not isinstance(output_buffers, list):
-            raise TypeError("run_batch takes a list of input lists and a list of "
-                            "output-buffer lists")
+        if user_args is None:  # the native side checks the arguments
+            self._run_batch(input_buffers, output_buffers)
+            return [self._views(out) for out in output_buffers]
+        # Each item its own job, so that the callback sees its argument.
+        if not isinstance(user_args, (list, tuple)) or len(user_args) != len(input_buffers):
+            raise ValueError("user_args must be a list with one entry per batch item")
         if len(input_buffers) != len(output_buffers):
             raise ValueError(f"run_batch got {len(input_buffers)} inputs but "
                              f"{len(output_buffers)} output buffers")
-        if user_args is None:
-            self._run_batch(input_buffers, output_buffers)
-            return [self._views(out) for out in output_buffers]
-        if not isinstance(user_args, (list, tuple)) or len(user_args) != len(input_buffers):
-            raise ValueError("user_args must be a list with one entry per batch item")
         ids = [self._run_async(x, arg, out)
                for x, arg, out in zip(input_buffers, user_args, output_buffers)]
         return [self.wait(i) for i in ids]

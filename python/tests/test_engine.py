@@ -463,3 +463,22 @@ def test_run_async_into_an_output_buffer(sim, tiny):
             ro = np.zeros(ie.get_output_size(), np.uint8)
             ro.flags.writeable = False
             ie.run_async(keyed(ie, 1), output_buffer=[ro])
+
+
+def test_run_batch_arguments_are_checked_once_and_typed(sim, tiny):
+    ie = InferenceEngine(tiny)
+    x = keyed(ie, 5)
+    out = lambda: [np.zeros(ie.get_output_size(), np.uint8)]  # noqa: E731
+    with pytest.raises(TypeError, match="list of input lists"):
+        ie.run_batch((x, x), [out(), out()])
+    with pytest.raises(ValueError, match="2 inputs but 1 output buffers"):
+        ie.run_batch([x, x], [out()])
+    with pytest.raises(ValueError, match="item 1"):
+        ie.run_batch([x, [np.zeros(3, np.uint8)]], [out(), out()])
+    with pytest.raises(ValueError, match="2 inputs but 1 output buffers"):
+        ie.run_batch([x, x], [out()], user_args=[1, 2])
+    # Nothing ran for the refused calls; the engine keeps serving.
+    assert ie.get_stats()["jobs_done"] == 0
+    got = ie.run_batch([keyed(ie, 7), keyed(ie, 8)], [out(), out()])
+    assert [key_of(o) for o in got] == [7, 8]
+    ie.dispose()
