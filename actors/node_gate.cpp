@@ -379,7 +379,11 @@ std::string peer_address(const sockaddr_storage& peer) {
 
 /// The rules one side's BASP frames follow: the handshake of its role
 /// first (with a payload: CAF dereferences it), then messages of a known
-/// kind whose payload fits the bound.
+/// kind whose payload fits the bound, and no payload naming CAF's
+/// built-in byte buffer (`@charbuf`): CAF 0.17 sizes a std::vector<char> to
+/// its claimed length before reading it, so a message of a few bytes could
+/// claim 4 GiB. ActorRT sends none (its byte fields check their claims);
+/// data that happens to hold those 8 bytes costs its sender the link.
 class basp_rules {
 public:
   basp_rules(uint8_t handshake, uint32_t max_payload)
@@ -391,6 +395,7 @@ public:
     uint8_t op = header[0];
     std::memcpy(&payload, header + 4, 4);
     payload = ntohl(payload);
+    seen_ = 0;
     bool first = std::exchange(first_, false);
     if (first && op != handshake_)
       return "its first BASP frame is not its handshake";
@@ -411,10 +416,35 @@ public:
     return "";
   }
 
+  /// The next `n` bytes of the current frame's payload: "" or why they may
+  /// not pass (the name may straddle two calls).
+  std::string scan(const uint8_t* data, size_t n) {
+    constexpr size_t keep = sizeof forbidden - 2; // all but one byte
+    std::string joined(reinterpret_cast<const char*>(tail_), seen_);
+    joined.append(reinterpret_cast<const char*>(data), std::min(n, keep));
+    if (joined.find(forbidden) != std::string::npos
+        || ::memmem(data, n, forbidden, sizeof forbidden - 1) != nullptr)
+      return "a message naming CAF's @charbuf (a byte buffer CAF would "
+             "allocate at its claimed size)";
+    // Keep the payload's last bytes, for a name that goes on in the next.
+    if (n >= keep) {
+      std::memcpy(tail_, data + n - keep, keep);
+      seen_ = keep;
+    } else { // `joined` is the tail and all of `data`
+      size_t from = joined.size() > keep ? joined.size() - keep : 0;
+      seen_ = joined.size() - from;
+      std::memcpy(tail_, joined.data() + from, seen_);
+    }
+    return "";
+  }
+
 private:
+  static constexpr char forbidden[] = "@charbuf";
   uint8_t handshake_;
   uint32_t max_payload_;
   bool first_ = true;
+  uint8_t tail_[sizeof forbidden] = {};
+  size_t seen_ = 0; // bytes in tail_
 };
 
 /// Moves `from` to `to` until either ends; with `rules`, checks each
@@ -442,6 +472,11 @@ std::string pump(stream& from, stream& to, basp_rules* rules) {
     for (;;) {
       if (rest > 0) {
         auto take = std::min<uint64_t>(rest, have - pos);
+        if (auto why = rules->scan(buffer.data() + pos, size_t(take));
+            !why.empty()) {
+          to.write_all(buffer.data(), pos); // the frame stays incomplete
+          return why;
+        }
         pos += size_t(take);
         rest -= take;
         if (rest > 0)

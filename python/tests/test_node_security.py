@@ -5,6 +5,7 @@ loopback (127.0.0.0/8)."""
 
 import hashlib
 import hmac
+import importlib.util
 import os
 import socket
 import ssl
@@ -232,6 +233,64 @@ def test_with_tls_the_gate_checks_certificates_token_and_every_frame(tmp_path, t
     assert "first BASP frame is not its handshake" in log
     assert "wrong token" in log
     assert "TLS handshake failed" in log
+
+
+def fuzz_tools():
+    """scripts/fuzz_node.py as a module: its recorder of a real client's
+    frames and its gate handshake."""
+    spec = importlib.util.spec_from_file_location(
+        "fuzz_node", os.path.join(REPO, "scripts", "fuzz_node.py"))
+    fz = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fz)
+    return fz
+
+
+def peak_rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) // 1024 for line in f
+                    if line.startswith("VmHWM:"))
+
+
+def test_a_message_claiming_a_huge_caf_byte_buffer_drops_the_peer(tmp_path):
+    # CAF 0.17 sizes a std::vector<char> ("@charbuf") to its claim before
+    # reading it: 24 bytes claiming 2 GiB took a node to 1.7 GB before.
+    fz = fuzz_tools()
+    token = tmp_path / "token"
+    token.write_bytes(fz.TOKEN + b"\n")
+    token.chmod(0o600)
+    node = Node("--token-file", str(token))
+    env = dict(os.environ, PYTHONPATH=PYTHONPATH, ACTORRT_DEVICES="none",
+               ACTORRT_NODE_TOKEN_FILE=str(token), ACTORRT_STATUS="off")
+    try:
+        recorded = fz.record_client_frames(node.port, env)
+        handshake_frame = b"".join(recorded[0])
+        direct = next(h for h, _ in recorded if h[0] == 2)
+        names = b"@<>+@charbuf"
+        claim = bytes([0x85, 0x80, 0x80, 0x80, 0x08])  # varbyte 2^31 + 5
+        payload = b"\0\0\0" + bytes([len(names)]) + names + claim + b"x" * 16
+        frame = direct[:4] + struct.pack(">I", len(payload)) + direct[8:] + payload
+        for split in (None, 44):  # in one piece, and cut inside the name
+            s = fz.connect(node.port)
+            fz.authenticate(s)
+            s.sendall(handshake_frame)
+            if split:
+                s.sendall(frame[:split])
+                time.sleep(0.3)
+                s.sendall(frame[split:])
+            else:
+                s.sendall(frame)
+            with pytest.raises(OSError):  # dropped (or a timeout: fails below)
+                while s.recv(65536):
+                    pass
+                raise ConnectionResetError("closed")
+            s.close()
+        assert node.alive()
+        assert peak_rss_mib(node.p.pid) < 500
+        r = run_client(node.port, ACTORRT_NODE_TOKEN_FILE=str(token))
+        assert r.returncode == 0 and "served 20" in r.stdout, r.stderr
+    finally:
+        log = node.stop()
+    assert log.count("naming CAF's @charbuf") == 2
 
 
 def test_open_listening_needs_tls_a_token_or_insecure(tmp_path, token_file):
