@@ -377,10 +377,22 @@ def test_queued_jobs_bound():
     node = Node("--devices", "sim:1:20ms", "--max-queued-jobs", "2")
     try:
         client = bounded_client(node.port, "tiny_cnn", jobs=12)
+        # Another client, one job at a time, meanwhile: within its bound.
+        script = textwrap.dedent("""
+            import sys, numpy as np, dx_engine
+            ie = dx_engine.InferenceEngine(sys.argv[1])
+            x = [np.zeros(ie.get_input_size(), np.uint8)]
+            print("sync", sum(len(ie.run(x)) for _ in range(10)))
+        """)
+        env = dict(os.environ, PYTHONPATH=PYTHONPATH, ACTORRT_DEVICES="none",
+                   ACTORRT_NODES=f"127.0.0.1:{node.port}", ACTORRT_STATUS="off")
+        calm = subprocess.run([sys.executable, "-c", script, model("tiny_cnn")],
+                              capture_output=True, text=True, timeout=120, env=env)
         out, _ = client.communicate(timeout=120)
         ok, failed = int(out.split()[1]), int(out.split()[3])
         assert ok + failed == 12 and ok >= 2 and failed >= 1, out
         assert "queued jobs of this client" in out
+        assert calm.returncode == 0 and "sync 10" in calm.stdout, calm.stderr
         assert node.alive()
     finally:
         node.stop()
