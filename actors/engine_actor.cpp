@@ -9,8 +9,8 @@
 
 #include "actors/job_outbox.hpp"
 #include "actors/spin.hpp"
-#include "actors/trace.hpp"
 #include "core/clock.hpp"
+#include "observability/trace.hpp"
 
 namespace actorrt {
 

@@ -24,6 +24,7 @@
 #include <caf/binary_deserializer.hpp>
 
 #include "actors/model_cache.hpp"
+#include "core/core_report.hpp"
 #include "core/errors.hpp"
 #include "core/model.hpp"
 
@@ -88,23 +89,6 @@ struct job_result {
 };
 
 using job_results = std::vector<job_result>;
-
-/// Per-core facts and counters, for the scheduler, tests and tools. `host`
-/// and `device_key` name the device uniquely across hosts; `device` is the
-/// number the scheduler gave it (local devices first, in join order).
-struct core_report {
-  int device = 0;
-  int core = 0;
-  std::string kind;
-  std::string host;
-  std::string device_key;
-  bool alive = true;
-  bool simulated = false;
-  uint64_t jobs = 0; // dispatched to the core
-  int in_flight = 0; // dispatched and not yet answered
-  /// The backend each loaded model's lane runs (model id → executor name).
-  std::map<uint64_t, std::string> lanes;
-};
 
 } // namespace actorrt
 

@@ -11,8 +11,8 @@
 
 #include "actors/node_actor.hpp"
 #include "actors/npu_core_actor.hpp"
-#include "actors/prometheus.hpp"
-#include "actors/trace.hpp"
+#include "observability/prometheus.hpp"
+#include "observability/trace.hpp"
 
 #include <caf/io/all.hpp>
 #include <caf/io/basp_broker.hpp>
@@ -120,7 +120,8 @@ runtime::runtime(std::vector<device_spec> devices, scheduler_settings settings,
   auto host = host_name(*system_);
   if (auto dir = status_dir(); usable_status_dir(dir))
     status_ = std::make_unique<status_file>(
-      dir, [this] { return report(); }, top_.counters, top_.credit, host,
+      dir, [this] { return report(); }, top_.counters,
+      [credit = top_.credit](int device) { return credit->load(device); }, host,
       [this](int device) { return reset_device(device); });
   // One endpoint per process: its first runtime serves it.
   auto& serving = serving_metrics();

@@ -8,12 +8,12 @@
 
 #include "actors/admission.hpp"
 #include "actors/messages.hpp"
-#include "actors/metrics_endpoint.hpp"
 #include "actors/scheduler_actor.hpp"
-#include "actors/status_file.hpp"
 #include "actors/unpinned_logger.hpp"
 #include "core/metrics.hpp"
 #include "device/registry.hpp"
+#include "observability/metrics_endpoint.hpp"
+#include "observability/status_file.hpp"
 
 namespace actorrt {
 

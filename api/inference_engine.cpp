@@ -12,10 +12,10 @@
 #include "actors/engine_actor.hpp"
 #include "actors/interruptible_wait.hpp"
 #include "actors/runtime.hpp"
-#include "actors/trace.hpp"
 #include "core/clock.hpp"
 #include "core/model.hpp"
 #include "device/ort_library.hpp"
+#include "observability/trace.hpp"
 
 namespace actorrt {
 

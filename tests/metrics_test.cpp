@@ -10,10 +10,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "actors/metrics_endpoint.hpp"
-#include "actors/prometheus.hpp"
 #include "core/errors.hpp"
 #include "core/metrics.hpp"
+#include "observability/metrics_endpoint.hpp"
+#include "observability/prometheus.hpp"
 
 using namespace actorrt;
 

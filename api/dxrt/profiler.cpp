@@ -5,8 +5,8 @@
 #include <iomanip>
 #include <iostream>
 
-#include "actors/trace.hpp"
 #include "dxrt/exception/exception.h"
+#include "observability/trace.hpp"
 
 namespace dxrt {
 

@@ -13,12 +13,12 @@
 #include <CLI/CLI.hpp>
 #include <caf/io/all.hpp>
 
-#include "actors/metrics_endpoint.hpp"
 #include "actors/node_actor.hpp"
-#include "actors/prometheus.hpp"
 #include "actors/runtime.hpp"
 #include "core/errors.hpp"
 #include "device/registry.hpp"
+#include "observability/metrics_endpoint.hpp"
+#include "observability/prometheus.hpp"
 
 using namespace actorrt;
 

@@ -1,12 +1,12 @@
 // The running ActorRT processes of this user, as their status files say
-// (actors/status_file.hpp): what dxrt-cli and dxtop show.
+// (observability/status_file.hpp): what dxrt-cli and dxtop show.
 #pragma once
 
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "actors/status_file.hpp"
+#include "observability/status_file.hpp"
 
 namespace actorrt::tools {
 

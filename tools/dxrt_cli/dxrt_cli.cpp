@@ -21,13 +21,13 @@
 #include "actorrt/inference_engine.hpp"
 #include "actors/node_actor.hpp"
 #include "actors/runtime.hpp"
-#include "actors/status_file.hpp"
 #include "core/host_memory.hpp"
 #include "core/inference_option.hpp"
 #include "core/model.hpp"
 #include "device/ort_api.hpp"
 #include "device/ort_library.hpp"
 #include "device/registry.hpp"
+#include "observability/status_file.hpp"
 #include "tools/common/processes.hpp"
 
 using namespace actorrt;

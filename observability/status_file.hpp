@@ -14,8 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "actors/admission.hpp"
-#include "actors/messages.hpp"
+#include "core/core_report.hpp"
 #include "core/metrics.hpp"
 
 namespace actorrt {
@@ -31,13 +30,14 @@ bool usable_status_dir(const std::string& dir);
 class status_file {
 public:
   /// Writes the status of the cores `report` returns, of `counters` and
-  /// of the jobs `credit` admitted under `dir` every `period`, until
+  /// of the jobs admitted per device (`admitted`) under `dir` every
+  /// `period`, until
   /// destroyed. A reset request beside the file (request_reset) is carried
   /// out with `reset` (device → lanes rebuilt) and its outcome written in
   /// the status ("reset").
   status_file(std::string dir, std::function<std::vector<core_report>()> report,
               std::shared_ptr<process_metrics> counters,
-              std::shared_ptr<admission> credit, std::string host,
+              std::function<int(int)> admitted, std::string host,
               std::function<uint64_t(int)> reset,
               std::chrono::milliseconds period = std::chrono::seconds(1));
   ~status_file();
@@ -56,7 +56,7 @@ private:
   std::string path_;
   std::function<std::vector<core_report>()> report_;
   std::shared_ptr<process_metrics> counters_;
-  std::shared_ptr<admission> credit_;
+  std::function<int(int)> admitted_;
   std::string host_;
   std::function<uint64_t(int)> reset_;
   std::string last_reset_; // the latest reset request's outcome (JSON)

@@ -1,4 +1,4 @@
-#include "actors/metrics_endpoint.hpp"
+#include "observability/metrics_endpoint.hpp"
 
 #include <cstdio>
 #include <cstdlib>

@@ -1,4 +1,4 @@
-#include "actors/prometheus.hpp"
+#include "observability/prometheus.hpp"
 
 #include <cstdio>
 #include <sstream>

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/messages.hpp"
+#include "core/core_report.hpp"
 #include "core/metrics.hpp"
 
 namespace actorrt {

@@ -1,4 +1,4 @@
-#include "actors/trace.hpp"
+#include "observability/trace.hpp"
 
 #include <atomic>
 #include <cstdio>

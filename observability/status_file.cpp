@@ -1,4 +1,4 @@
-#include "actors/status_file.hpp"
+#include "observability/status_file.hpp"
 
 #include <cerrno>
 #include <chrono>
@@ -79,11 +79,11 @@ bool usable_status_dir(const std::string& dir) {
 status_file::status_file(std::string dir,
                          std::function<std::vector<core_report>()> report,
                          std::shared_ptr<process_metrics> counters,
-                         std::shared_ptr<admission> credit, std::string host,
+                         std::function<int(int)> admitted, std::string host,
                          std::function<uint64_t(int)> reset,
                          std::chrono::milliseconds period)
   : report_(std::move(report)), counters_(std::move(counters)),
-    credit_(std::move(credit)), host_(std::move(host)),
+    admitted_(std::move(admitted)), host_(std::move(host)),
     reset_(std::move(reset)), period_(period) {
   static std::atomic<int> seq{0};
   path_ = dir + "/" + std::to_string(::getpid()) + "-" + std::to_string(++seq)
@@ -207,7 +207,7 @@ void status_file::write() {
   for (auto& r : cores)
     on_cores[r.device] += r.in_flight;
   for (auto [device, held] : on_cores) {
-    int admitted = credit_->load(device);
+    int admitted = admitted_(device);
     devices[std::to_string(device)]
       = {{"admitted", admitted}, {"queued", std::max(0, admitted - held)}};
   }
