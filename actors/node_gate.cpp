@@ -16,6 +16,8 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <array>
 #include <atomic>
@@ -539,11 +541,23 @@ struct thread_count {
 };
 
 /// Runs `fn` on a thread of `threads`, if the gate is not ending.
+/// OpenSSL writes with write(2), which raises SIGPIPE when the peer has
+/// gone: a gate's threads hold it blocked, so the write fails with EPIPE
+/// instead of ending the process (the signal stays pending on the thread
+/// and goes with it). Plain sockets use MSG_NOSIGNAL.
+void block_sigpipe() {
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+}
+
 template <class F>
 void spawn(thread_count& threads, F fn) {
   if (!threads.enter())
     return;
   std::thread([&threads, fn = std::move(fn)]() mutable {
+    block_sigpipe();
     try {
       fn();
     } catch (...) {
@@ -562,6 +576,7 @@ std::string relay(thread_count& threads, stream& peer, stream& local,
   threads.track(local.fd(), true);
   std::string why;
   std::thread back([&] {
+    block_sigpipe();
     pump(local, peer, nullptr);
     peer.shut();
     local.shut();
