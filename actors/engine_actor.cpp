@@ -135,65 +135,84 @@ void end_batch(self_ptr self, F end_jobs) {
   credit.to(*b.credit);
 }
 
-/// Counts one ended job in the engine's metrics, per core too (the
-/// process's totals read them).
-void count(engine_state& st, const job_result& r, int64_t latency) {
-  auto& b = *st.books;
-  auto compute = r.error ? 0 : (r.finished - r.started) / 1000;
-  auto& ended = r.error ? b.counters.failed : b.counters.done;
-  ended.fetch_add(1, std::memory_order_relaxed);
-  b.counters.latency.record(latency);
-  if (!r.error) {
-    b.counters.compute.record(compute);
-    b.counters.queue.record(latency - compute);
+/// The statistics of a batch of ended jobs, recorded once per job (count)
+/// into the engine's counters (histograms, per core: the process's totals
+/// read them) and, at the batch's end, its latency and NPU-time windows
+/// (DX-RT's latency lists; one lock each per batch).
+struct batch_stats {
+  std::vector<int64_t> latency, npu_time;
+
+  void count(engine_state& st, const job_result& r, int64_t latency_us) {
+    auto& b = *st.books;
+    auto compute = r.error ? 0 : (r.finished - r.started) / 1000;
+    auto& ended = r.error ? b.counters.failed : b.counters.done;
+    ended.fetch_add(1, std::memory_order_relaxed);
+    b.counters.latency.record(latency_us);
+    latency.push_back(latency_us);
+    if (!r.error) {
+      b.counters.compute.record(compute);
+      b.counters.queue.record(latency_us - compute);
+      npu_time.push_back(compute);
+    }
+    if (r.device >= 0) {
+      auto*& found = st.core_counters[{r.device, r.core}];
+      if (!found)
+        found = &b.counters.core(r.device, r.core);
+      auto& core = *found;
+      (r.error ? core.failed : core.done)
+        .fetch_add(1, std::memory_order_relaxed);
+      if (!r.error)
+        core.compute.record(compute);
+    }
   }
-  if (r.device >= 0) {
-    auto*& found = st.core_counters[{r.device, r.core}];
-    if (!found)
-      found = &b.counters.core(r.device, r.core);
-    auto& core = *found;
-    (r.error ? core.failed : core.done).fetch_add(1, std::memory_order_relaxed);
-    if (!r.error)
-      core.compute.record(compute);
+
+  void flush(engine_books& b) {
+    if (!latency.empty())
+      b.latency.record(latency);
+    if (!npu_time.empty())
+      b.npu_time.record(npu_time);
   }
-}
+};
 
 /// Ends the results gathered so far (one callback scope for all of them).
+/// Jobs are claimed and counted first, so that whoever sees one end sees
+/// its statistics too.
 void done(self_ptr self) {
   auto results = std::move(self->state.finished);
   self->state.finished.clear();
-  if (results.empty())
-    return;
   auto& b = *self->state.books;
+  auto now = now_ns();
+  std::vector<std::pair<job_result*, job_ticket>> claimed;
+  batch_stats stats;
+  for (auto& r : results)
+    if (auto t = b.table.claim(r.id)) { // else ended already (cancelled)
+      stats.count(self->state, r, (now - t->submitted) / 1000);
+      claimed.emplace_back(&r, std::move(*t));
+    }
+  if (claimed.empty())
+    return;
+  stats.flush(b);
   bool tracing = trace::enabled();
   end_batch(self, [&](const callback_pair* cb, credit_return& credit) {
-    auto now = now_ns();
-    for (auto& r : results) {
-      auto t = b.table.claim(r.id);
-      if (!t)
-        continue; // ended already (cancelled, or timed out and late)
+    for (auto& [r, t] : claimed) {
       std::optional<trace::job_record> traced;
       if (tracing)
         traced = trace::job_record{
-          r.id,      t->thread,     b.trace_track, r.device,
-          r.core,    bool(r.error), t->submitted,  r.dispatched,
-          r.started, r.finished,    now,           0,
+          r->id,      t.thread,       b.trace_track, r->device,
+          r->core,    bool(r->error), t.submitted,   r->dispatched,
+          r->started, r->finished,    now,           0,
           0};
-      auto latency = (now - t->submitted) / 1000;
-      b.latency.record(latency);
-      count(self->state, r, latency);
       job_table::outcome o;
-      if (r.error) {
-        o.error = std::move(r.error);
+      if (r->error) {
+        o.error = std::move(r->error);
       } else {
-        b.npu_time.record((r.finished - r.started) / 1000);
         o.outputs
-          = outputs_of(*b.model, t->batch, r.shapes,
-                       into_caller_buffers(std::move(r.outputs), t->outputs));
-        if (&r == &results.back())
+          = outputs_of(*b.model, t.batch, r->shapes,
+                       into_caller_buffers(std::move(r->outputs), t.outputs));
+        if (r == claimed.back().first)
           b.set_latest(o.outputs);
       }
-      finish(self, cb, credit, r.id, *t, std::move(o),
+      finish(self, cb, credit, r->id, t, std::move(o),
              traced ? &*traced : nullptr);
     }
   });
@@ -202,14 +221,16 @@ void done(self_ptr self) {
 uint64_t cancel(self_ptr self, const std::string& reason) {
   auto& b = *self->state.books;
   auto open = b.table.claim_all_open();
+  auto now = now_ns();
+  batch_stats stats;
+  job_result cancelled;
+  cancelled.error = {errc::cancelled, reason};
+  for (auto& [id, t] : open)
+    stats.count(self->state, cancelled, (now - t.submitted) / 1000);
+  stats.flush(b);
   end_batch(self, [&](const callback_pair* cb, credit_return& credit) {
-    auto now = now_ns();
-    for (auto& [id, t] : open) {
-      job_result r;
-      r.error = {errc::cancelled, reason};
-      count(self->state, r, (now - t.submitted) / 1000);
-      finish(self, cb, credit, id, t, {{}, std::move(r.error)});
-    }
+    for (auto& [id, t] : open)
+      finish(self, cb, credit, id, t, {{}, cancelled.error});
   });
   return open.size();
 }

@@ -5,7 +5,16 @@
 namespace actorrt {
 
 void time_stats::record(int64_t micros) {
+  record(std::vector<int64_t>{micros});
+}
+
+void time_stats::record(const std::vector<int64_t>& samples) {
   std::lock_guard<std::mutex> guard{mtx_};
+  for (auto micros : samples)
+    add(micros);
+}
+
+void time_stats::add(int64_t micros) {
   last_ = micros;
   ++count_;
   double delta = micros - mean_;

@@ -22,11 +22,15 @@ public:
   explicit time_stats(size_t window = 1024) : window_(window) {}
 
   void record(int64_t micros);
+  /// Several samples under one lock.
+  void record(const std::vector<int64_t>& micros);
   stats_summary summary() const;
   /// The most recent samples, oldest first.
   std::vector<int64_t> recent() const;
 
 private:
+  void add(int64_t micros); // under mtx_
+
   mutable std::mutex mtx_;
   size_t window_;
   std::vector<int64_t> ring_;
