@@ -1,10 +1,11 @@
 """Soak: exactly-once over many jobs, flat memory, engines made and dropped.
 
-    PYTHONPATH=build/python /usr/bin/python3 bench/python_soak.py [-n JOBS] [-c CYCLES]
+    PYTHONPATH=build/python /usr/bin/python3 bench/python_soak.py [-n JOBS] [-c CYCLES] [--fail P]
 
 On SIMULATED zero-latency cores (no compute: the runtime's own paths only):
 1. JOBS run_async jobs with a callback: every job id ends exactly once, with
-   its own outputs; RSS at each tenth.
+   its own outputs or (with --fail P, each job failing with probability P
+   on its core) its own error; RSS at each tenth.
 2. CYCLES engines made, used and disposed, then CYCLES made, used and
    dropped without dispose() (the garbage collector's path): RSS and
    threads before and after.
@@ -18,7 +19,16 @@ import time
 
 import numpy as np
 
-os.environ.setdefault("ACTORRT_DEVICES", "sim:3")
+
+def fail_rate():
+    """--fail P, read before the runtime starts (it reads ACTORRT_DEVICES)."""
+    import sys
+    args = sys.argv[1:]
+    return float(args[args.index("--fail") + 1]) if "--fail" in args else 0.0
+
+
+os.environ.setdefault("ACTORRT_DEVICES",
+                      f"sim:3::fail={fail_rate()}" if fail_rate() else "sim:3")
 from dx_engine import InferenceEngine  # noqa: E402
 
 MODEL = os.path.join(os.environ.get("ACTORRT_MODEL_DIR", "build/models"), "tiny_cnn.onnx")
@@ -43,10 +53,14 @@ def exactly_once(n):
     count = [0]
     lock = threading.Lock()
 
-    def cb(outputs, key):
+    failed = [0]
+
+    def cb(outputs, key, error):
         k = int(np.frombuffer(outputs[0].tobytes()[:8], dtype=np.uint64)[0]) if outputs else -1
         with lock:
-            if k != key:
+            if error is not None:
+                failed[0] += 1
+            elif k != key:
                 wrong[0] += 1
             ended[key] = min(ended[key] + 1, 255)
             count[0] += 1
@@ -70,7 +84,7 @@ def exactly_once(n):
     lost = sum(1 for e in ended if e == 0)
     dup = sum(1 for e in ended if e > 1)
     print(f"jobs {n}: lost {lost}, duplicated {dup}, wrong outputs {wrong[0]}, "
-          f"{n / secs:,.0f} jobs/s")
+          f"failed (injected) {failed[0]}, {n / secs:,.0f} jobs/s")
     print("RSS MiB at each tenth: " + " ".join(f"{m:.0f}" for m in marks))
     return lost == 0 and dup == 0 and wrong[0] == 0
 
@@ -85,7 +99,11 @@ def cycles(n, dispose):
             x = [np.zeros(ie.get_input_size(), np.uint8)]
         ie.register_callback(lambda outputs, arg: None)
         ie.run_async(x)
-        ie.run(x)
+        try:
+            ie.run(x)
+        except RuntimeError as e:  # an injected fault (--fail)
+            if "simulated NPU fault" not in str(e):
+                raise
         if dispose:
             ie.dispose()
         del ie
@@ -104,6 +122,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-n", "--jobs", type=int, default=1_000_000)
     p.add_argument("-c", "--cycles", type=int, default=1000)
+    p.add_argument("--fail", type=float, default=0.0,
+                   help="each job fails on its core with this probability")
     a = p.parse_args()
     print("SIMULATED NPU cores (no compute)")
     ok = exactly_once(a.jobs)
