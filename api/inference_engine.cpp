@@ -15,6 +15,7 @@
 #include "core/clock.hpp"
 #include "core/model.hpp"
 #include "device/ort_library.hpp"
+#include "engine_on_runtime.hpp"
 #include "observability/trace.hpp"
 
 namespace actorrt {
@@ -88,6 +89,31 @@ struct InferenceEngine::impl {
       throw_error(r.error.code, r.error.message);
     return std::move(r.outputs);
   }
+
+  /// Every job's start (RunAsync, Run, RunBatch): its id.
+  uint64_t submit(const std::vector<blob>& inputs, job_ticket ticket,
+                  std::vector<blob> outputs) {
+    std::shared_lock<std::shared_mutex> guard{submitting};
+    check_open();
+    return books->submit(inputs, std::move(outputs), std::move(ticket));
+  }
+
+  /// A job submitted and waited for.
+  tensors run(const std::vector<blob>& inputs, job_ticket ticket,
+              std::vector<blob> outputs) {
+    if (on_engine_thread(books.get()))
+      throw InvalidOperation("Run inside a callback would wait for the "
+                             "thread that delivers its result; use RunAsync "
+                             "there");
+    auto id = submit(inputs, std::move(ticket), std::move(outputs));
+    try {
+      check_open();
+      return finish(wait(id, std::chrono::milliseconds::max()));
+    } catch (...) {
+      books->table.abandon(id); // given up: its result is not kept
+      throw;
+    }
+  }
 };
 
 namespace {
@@ -139,18 +165,23 @@ void SetWarningHandler(std::function<void(const std::string&)> fn) {
   warning_handler = std::move(fn);
 }
 
-InferenceEngine::InferenceEngine(const std::string& model_path,
-                                 const InferenceOption& option,
-                                 EngineSettings settings)
-  : impl_(std::make_unique<impl>()) {
+void InferenceEngine::impl_deleter::operator()(impl* state) const {
+  delete state;
+}
+
+InferenceEngine::state_ptr open_engine(std::shared_ptr<runtime> rt,
+                                       const std::string& model_path,
+                                       const InferenceOption& option,
+                                       EngineSettings settings) {
   option.validate();
   if (option.use_ort && !ort_available())
     warn_ort_once();
-  auto& d = *impl_;
+  InferenceEngine::state_ptr state{new InferenceEngine::impl};
+  auto& d = *state;
   d.path = model_path;
   d.option = option;
   d.settings = std::move(settings);
-  d.rt = d.settings.rt ? d.settings.rt
+  d.rt = rt ? std::move(rt)
          : d.settings.devices.empty()
            ? runtime::shared()
            : runtime::shared(parse_devices(d.settings.devices));
@@ -162,7 +193,16 @@ InferenceEngine::InferenceEngine(const std::string& model_path,
   d.books->interrupt = d.settings.interrupt;
   d.books->count_in(d.rt->counters());
   d.engine = spawn_engine(sys, d.books);
+  return state;
 }
+
+InferenceEngine::InferenceEngine(const std::string& model_path,
+                                 const InferenceOption& option,
+                                 EngineSettings settings)
+  : InferenceEngine(
+    open_engine(nullptr, model_path, option, std::move(settings))) {}
+
+InferenceEngine::InferenceEngine(state_ptr state) : impl_(std::move(state)) {}
 
 InferenceEngine::~InferenceEngine() {
   if (impl_->rt->forked()) {
@@ -193,7 +233,7 @@ tensors InferenceEngine::Run(const std::vector<blob>& inputs,
                              std::vector<blob> outputs) {
   job_ticket t;
   t.silent = true;
-  return run(inputs, std::move(t), std::move(outputs));
+  return impl_->run(inputs, std::move(t), std::move(outputs));
 }
 
 tensors InferenceEngine::Run(const std::vector<blob>& inputs, void* user_arg,
@@ -202,21 +242,7 @@ tensors InferenceEngine::Run(const std::vector<blob>& inputs, void* user_arg,
   job_ticket t;
   t.ptr = user_arg;
   t.keep = std::move(keep);
-  return run(inputs, std::move(t), std::move(outputs));
-}
-
-tensors InferenceEngine::run(const std::vector<blob>& inputs, job_ticket ticket,
-                             std::vector<blob> outputs) {
-  if (on_engine_thread(impl_->books.get()))
-    throw InvalidOperation("Run inside a callback would wait for the thread "
-                           "that delivers its result; use RunAsync there");
-  auto id = submit(inputs, std::move(ticket), std::move(outputs));
-  try {
-    return Wait(id);
-  } catch (...) {
-    impl_->books->table.abandon(id); // given up: its result is not kept
-    throw;
-  }
+  return impl_->run(inputs, std::move(t), std::move(outputs));
 }
 
 tensors InferenceEngine::Run(const void* input, size_t bytes) {
@@ -229,15 +255,7 @@ uint64_t InferenceEngine::RunAsync(const std::vector<blob>& inputs,
   job_ticket t;
   t.ptr = user_arg;
   t.keep = std::move(keep);
-  return submit(inputs, std::move(t), std::move(outputs));
-}
-
-uint64_t InferenceEngine::submit(const std::vector<blob>& inputs,
-                                 job_ticket ticket, std::vector<blob> outputs) {
-  auto& d = *impl_;
-  std::shared_lock<std::shared_mutex> submitting{d.submitting};
-  d.check_open();
-  return d.books->submit(inputs, std::move(outputs), std::move(ticket));
+  return impl_->submit(inputs, std::move(t), std::move(outputs));
 }
 
 tensors InferenceEngine::Wait(uint64_t job_id) {
@@ -313,7 +331,7 @@ void InferenceEngine::RunBatch(const std::vector<std::vector<blob>>& inputs,
     for (size_t i = 0; i < inputs.size(); ++i) {
       job_ticket t;
       t.silent = true;
-      ids.push_back(submit(inputs[i], std::move(t), outputs[i]));
+      ids.push_back(d.submit(inputs[i], std::move(t), outputs[i]));
     }
   } catch (...) {
     first_error = std::current_exception();
@@ -427,9 +445,8 @@ Validation InferenceEngine::Validate(const std::vector<blob>& inputs,
   InferenceOption on_device = d.option;
   on_device.devices = {device_id};
   EngineSettings same_runtime;
-  same_runtime.rt = d.rt;
   same_runtime.interrupt = d.settings.interrupt;
-  InferenceEngine device{d.path, on_device, same_runtime};
+  InferenceEngine device{open_engine(d.rt, d.path, on_device, same_runtime)};
   v.outputs = device.Run(inputs);
   v.device_lanes = device.GetLaneBackends();
   InferenceOption reference_option;
@@ -549,9 +566,12 @@ bool InferenceEngine::IsSimulated() const {
   return impl_->books->simulated;
 }
 
-std::shared_ptr<runtime> InferenceEngine::GetRuntime() const {
+std::vector<std::string> InferenceEngine::GetDevices() const {
   impl_->check_open();
-  return impl_->rt;
+  std::vector<std::string> names;
+  for (auto& d : impl_->rt->devices())
+    names.push_back(to_string(d));
+  return names;
 }
 
 size_t InferenceEngine::Dispose() {

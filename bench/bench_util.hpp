@@ -10,6 +10,7 @@
 
 #include "actorrt/inference_engine.hpp"
 #include "actors/runtime.hpp"
+#include "engine_on_runtime.hpp"
 
 namespace actorrt::bench {
 
@@ -29,9 +30,8 @@ T percentile(std::vector<T>& xs, double p) {
 inline std::unique_ptr<InferenceEngine>
 make_engine(const std::string& path, const std::string& devices,
             const InferenceOption& option = {}) {
-  EngineSettings s;
-  s.rt = std::make_shared<runtime>(parse_devices(devices));
-  return std::make_unique<InferenceEngine>(path, option, s);
+  return std::make_unique<InferenceEngine>(open_engine(
+    std::make_shared<runtime>(parse_devices(devices)), path, option));
 }
 
 /// One zero-filled raw input of the engine's input size.

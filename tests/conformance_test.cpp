@@ -18,6 +18,7 @@
 #include "core/model.hpp"
 #include "device/ort_library.hpp"
 #include "device/registry.hpp"
+#include "engine_on_runtime.hpp"
 
 using namespace actorrt;
 namespace fs = std::filesystem;
@@ -195,11 +196,9 @@ std::optional<bool> run_direct(const std::string& kind, const model& m,
 
 std::optional<bool> run_engine(const std::shared_ptr<runtime>& rt,
                                const fs::path& path, const test_data& d) {
-  EngineSettings s;
-  s.rt = rt;
   std::unique_ptr<InferenceEngine> ie;
   try {
-    ie = std::make_unique<InferenceEngine>(path.string(), InferenceOption{}, s);
+    ie = std::make_unique<InferenceEngine>(open_engine(rt, path.string()));
   } catch (const Error&) {
     return std::nullopt;
   }

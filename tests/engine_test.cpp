@@ -16,6 +16,7 @@
 #include "actors/runtime.hpp"
 #include "device/registry.hpp"
 #include "device/simulated_executor.hpp"
+#include "engine_on_runtime.hpp"
 #include "models.hpp"
 
 using namespace actorrt;
@@ -28,10 +29,12 @@ std::shared_ptr<runtime> make_runtime(const std::string& devices) {
   return std::make_shared<runtime>(parse_devices(devices));
 }
 
-EngineSettings on(std::shared_ptr<runtime> rt) {
-  EngineSettings s;
-  s.rt = std::move(rt);
-  return s;
+/// An engine's state on `rt`: InferenceEngine ie{on(rt, path)}.
+InferenceEngine::state_ptr on(std::shared_ptr<runtime> rt,
+                              const std::string& path,
+                              const InferenceOption& option = {},
+                              EngineSettings settings = {}) {
+  return open_engine(std::move(rt), path, option, std::move(settings));
 }
 
 /// A raw input whose first 8 bytes carry `key`; the simulated NPU echoes
@@ -80,7 +83,7 @@ std::map<int, uint64_t> jobs_per_core(runtime& rt, int device = -1) {
 
 TEST_CASE("Run equals a direct OpenCV DNN forward", "[engine]") {
   auto rt = make_runtime("cpu:3");
-  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  InferenceEngine ie{on(rt, model_path("tiny_cnn"), {})};
   CHECK_FALSE(ie.IsSimulated());
   // One lane per core, on the backend the engine asked for.
   auto lanes = ie.GetLaneBackends();
@@ -88,7 +91,7 @@ TEST_CASE("Run equals a direct OpenCV DNN forward", "[engine]") {
   CHECK(lanes[0] == (ort_available() ? "0:0 onnxruntime" : "0:0 opencv-dnn"));
   InferenceOption opencv;
   opencv.use_ort = false;
-  InferenceEngine on_opencv{model_path("tiny_cnn"), opencv, on(rt)};
+  InferenceEngine on_opencv{on(rt, model_path("tiny_cnn"), opencv)};
   CHECK(on_opencv.GetLaneBackends().at(2) == "0:2 opencv-dnn");
   std::vector<float> input(3 * 32 * 32);
   for (size_t i = 0; i < input.size(); ++i)
@@ -109,7 +112,7 @@ TEST_CASE("Run equals a direct OpenCV DNN forward", "[engine]") {
 
 TEST_CASE("10k jobs from 3 threads are answered exactly once", "[engine]") {
   auto rt = make_runtime("sim:3");
-  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  InferenceEngine ie{on(rt, model_path("tiny_cnn"), {})};
   CHECK(ie.IsSimulated());
   constexpr uint64_t per_thread = 3334;
   std::mutex mtx;
@@ -156,7 +159,7 @@ TEST_CASE("bound option NPU_1 runs every job on core 1", "[engine]") {
   auto rt = make_runtime("sim:3");
   InferenceOption opt;
   opt.bound = bound_option::npu_1;
-  InferenceEngine ie{model_path("tiny_cnn"), opt, on(rt)};
+  InferenceEngine ie{on(rt, model_path("tiny_cnn"), opt)};
   std::vector<uint64_t> ids;
   for (int i = 0; i < 30; ++i)
     ids.push_back(ie.RunAsync({blob::allocate(ie.GetInputSize())}));
@@ -170,7 +173,7 @@ TEST_CASE("bound option NPU_1 runs every job on core 1", "[engine]") {
 
 TEST_CASE("NPU_ALL spreads jobs over every core", "[engine]") {
   auto rt = make_runtime("sim:3:2ms");
-  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  InferenceEngine ie{on(rt, model_path("tiny_cnn"), {})};
   std::vector<uint64_t> ids;
   for (int i = 0; i < 60; ++i)
     ids.push_back(ie.RunAsync({blob::allocate(ie.GetInputSize())}));
@@ -186,7 +189,7 @@ TEST_CASE("devices restricts an engine to the listed devices", "[engine]") {
   auto rt = make_runtime("sim:3,sim:3");
   InferenceOption opt;
   opt.devices = {1};
-  InferenceEngine ie{model_path("tiny_cnn"), opt, on(rt)};
+  InferenceEngine ie{on(rt, model_path("tiny_cnn"), opt)};
   CHECK(ie.GetMaxInFlight() == 6);
   for (int i = 0; i < 20; ++i)
     ie.Run({blob::allocate(ie.GetInputSize())});
@@ -199,15 +202,15 @@ TEST_CASE("devices restricts an engine to the listed devices", "[engine]") {
   }
   CHECK(on_device_1 == 20);
   opt.devices = {5};
-  CHECK_THROWS_AS(InferenceEngine(model_path("tiny_cnn"), opt, on(rt)),
+  CHECK_THROWS_AS(InferenceEngine(on(rt, model_path("tiny_cnn"), opt)),
                   InvalidArgument);
-  InferenceEngine both{model_path("tiny_cnn"), {}, on(rt)};
+  InferenceEngine both{on(rt, model_path("tiny_cnn"), {})};
   CHECK(both.GetMaxInFlight() == 12);
 }
 
 TEST_CASE("Wait times out, and the job stays waitable", "[engine]") {
   auto rt = make_runtime("sim:1:300ms");
-  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  InferenceEngine ie{on(rt, model_path("tiny_cnn"), {})};
   auto id = ie.RunAsync({blob::allocate(ie.GetInputSize())});
   CHECK_THROWS_AS(ie.Wait(id, 10ms), Timeout);
   CHECK(ie.Wait(id, 5000ms).size() == 1);
@@ -215,7 +218,7 @@ TEST_CASE("Wait times out, and the job stays waitable", "[engine]") {
 
 TEST_CASE("Wait on unknown or finished ids says so", "[engine]") {
   auto rt = make_runtime("sim:3");
-  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  InferenceEngine ie{on(rt, model_path("tiny_cnn"), {})};
   CHECK_THROWS_AS(ie.Wait(12345), InvalidArgument);
   auto id = ie.RunAsync({blob::allocate(ie.GetInputSize())});
   ie.Wait(id);
@@ -224,7 +227,7 @@ TEST_CASE("Wait on unknown or finished ids says so", "[engine]") {
 
 TEST_CASE("bad inputs are rejected and the engine keeps serving", "[engine]") {
   auto rt = make_runtime("cpu:2");
-  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  InferenceEngine ie{on(rt, model_path("tiny_cnn"), {})};
   CHECK_THROWS_AS(ie.RunAsync({blob::allocate(1)}), InvalidArgument);
   CHECK_THROWS_WITH(ie.Run({blob::allocate(12287)}),
                     Catch::Contains("12287") && Catch::Contains("12288"));
@@ -233,23 +236,23 @@ TEST_CASE("bad inputs are rejected and the engine keeps serving", "[engine]") {
 
 TEST_CASE("bad models fail the constructor with typed errors", "[engine]") {
   auto rt = make_runtime("cpu:2");
-  CHECK_THROWS_AS(InferenceEngine("/no/such.onnx", {}, on(rt)), FileNotFound);
+  CHECK_THROWS_AS(InferenceEngine(on(rt, "/no/such.onnx", {})), FileNotFound);
   // A model OpenCV DNN cannot run, on a device with no other backend.
-  CHECK_THROWS_AS(InferenceEngine(model_path("clip_opset13"), {},
-                                  on(make_runtime("opencv:1"))),
+  CHECK_THROWS_AS(InferenceEngine(on(make_runtime("opencv:1"),
+                                     model_path("clip_opset13"), {})),
                   InvalidModel);
   InferenceOption bad;
   bad.buffer_count = 0;
-  CHECK_THROWS_AS(InferenceEngine(model_path("tiny_cnn"), bad, on(rt)),
+  CHECK_THROWS_AS(InferenceEngine(on(rt, model_path("tiny_cnn"), bad)),
                   InvalidArgument);
   // The runtime still serves other engines after those failures.
-  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  InferenceEngine ie{on(rt, model_path("tiny_cnn"), {})};
   CHECK(ie.Run({blob::allocate(ie.GetInputSize())}).size() == 1);
 }
 
 TEST_CASE("Dispose drains jobs in flight, then refuses calls", "[engine]") {
   auto rt = make_runtime("sim:3:20ms");
-  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  InferenceEngine ie{on(rt, model_path("tiny_cnn"), {})};
   std::atomic<int> ended{0};
   ie.RegisterCallback([&](const tensors&, void*, const failure&) {
     ++ended;
@@ -268,9 +271,9 @@ TEST_CASE("Dispose drains jobs in flight, then refuses calls", "[engine]") {
 TEST_CASE("Dispose past its deadline cancels what is left, once each",
           "[engine]") {
   auto rt = make_runtime("sim:1:400ms");
-  EngineSettings s = on(rt);
+  EngineSettings s;
   s.dispose_timeout = 50ms;
-  InferenceEngine ie{model_path("tiny_cnn"), {}, s};
+  InferenceEngine ie{on(rt, model_path("tiny_cnn"), {}, s)};
   std::atomic<int> cancelled{0}, ok{0};
   ie.RegisterCallback([&](const tensors&, void*, const failure& err) {
     (err.code == errc::cancelled ? cancelled : ok)++;
@@ -291,7 +294,7 @@ TEST_CASE("executor faults fail their jobs only", "[engine]") {
       return std::unique_ptr<executor>(new flaky_executor(m, {}, 0));
     });
   auto rt = make_runtime("flaky:3");
-  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  InferenceEngine ie{on(rt, model_path("tiny_cnn"), {})};
   std::vector<uint64_t> ids;
   for (uint64_t key = 1; key <= 100; ++key)
     ids.push_back(ie.RunAsync({keyed_input(ie.GetInputSize(), key)}));
@@ -313,7 +316,7 @@ TEST_CASE("executor faults fail their jobs only", "[engine]") {
 
 TEST_CASE("callback and Wait both see the same job", "[engine]") {
   auto rt = make_runtime("sim:3");
-  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  InferenceEngine ie{on(rt, model_path("tiny_cnn"), {})};
   std::mutex mtx;
   std::map<uint64_t, const uint8_t*> from_callback;
   ie.RegisterCallback([&](const tensors& out, void* arg, const failure&) {
@@ -336,9 +339,9 @@ TEST_CASE("callback and Wait both see the same job", "[engine]") {
 TEST_CASE("unwaited results are released past the retention window",
           "[engine]") {
   auto rt = make_runtime("sim:3");
-  EngineSettings s = on(rt);
+  EngineSettings s;
   s.retention = 16;
-  InferenceEngine ie{model_path("tiny_cnn"), {}, s};
+  InferenceEngine ie{on(rt, model_path("tiny_cnn"), {}, s)};
   ie.RegisterCallback([](const tensors&, void*, const failure&) { return 0; });
   std::vector<uint64_t> ids;
   for (int i = 0; i < 500; ++i)
@@ -386,10 +389,10 @@ TEST_CASE("a core that dies fails its jobs, the others keep serving",
                      return std::unique_ptr<executor>(new gated_executor(m));
                    });
   auto rt = make_runtime("gated:3");
-  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  InferenceEngine ie{on(rt, model_path("tiny_cnn"), {})};
   InferenceOption only0;
   only0.bound = bound_option::npu_0;
-  InferenceEngine on0{model_path("tiny_cnn"), only0, on(rt)};
+  InferenceEngine on0{on(rt, model_path("tiny_cnn"), only0)};
   // Core 0:0 runs one job (held at the gate) while a second waits in its
   // mailbox; then the core dies.
   gated_executor::set(false);
@@ -407,13 +410,13 @@ TEST_CASE("a core that dies fails its jobs, the others keep serving",
   CHECK_FALSE(report[0].alive);
   for (int i = 0; i < 10; ++i)
     CHECK(ie.Run({blob::allocate(ie.GetInputSize())}).size() == 1);
-  CHECK_THROWS_AS(InferenceEngine(model_path("tiny_cnn"), only0, on(rt)),
+  CHECK_THROWS_AS(InferenceEngine(on(rt, model_path("tiny_cnn"), only0)),
                   InvalidArgument);
 }
 
 TEST_CASE("RunBatch fills the caller's buffers in order", "[engine]") {
   auto rt = make_runtime("sim:3");
-  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  InferenceEngine ie{on(rt, model_path("tiny_cnn"), {})};
   std::vector<std::vector<blob>> in, out;
   for (uint64_t key = 1; key <= 8; ++key) {
     in.push_back({keyed_input(ie.GetInputSize(), key)});
@@ -433,7 +436,7 @@ TEST_CASE("callbacks may submit follow-up jobs without deadlock", "[engine]") {
   auto rt = make_runtime("sim:1");
   InferenceOption opt;
   opt.buffer_count = 1; // every callback runs while its engine is "full"
-  InferenceEngine ie{model_path("tiny_cnn"), opt, on(rt)};
+  InferenceEngine ie{on(rt, model_path("tiny_cnn"), opt)};
   std::atomic<int> chained{0};
   std::atomic<bool> wait_refused{false};
   std::promise<void> all_done;
@@ -463,9 +466,9 @@ TEST_CASE("Dispose racing submitters: every accepted job ends once",
     // Six jobs in flight on one 10 ms core outlast the 3 ms dispose
     // timeout: some end by cancellation, the rest normally.
     auto rt = make_runtime("sim:1:10ms");
-    EngineSettings s = on(rt);
+    EngineSettings s;
     s.dispose_timeout = 3ms;
-    InferenceEngine ie{model_path("tiny_cnn"), {}, s};
+    InferenceEngine ie{on(rt, model_path("tiny_cnn"), {}, s)};
     std::mutex mtx;
     std::map<uint64_t, int> ended;
     ie.RegisterCallback([&](const tensors&, void* arg, const failure&) {
@@ -503,7 +506,7 @@ TEST_CASE("Dispose racing submitters: every accepted job ends once",
 
 TEST_CASE("outputs go into caller buffers when given", "[engine]") {
   auto rt = make_runtime("sim:3");
-  InferenceEngine ie{model_path("multi_io"), {}, on(rt)};
+  InferenceEngine ie{on(rt, model_path("multi_io"), {})};
   auto raw = blob::allocate(ie.GetOutputSize());
   auto out = ie.Run({keyed_input(ie.GetInputSize(), 5)}, {raw});
   REQUIRE(out.size() == 2);
@@ -546,8 +549,8 @@ TEST_CASE("engines sharing a device share its max load", "[engine]") {
   auto rt = make_runtime("counting:3");
   InferenceOption opt;
   opt.buffer_count = 2;
-  InferenceEngine a{model_path("tiny_cnn"), opt, on(rt)};
-  InferenceEngine b{model_path("tiny_cnn"), opt, on(rt)};
+  InferenceEngine a{on(rt, model_path("tiny_cnn"), opt)};
+  InferenceEngine b{on(rt, model_path("tiny_cnn"), opt)};
   std::vector<std::thread> threads;
   for (auto* ie : {&a, &b})
     threads.emplace_back([ie] {
@@ -572,7 +575,7 @@ TEST_CASE("jobs in flight never exceed buffer_count", "[engine]") {
   auto rt = make_runtime("counting:3");
   InferenceOption opt;
   opt.buffer_count = 2;
-  InferenceEngine ie{model_path("tiny_cnn"), opt, on(rt)};
+  InferenceEngine ie{on(rt, model_path("tiny_cnn"), opt)};
   std::atomic<int> ended{0};
   ie.RegisterCallback([&](const tensors&, void*, const failure&) {
     ++ended;
@@ -598,7 +601,7 @@ TEST_CASE("a model with a dynamic batch axis runs the batch it is given",
   for (auto devices : {"cpu:2", "sim:2"}) {
     INFO(devices);
     auto rt = make_runtime(devices);
-    InferenceEngine ie{model_path("dynamic_batch"), {}, on(rt)};
+    InferenceEngine ie{on(rt, model_path("dynamic_batch"), {})};
     std::vector<float> x(4 * 6);
     for (size_t i = 0; i < x.size(); ++i)
       x[i] = float(i) - 10;
@@ -620,13 +623,13 @@ TEST_CASE("an interrupted Run gives its job up: it still ends, nothing is "
           "held",
           "[engine]") {
   auto rt = make_runtime("sim:1:1000ms");
-  auto settings = on(rt);
+  EngineSettings settings;
   std::atomic<int> polls{0};
   settings.interrupt = [&polls] {
     if (++polls == 2)
       throw std::runtime_error("interrupted");
   };
-  InferenceEngine ie{model_path("tiny_cnn"), {}, settings};
+  InferenceEngine ie{on(rt, model_path("tiny_cnn"), {}, settings)};
   auto in = keyed_input(ie.GetInputSize(), 1);
   auto start = std::chrono::steady_clock::now();
   CHECK_THROWS_WITH(ie.Run({in}), "interrupted");
@@ -640,7 +643,7 @@ TEST_CASE("Dispose inside a callback while another Dispose runs returns at "
           "once; Dispose is bounded while a callback blocks",
           "[engine]") {
   auto rt = make_runtime("sim:1");
-  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  InferenceEngine ie{on(rt, model_path("tiny_cnn"), {})};
   std::promise<void> entered;
   std::atomic<bool> inner_returned{false};
   ie.RegisterCallback([&](const tensors&, void*, const failure&) {
@@ -663,7 +666,7 @@ TEST_CASE("Dispose inside a callback while another Dispose runs returns at "
 
 TEST_CASE("Run inside a callback is refused before a job is made", "[engine]") {
   auto rt = make_runtime("sim:1");
-  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  InferenceEngine ie{on(rt, model_path("tiny_cnn"), {})};
   std::promise<std::string> said;
   ie.RegisterCallback([&](const tensors&, void*, const failure&) {
     try {
@@ -683,7 +686,7 @@ TEST_CASE("Run inside a callback is refused before a job is made", "[engine]") {
 TEST_CASE("a trace holds every stage of every job recorded, once",
           "[engine][trace]") {
   auto rt = make_runtime("sim:2");
-  InferenceEngine ie{model_path("tiny_cnn"), {}, on(rt)};
+  InferenceEngine ie{on(rt, model_path("tiny_cnn"), {})};
   std::atomic<int> called{0};
   ie.RegisterCallback([&](const tensors&, void*, const failure&) {
     ++called;

@@ -14,6 +14,7 @@
 #include "actorrt/inference_engine.hpp"
 #include "actors/runtime.hpp"
 #include "device/registry.hpp"
+#include "engine_on_runtime.hpp"
 #include "models.hpp"
 
 extern char** environ;
@@ -64,9 +65,7 @@ TEST_CASE("the C++ API runs on a worker node's cores", "[nodes]") {
   auto rt
     = std::make_shared<runtime>(parse_devices("none"), scheduler_settings{},
                                 std::vector<std::string>{node.address});
-  EngineSettings settings;
-  settings.rt = rt;
-  InferenceEngine ie{model_path("tiny_cnn"), {}, settings};
+  InferenceEngine ie{open_engine(rt, model_path("tiny_cnn"))};
   auto lanes = ie.GetLaneBackends();
   CHECK(lanes.size() == 2);
   auto input = blob::allocate(ie.GetInputSize());

@@ -16,10 +16,6 @@
 
 namespace actorrt {
 
-class runtime;
-class model;
-struct job_ticket;
-
 /// Settings of one engine that DX-RT does not have.
 struct EngineSettings {
   /// Finished results kept for Wait while a callback is registered and
@@ -37,9 +33,6 @@ struct EngineSettings {
   /// The devices to use, as ACTORRT_DEVICES says them ("cpu:3", "sim:2",
   /// ...; the process shares one runtime per spec); empty: the default.
   std::string devices;
-  /// The runtime (devices) to use, for C++ programs that made their own;
-  /// empty: the one of `devices`.
-  std::shared_ptr<runtime> rt;
 };
 
 /// A distribution of durations, in milliseconds. Quantiles are estimated
@@ -216,8 +209,10 @@ public:
   tensors GetLatestOutputs() const;
   /// True when every core this engine uses is simulated (no real compute).
   bool IsSimulated() const;
-  /// The runtime this engine runs on.
-  std::shared_ptr<runtime> GetRuntime() const;
+  /// The local devices of the runtime this engine runs on, as
+  /// ACTORRT_DEVICES names them ("cpu:3", "sim:3:2ms"); worker nodes'
+  /// cores show in GetStats().cores.
+  std::vector<std::string> GetDevices() const;
 
   /// Stops intake, waits for jobs in flight (bounded by the settings'
   /// dispose_timeout), cancels what is left and unloads the model. Returns
@@ -229,14 +224,18 @@ public:
   /// The same with its own bound instead of dispose_timeout.
   size_t Dispose(std::chrono::milliseconds timeout);
 
-private:
-  uint64_t submit(const std::vector<blob>& inputs, job_ticket ticket,
-                  std::vector<blob> outputs);
-  tensors run(const std::vector<blob>& inputs, job_ticket ticket,
-              std::vector<blob> outputs);
-
+  /// The library's own state of an engine (defined inside it, and freed
+  /// there), and the constructor its own code uses to make an engine over
+  /// such state.
   struct impl;
-  std::unique_ptr<impl> impl_;
+  struct impl_deleter {
+    void operator()(impl* state) const;
+  };
+  using state_ptr = std::unique_ptr<impl, impl_deleter>;
+  explicit InferenceEngine(state_ptr state);
+
+private:
+  state_ptr impl_;
 };
 
 } // namespace actorrt

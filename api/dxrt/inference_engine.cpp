@@ -282,7 +282,7 @@ float InferenceEngine::RunBenchmark(int num, void* inputPtr) {
 
 TensorPtrs InferenceEngine::impl::validate(std::vector<actorrt::blob> in,
                                            int device_id) {
-  int devices = static_cast<int>(ie().GetRuntime()->devices().size());
+  int devices = static_cast<int>(ie().GetDevices().size());
   if (device_id < 0 || device_id >= devices) // DX-RT's exception for it
     throw DeviceIOException("ValidateDevice: no device "
                             + std::to_string(device_id) + " (this runtime has "
@@ -372,7 +372,7 @@ Tensors InferenceEngine::GetInputs(void* ptr, uint64_t phyAddr) {
 
 std::vector<Tensors> InferenceEngine::GetInputs(int devId) {
   return guarded([&] {
-    int devices = static_cast<int>(_impl->ie().GetRuntime()->devices().size());
+    int devices = static_cast<int>(_impl->ie().GetDevices().size());
     if (devId < 0 || devId >= devices)
       throw InvalidArgumentException("GetInputs: no device "
                                      + std::to_string(devId));

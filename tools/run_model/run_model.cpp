@@ -197,8 +197,8 @@ int main(int argc, char** argv) {
     double fps = jobs / secs;
 
     std::printf("model  %s\ndevices", s.model.c_str());
-    for (auto& d : ie.GetRuntime()->devices())
-      std::printf(" %s", to_string(d).c_str());
+    for (auto& d : ie.GetDevices())
+      std::printf(" %s", d.c_str());
     std::printf("%s\nlanes ",
                 ie.IsSimulated() ? "  (SIMULATED NPU: no real compute)" : "");
     for (auto& lane : ie.GetLaneBackends())
