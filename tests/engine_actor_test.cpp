@@ -3,11 +3,10 @@
 // the actor did with them checked after each step. No threads, no sleeps.
 #include <catch2/catch.hpp>
 
-#include <caf/scheduler/test_coordinator.hpp>
-
 #include "actors/engine_actor.hpp"
 #include "actors/runtime.hpp"
 #include "actors/scheduler_actor.hpp"
+#include "deterministic_system.hpp"
 #include "models.hpp"
 
 using namespace actorrt;
@@ -15,17 +14,7 @@ using actorrt::test::model_path;
 
 namespace {
 
-struct fixture {
-  struct config : caf::actor_system_config {
-    config() {
-      add_actorrt_types(*this);
-      set("scheduler.policy", caf::atom("testing"));
-    }
-  };
-  config cfg;
-  caf::actor_system sys{cfg};
-  caf::scheduler::test_coordinator& sched
-    = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+struct fixture : actorrt::test::deterministic_system {
   model_ptr m = model::load(model_path("tiny_cnn"));
   std::shared_ptr<engine_books> books = std::make_shared<engine_books>(16);
   engine_actor engine;

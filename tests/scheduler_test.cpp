@@ -2,11 +2,10 @@
 // cores and a fake engine, every message delivered when the test says.
 #include <catch2/catch.hpp>
 
-#include <caf/scheduler/test_coordinator.hpp>
-
 #include "actors/job_outbox.hpp"
 #include "actors/runtime.hpp"
 #include "actors/scheduler_actor.hpp"
+#include "deterministic_system.hpp"
 #include "models.hpp"
 
 using namespace actorrt;
@@ -102,17 +101,7 @@ engine_actor::behavior_type fake_engine(engine_actor::pointer,
   };
 }
 
-struct fixture {
-  struct config : caf::actor_system_config {
-    config() {
-      add_actorrt_types(*this);
-      set("scheduler.policy", caf::atom("testing"));
-    }
-  };
-  config cfg;
-  caf::actor_system sys{cfg};
-  caf::scheduler::test_coordinator& sched
-    = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+struct fixture : actorrt::test::deterministic_system {
   scheduler_settings settings;
   scheduler_actor scheduler;
   std::shared_ptr<fake_engine_log> results
