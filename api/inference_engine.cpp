@@ -14,7 +14,6 @@
 #include "actors/runtime.hpp"
 #include "core/clock.hpp"
 #include "core/model.hpp"
-#include "device/ort_library.hpp"
 #include "engine_on_runtime.hpp"
 #include "observability/trace.hpp"
 
@@ -136,8 +135,7 @@ void warn(const std::string& text) {
 void warn_ort_once() {
   static std::once_flag once;
   std::call_once(once, [] {
-    // load_error() says "ONNX Runtime is not available (why)".
-    warn("use_ort=True, but " + ort_library::load_error()
+    warn("use_ort=True, but " + ort_load_error()
          + ": CPU lanes run on OpenCV DNN");
   });
 }
@@ -403,8 +401,7 @@ std::string Version() {
 }
 
 std::string OnnxRuntimeVersion() {
-  auto* lib = ort_library::get();
-  return lib ? lib->version() : "";
+  return ort_version();
 }
 
 std::string DescribeModel(const std::string& path) {

@@ -203,6 +203,15 @@ bool ort_available() {
   return ort_library::get() != nullptr;
 }
 
+std::string ort_version() {
+  auto* lib = ort_library::get();
+  return lib ? lib->version() : "";
+}
+
+std::string ort_load_error() {
+  return ort_library::load_error();
+}
+
 namespace {
 
 // The default of InferenceOption::use_ort is whether ONNX Runtime is here,

@@ -75,5 +75,9 @@ std::vector<device_spec> default_devices();
 
 /// True when ONNX Runtime's library loads (see ort_library.hpp).
 bool ort_available();
+/// Its version, "" when it does not load.
+std::string ort_version();
+/// Why it does not load ("ONNX Runtime is not available (why)").
+std::string ort_load_error();
 
 } // namespace actorrt
