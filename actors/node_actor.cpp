@@ -12,7 +12,8 @@ namespace actorrt {
 
 namespace {
 
-std::pair<std::string, uint16_t> split_address(const std::string& address) {
+/// Throws InvalidArgument unless `address` is ADDR:PORT.
+void check_address(const std::string& address) {
   auto colon = address.rfind(':');
   char* end = nullptr;
   long port = colon == std::string::npos
@@ -21,7 +22,6 @@ std::pair<std::string, uint16_t> split_address(const std::string& address) {
   if (colon == 0 || port <= 0 || port > 65535 || *end != '\0')
     throw InvalidArgument("node address '" + address
                           + "' is not ADDR:PORT (port 1..65535)");
-  return {address.substr(0, colon), static_cast<uint16_t>(port)};
 }
 
 } // namespace
@@ -93,14 +93,14 @@ std::vector<std::string> default_nodes() {
   std::string item;
   while (std::getline(all, item, ','))
     if (!item.empty()) {
-      split_address(item);
+      check_address(item);
       result.push_back(item);
     }
   return result;
 }
 
 std::shared_ptr<client_gate> gate_to(const std::string& address) {
-  split_address(address); // a clear error for a malformed one
+  check_address(address); // a clear error for a malformed one
   return std::make_shared<client_gate>(address, node_token::from_environment(),
                                        tls_files::from_environment());
 }

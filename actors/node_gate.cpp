@@ -397,7 +397,7 @@ public:
     uint8_t op = header[0];
     std::memcpy(&payload, header + 4, 4);
     payload = ntohl(payload);
-    seen_ = 0;
+    tail_.clear();
     bool first = std::exchange(first_, false);
     if (first && op != handshake_)
       return "its first BASP frame is not its handshake";
@@ -421,22 +421,17 @@ public:
   /// The next `n` bytes of the current frame's payload: "" or why they may
   /// not pass (the name may straddle two calls).
   std::string scan(const uint8_t* data, size_t n) {
+    const char* bytes = reinterpret_cast<const char*>(data);
     constexpr size_t keep = sizeof forbidden - 2; // all but one byte
-    std::string joined(reinterpret_cast<const char*>(tail_), seen_);
-    joined.append(reinterpret_cast<const char*>(data), std::min(n, keep));
+    auto joined = tail_ + std::string(bytes, std::min(n, keep));
     if (joined.find(forbidden) != std::string::npos
         || ::memmem(data, n, forbidden, sizeof forbidden - 1) != nullptr)
       return "a message naming CAF's @charbuf (a byte buffer CAF would "
              "allocate at its claimed size)";
-    // Keep the payload's last bytes, for a name that goes on in the next.
-    if (n >= keep) {
-      std::memcpy(tail_, data + n - keep, keep);
-      seen_ = keep;
-    } else { // `joined` is the tail and all of `data`
-      size_t from = joined.size() > keep ? joined.size() - keep : 0;
-      seen_ = joined.size() - from;
-      std::memcpy(tail_, joined.data() + from, seen_);
-    }
+    // The payload's last bytes, for a name that goes on in the next.
+    tail_ = n >= keep
+              ? std::string(bytes + n - keep, keep)
+              : joined.substr(joined.size() - std::min(joined.size(), keep));
     return "";
   }
 
@@ -445,8 +440,7 @@ private:
   uint8_t handshake_;
   uint32_t max_payload_;
   bool first_ = true;
-  uint8_t tail_[sizeof forbidden] = {};
-  size_t seen_ = 0; // bytes in tail_
+  std::string tail_; // of the current payload, at most `keep` bytes
 };
 
 /// Moves `from` to `to` until either ends; with `rules`, checks each

@@ -14,6 +14,7 @@ CLI), and the ratio to plain TCP from the same run.
 
 import argparse
 import os
+import pathlib
 import subprocess
 import sys
 import tempfile
@@ -67,22 +68,14 @@ def measure(addresses, n, model=MODEL, depth=64, env=None):
 
 
 def certificates(folder):
-    """A CA and a node and a client certificate it signed; the node's
-    options and the client's environment."""
-    def run(*args):
-        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder)
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key",
-        "-out", "ca.pem", "-days", "1", "-subj", "/CN=ca")
-    for name in ("node", "client"):
-        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key",
-            "-out", name + ".csr", "-subj", "/CN=" + name)
-        run("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", name + ".pem", "-days", "1")
-    path = lambda f: os.path.join(folder, f)  # noqa: E731
-    return (["--tls-cert", path("node.pem"), "--tls-key", path("node.key"),
-             "--tls-ca", path("ca.pem")],
-            dict(ACTORRT_TLS_CERT=path("client.pem"), ACTORRT_TLS_KEY=path("client.key"),
-                 ACTORRT_TLS_CA=path("ca.pem")))
+    """A CA and a node and a client certificate it signed (the tests'
+    helper); the node's options and the client's environment."""
+    sys.path.insert(0, os.path.join(HERE, "..", "python", "tests"))
+    from conftest import make_certificates
+    certs, ca = make_certificates(pathlib.Path(folder))
+    (node_cert, node_key), (cert, key) = certs["node"], certs["client"]
+    return (["--tls-cert", node_cert, "--tls-key", node_key, "--tls-ca", ca],
+            dict(ACTORRT_TLS_CERT=cert, ACTORRT_TLS_KEY=key, ACTORRT_TLS_CA=ca))
 
 
 def link(jobs, label, node_args=(), env=None):

@@ -19,17 +19,7 @@ import time
 
 import numpy as np
 
-
-def fail_rate():
-    """--fail P, read before the runtime starts (it reads ACTORRT_DEVICES)."""
-    import sys
-    args = sys.argv[1:]
-    return float(args[args.index("--fail") + 1]) if "--fail" in args else 0.0
-
-
-os.environ.setdefault("ACTORRT_DEVICES",
-                      f"sim:3::fail={fail_rate()}" if fail_rate() else "sim:3")
-from dx_engine import InferenceEngine  # noqa: E402
+from dx_engine import InferenceEngine
 
 MODEL = os.path.join(os.environ.get("ACTORRT_MODEL_DIR", "build/models"), "tiny_cnn.onnx")
 
@@ -125,6 +115,8 @@ def main():
     p.add_argument("--fail", type=float, default=0.0,
                    help="each job fails on its core with this probability")
     a = p.parse_args()
+    # Read when the first engine starts the runtime.
+    os.environ.setdefault("ACTORRT_DEVICES", f"sim:3::fail={a.fail}" if a.fail else "sim:3")
     print("SIMULATED NPU cores (no compute)")
     ok = exactly_once(a.jobs)
     cycles(a.cycles, dispose=True)

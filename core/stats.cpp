@@ -5,7 +5,8 @@
 namespace actorrt {
 
 void time_stats::record(int64_t micros) {
-  record(std::vector<int64_t>{micros});
+  std::lock_guard<std::mutex> guard{mtx_};
+  add(micros);
 }
 
 void time_stats::record(const std::vector<int64_t>& samples) {
