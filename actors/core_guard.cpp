@@ -172,6 +172,7 @@ npu_core_actor::behavior_type core_guard(npu_core_actor::pointer self,
       watch();
       return self->delegate(core, reset_atom::value);
     },
+    [=](tick_atom) { self->send(core, tick_atom::value); },
   };
 }
 

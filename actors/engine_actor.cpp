@@ -144,9 +144,11 @@ struct batch_stats {
 
   void count(engine_state& st, const job_result& r, int64_t latency_us) {
     auto& b = *st.books;
-    auto compute = r.error ? 0 : (r.finished - r.started) / 1000;
+    auto compute = r.error ? 0 : r.compute_us();
     auto& ended = r.error ? b.counters.failed : b.counters.done;
     ended.fetch_add(1, std::memory_order_relaxed);
+    if (r.first_in_run && r.device >= 0)
+      b.counters.runs.fetch_add(1, std::memory_order_relaxed);
     b.counters.latency.record(latency_us);
     latency.push_back(latency_us);
     if (!r.error) {
@@ -161,6 +163,8 @@ struct batch_stats {
       auto& core = *found;
       (r.error ? core.failed : core.done)
         .fetch_add(1, std::memory_order_relaxed);
+      if (r.first_in_run)
+        core.runs.fetch_add(1, std::memory_order_relaxed);
       if (!r.error)
         core.compute.record(compute);
     }
@@ -186,6 +190,12 @@ void done(self_ptr self) {
   batch_stats stats;
   for (auto& r : results)
     if (auto t = b.table.claim(r.id)) { // else ended already (cancelled)
+      if (t->control && t->control->end() && !r.error) {
+        r.error = {errc::cancelled,
+                   "job " + std::to_string(r.id)
+                     + " was cancelled while it ran; its outputs were dropped"};
+        r.outputs.clear();
+      }
       stats.count(self->state, r, (now - t->submitted) / 1000);
       claimed.emplace_back(&r, std::move(*t));
     }
@@ -310,7 +320,12 @@ void engine_books::report(job_id id, const std::string& what) {
 }
 
 job_id engine_books::submit(const std::vector<blob>& inputs,
-                            std::vector<blob> outputs, job_ticket t) {
+                            std::vector<blob> outputs, job_ticket t,
+                            const JobOptions& terms) {
+  auto called = now_ns();
+  int timeout = terms.timeout_ms.value_or(timeout_ms);
+  int level = terms.priority.value_or(priority);
+  check_job_options(timeout, level);
   auto bound = bind_inputs(model->inputs(), inputs, &t.batch);
   if (!outputs.empty())
     outputs = bind_outputs(model->outputs(), outputs, t.batch);
@@ -328,11 +343,53 @@ job_id engine_books::submit(const std::vector<blob>& inputs,
     t.thread = trace::thread_index();
   if (!outputs.empty())
     t.outputs = outputs;
-  auto batch = t.batch;
-  auto id = table.open(std::move(t));
-  if (outbox->put({id, std::move(bound), std::move(outputs), device, batch}))
+  t.control = std::make_shared<job_control>();
+  job j{0,      std::move(bound), std::move(outputs),
+        device, t.batch,          timeout ? called + timeout * 1000000ll : 0,
+        level,  t.control};
+  j.id = table.open(std::move(t));
+  auto id = j.id;
+  if (outbox->put(std::move(j)))
     caf::anon_send(scheduler, submit_atom::value, outbox);
   return id;
+}
+
+namespace {
+
+/// Ends `ids` (open, not started) with Cancelled on `engine`'s thread.
+void end_cancelled(const engine_actor& engine, const std::vector<job_id>& ids,
+                   const std::string& why) {
+  if (ids.empty())
+    return;
+  job_results results(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    results[i].id = ids[i];
+    results[i].error = {errc::cancelled, why};
+  }
+  caf::anon_send(engine, done_atom::value, std::move(results));
+}
+
+} // namespace
+
+job_control::cancel_result engine_books::cancel(job_id id,
+                                                const engine_actor& engine) {
+  auto outcome = table.control_of(id)->cancel();
+  if (outcome == job_control::cancel_result::not_started)
+    end_cancelled(engine, {id},
+                  "job " + std::to_string(id)
+                    + " was cancelled before it "
+                      "started");
+  return outcome;
+}
+
+size_t engine_books::cancel_queued(const engine_actor& engine,
+                                   const std::string& why) {
+  std::vector<job_id> ids;
+  for (auto& [id, control] : table.open_controls())
+    if (control->cancel_queued())
+      ids.push_back(id);
+  end_cancelled(engine, ids, why);
+  return ids.size();
 }
 
 engine_actor::behavior_type
@@ -384,6 +441,8 @@ place_model(caf::actor_system& sys, const scheduler_actor& scheduler,
   b->trace_track = trace::engine_index(m->name());
   b->where = {option.devices, bound_core_mask(option.bound)};
   b->buffer_count = option.buffer_count;
+  b->timeout_ms = option.timeout_ms;
+  b->priority = option.priority;
   b->scheduler = scheduler;
   b->credit = std::move(credit);
   unpinned_logger unpinned;
@@ -409,7 +468,14 @@ place_model(caf::actor_system& sys, const scheduler_actor& scheduler,
   failure loaded;
   self
     ->request(scheduler, caf::infinite, load_atom::value,
-              model_handle{b->model_id, m, backend}, b->where)
+              model_handle{b->model_id,
+                           m,
+                           backend,
+                           true,
+                           option.max_batch_size,
+                           option.batch_delay_us,
+                           {}},
+              b->where)
     .receive([&](failure& f) { loaded = std::move(f); },
              [&](caf::error& e) { loaded = to_failure(sys, e); });
   if (loaded) {

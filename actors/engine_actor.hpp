@@ -43,7 +43,9 @@ struct engine_books {
   placement where;
   std::vector<int> devices; // the devices it may use (its credit's)
   int buffer_count = 6;     // credit per device
-  bool simulated = false;   // every core it may use is a simulated NPU
+  int timeout_ms = 0;       // its jobs' defaults (InferenceOption)
+  int priority = InferenceOption::normal_priority;
+  bool simulated = false; // every core it may use is a simulated NPU
   scheduler_actor scheduler;
   std::shared_ptr<admission> credit;
   std::atomic<bool> closed{false}; // no new jobs (Dispose)
@@ -68,10 +70,18 @@ struct engine_books {
   /// caller's output buffers) to the model, takes a credit (blocking unless
   /// on a result thread, where blocking could deadlock), opens the job and
   /// hands it to the scheduler through the outbox. Returns its id. Throws
-  /// InvalidArgument for bad buffers, InvalidOperation once closed.
+  /// InvalidArgument for bad buffers or terms, InvalidOperation once
+  /// closed. A timeout counts from this call.
   job_id submit(const std::vector<blob>& inputs, std::vector<blob> outputs,
-                job_ticket ticket);
+                job_ticket ticket, const JobOptions& terms = {});
   job_outbox_ptr outbox; // set once the engine actor exists
+
+  /// Cancels open job `id` (see job_control::cancel): one not started is
+  /// ended by `engine` with Cancelled (a message: it ends jobs, once).
+  /// Throws InvalidArgument for an id never issued or a job that ended.
+  job_control::cancel_result cancel(job_id id, const engine_actor& engine);
+  /// Cancels every open job no core has started; returns how many.
+  size_t cancel_queued(const engine_actor& engine, const std::string& why);
 
   struct callback_pair {
     callback fn;

@@ -153,6 +153,27 @@ std::vector<std::pair<job_id, job_table::ticket>> job_table::claim_all_open() {
   return claimed;
 }
 
+std::shared_ptr<job_control> job_table::control_of(job_id id) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = entries_.find(id);
+  if (id == 0 || id > last_id_)
+    throw InvalidArgument("job id " + std::to_string(id)
+                          + " was never issued by this engine");
+  if (i == entries_.end() || i->second.st != state::open)
+    throw InvalidArgument("job " + std::to_string(id) + " has ended already");
+  return i->second.arg.control;
+}
+
+std::vector<std::pair<job_id, std::shared_ptr<job_control>>>
+job_table::open_controls() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  std::vector<std::pair<job_id, std::shared_ptr<job_control>>> result;
+  for (auto& [id, e] : entries_)
+    if (e.st == state::open && e.arg.control)
+      result.emplace_back(id, e.arg.control);
+  return result;
+}
+
 size_t job_table::held() const {
   std::lock_guard<std::mutex> guard{mtx_};
   return held_;

@@ -30,6 +30,7 @@ struct job_ticket {
   int device = -1;           // whose admission credit it holds
   int64_t batch = 1;         // samples (dynamic batch axis)
   std::vector<blob> outputs; // the caller's output buffers, if any
+  std::shared_ptr<job_control> control; // started? cancelled?
 };
 
 class job_table {
@@ -71,6 +72,13 @@ public:
 
   /// Claims every job not yet claimed; the caller ends them.
   std::vector<std::pair<job_id, ticket>> claim_all_open();
+
+  /// The control of open job `id`. Throws InvalidArgument for an id never
+  /// issued or a job that has ended.
+  std::shared_ptr<job_control> control_of(job_id id) const;
+  /// Every open job's id and control.
+  std::vector<std::pair<job_id, std::shared_ptr<job_control>>>
+  open_controls() const;
 
   /// Waits until every opened job has been claimed; false on timeout.
   bool wait_idle(std::chrono::milliseconds timeout);

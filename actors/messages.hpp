@@ -24,8 +24,11 @@
 #include <caf/binary_deserializer.hpp>
 
 #include "actors/model_cache.hpp"
+#include "core/clock.hpp"
 #include "core/core_report.hpp"
 #include "core/errors.hpp"
+#include "core/inference_option.hpp"
+#include "core/job_control.hpp"
 #include "core/model.hpp"
 
 namespace actorrt {
@@ -51,6 +54,10 @@ struct model_handle {
   model_ptr ptr;
   std::string backend;
   bool ship = true;
+  /// Dynamic batching as the engine asked for it: samples per executor
+  /// call (1: off) and how long a core may wait for a batch to fill (µs).
+  int max_batch = 1;
+  int batch_delay_us = 0;
   /// Why bytes that came over the network are not a model this side may
   /// load (they failed the untrusted-model checks); the load answers it.
   failure refused{};
@@ -62,13 +69,24 @@ inline const std::string send_model_bytes = "actorrt.send-model-bytes";
 
 /// One job: its inputs (one buffer per model input), the caller's output
 /// buffers (one per output, or none), the device whose credit it holds
-/// (-1: none; it may run anywhere its placement allows), and its batch.
+/// (-1: none; it may run anywhere its placement allows), its batch, when it
+/// must have started by, its priority, and (in-process) its control.
 struct job {
   job_id id = 0;
   std::vector<blob> inputs;
   std::vector<blob> outputs;
   int device = -1;
   int64_t batch = 1; // samples, for inputs with a dynamic batch axis
+  /// now_ns() by which a core must start it, else it ends with Timeout
+  /// unrun (0: no deadline). On the wire: the time left.
+  int64_t deadline = 0;
+  int priority = InferenceOption::normal_priority;
+  std::shared_ptr<job_control> control; // null on a worker node
+
+  /// Its deadline passed (at `now`, now_ns()).
+  bool expired(int64_t now) const {
+    return deadline != 0 && now >= deadline;
+  }
 };
 
 /// How a job ended: outputs (one per model output) or a failure, and when it
@@ -86,6 +104,16 @@ struct job_result {
   int64_t dispatched = 0;
   int64_t started = 0;
   int64_t finished = 0;
+  /// Jobs in the executor call that ran it (dynamic batching; each has
+  /// its share of the call's compute), and whether it was the call's first
+  /// (calls are counted once).
+  int run_jobs = 1;
+  bool first_in_run = true;
+
+  /// Its share of its call's compute, µs.
+  int64_t compute_us() const {
+    return (finished - started) / 1000 / std::max(run_jobs, 1);
+  }
 };
 
 using job_results = std::vector<job_result>;
@@ -146,12 +174,14 @@ struct job_batch {
 
 /// One per NPU core, detached: loads lanes (answering with the failure, or
 /// the backend the lane runs), runs batches, sends their results to the
-/// batch's engine, then answers how many jobs it ran.
+/// batch's engine, then answers how many jobs it ran. Batches of one model
+/// that wait together run together (dynamic batching); a tick ends a
+/// batch delay.
 using npu_core_actor = caf::typed_actor<
   caf::replies_to<load_atom, model_handle>::with<failure, std::string>,
   caf::reacts_to<unload_atom, uint64_t>,
   caf::replies_to<run_atom, job_batch>::with<uint64_t>,
-  caf::replies_to<reset_atom>::with<uint64_t>>;
+  caf::replies_to<reset_atom>::with<uint64_t>, caf::reacts_to<tick_atom>>;
 
 /// One per worker node (actorrt-node), published through CAF's middleman:
 /// hands a client its cores and their reports, which the client's
@@ -260,8 +290,8 @@ typename Inspector::result_type inspect(Inspector& f, model_handle& x) {
   std::string bytes;
   checked_bytes<std::string> backend{x.backend}, checked_name{name},
     checked_digest{digest}, checked{bytes};
-  return f(caf::meta::type_name("model_handle"), x.id, backend,
-           caf::meta::save_callback([&]() -> caf::error {
+  return f(caf::meta::type_name("model_handle"), x.id, backend, x.max_batch,
+           x.batch_delay_us, caf::meta::save_callback([&]() -> caf::error {
              name = x.ptr ? x.ptr->name() : "";
              digest = x.ptr ? x.ptr->digest() : "";
              bytes = x.ptr && x.ship ? x.ptr->bytes() : "";
@@ -288,8 +318,22 @@ typename Inspector::result_type inspect(Inspector& f, model_handle& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job& x) {
+  // Hosts' clocks differ: the deadline travels as the time left (<= 0:
+  // passed already) and becomes a deadline on the receiving host's clock.
+  int64_t left = 0;
   return f(caf::meta::type_name("job"), x.id, x.inputs, x.outputs, x.device,
-           x.batch);
+           x.batch, x.priority, caf::meta::save_callback([&]() -> caf::error {
+             if (x.deadline != 0) {
+               left = x.deadline - now_ns();
+               if (left == 0)
+                 left = -1; // 0 would say "no deadline"
+             }
+             return caf::none;
+           }),
+           left, caf::meta::load_callback([&]() -> caf::error {
+             x.deadline = left == 0 ? 0 : now_ns() + left;
+             return caf::none;
+           }));
 }
 
 template <class Inspector>
@@ -301,7 +345,8 @@ typename Inspector::result_type inspect(Inspector& f, job_batch& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_result& x) {
   return f(caf::meta::type_name("job_result"), x.id, x.outputs, x.device,
-           x.core, x.shapes, x.error, x.dispatched, x.started, x.finished);
+           x.core, x.shapes, x.error, x.dispatched, x.started, x.finished,
+           x.run_jobs, x.first_in_run);
 }
 
 template <class Inspector>

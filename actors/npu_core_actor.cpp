@@ -2,64 +2,301 @@
 
 #include "actors/spin.hpp"
 #include "core/clock.hpp"
+#include "core/warnings.hpp"
+#include "device/batching.hpp"
 
 namespace actorrt {
 
 namespace {
 
+using self_ptr = npu_core_actor::stateful_pointer<npu_core_state>;
+
 std::string core_name(const npu_core_state& st) {
   return std::to_string(st.device) + ":" + std::to_string(st.core);
 }
 
-/// Runs a batch on its lane; every job gets a result, failed or not.
-job_results run_batch(npu_core_state& st, job_batch& batch) {
-  auto dispatched = now_ns();
-  job_results results(batch.jobs.size());
-  for (size_t i = 0; i < results.size(); ++i) {
-    results[i].id = batch.jobs[i].id;
-    results[i].device = batch.device; // as the sending scheduler names us
-    results[i].core = batch.core;
-  }
-  auto lane = st.lanes.find(batch.model);
-  if (lane == st.lanes.end()) {
-    for (size_t i = 0; i < batch.jobs.size(); ++i) {
-      results[i].error = {errc::invalid_operation,
-                          "model " + std::to_string(batch.model)
-                            + " is not loaded on NPU core " + core_name(st)};
+/// Batches of one model run together (see serve): their jobs in priority
+/// order, in calls of up to the lane's batch size. Results go to their
+/// engines as calls end (gathered for at most flush_after, so a tiny
+/// model does not cost a message per job), and each batch's answer goes
+/// to the scheduler once all its jobs ended.
+class group_run {
+public:
+  group_run(self_ptr self, std::vector<npu_core_state::waiting> group)
+    : self_(self), group_(std::move(group)) {
+    for (size_t b = 0; b < group_.size(); ++b) {
+      auto& batch = group_[b].batch;
+      results_.emplace_back(batch.jobs.size());
+      left_.push_back(batch.jobs.size());
+      unsent_.emplace_back();
+      for (size_t i = 0; i < batch.jobs.size(); ++i) {
+        auto& r = results_[b][i];
+        r.id = batch.jobs[i].id;
+        r.device = batch.device; // as the sending scheduler names us
+        r.core = batch.core;
+        order_.push_back({b, i});
+      }
     }
-    st.counters->failed.fetch_add(batch.jobs.size(), std::memory_order_relaxed);
-    return results;
+    // Higher levels first, arrival order among equals.
+    std::stable_sort(order_.begin(), order_.end(), [this](auto a, auto b) {
+      return job_at(a).priority > job_at(b).priority;
+    });
   }
-  auto& m = *lane->second.model;
-  std::vector<lane_job> work(batch.jobs.size());
-  for (size_t i = 0; i < batch.jobs.size(); ++i) {
-    auto& j = batch.jobs[i];
-    work[i].inputs = attach(m.input_metas(), std::move(j.inputs), j.batch);
-    work[i].outputs = attach(m.output_metas(), std::move(j.outputs), j.batch);
-  }
-  lane->second.lane->run_batch(work);
-  for (size_t i = 0; i < work.size(); ++i) {
-    auto& r = results[i];
-    r.dispatched = dispatched;
-    r.started = work[i].started ? work[i].started : dispatched;
-    r.finished = work[i].finished ? work[i].finished : now_ns();
-    r.error = std::move(work[i].error);
-    if (r.error) {
-      st.counters->failed.fetch_add(1, std::memory_order_relaxed);
-      continue;
+
+  /// Runs every job; throws lane_lost when the device is gone.
+  void run() {
+    auto& st = self_->state;
+    auto lane = st.lanes.find(group_.front().batch.model);
+    if (lane == st.lanes.end()) {
+      for (auto at : order_)
+        end_unrun(at, {errc::invalid_operation,
+                       "model " + std::to_string(group_.front().batch.model)
+                         + " is not loaded on NPU core " + core_name(st)});
+      flush();
+      return;
     }
-    st.counters->done.fetch_add(1, std::memory_order_relaxed);
-    st.counters->compute.record((r.finished - r.started) / 1000);
-    bool decided = false;
-    for (auto& out : work[i].outputs)
-      decided = decided || out.info().dynamic_shape;
-    for (auto& out : work[i].outputs) {
-      if (decided)
-        r.shapes.push_back(out.info().shape);
-      r.outputs.push_back(std::move(out.bytes));
+    auto& l = lane->second;
+    last_flush_ = now_ns();
+    for (size_t next = 0; next < order_.size();) {
+      // The next call's jobs: as many samples as the lane batches.
+      std::vector<where> call;
+      int64_t samples = 0;
+      for (; next < order_.size(); ++next) {
+        auto n = job_at(order_[next]).batch;
+        if (!call.empty() && samples + n > l.max_batch)
+          break;
+        call.push_back(order_[next]);
+        samples += n;
+      }
+      run_call(l, call);
+      if (now_ns() - last_flush_ >= flush_after_ns)
+        flush();
+    }
+    flush();
+  }
+
+  /// Answers the batches not yet answered with `why` (the core ends).
+  void fail(const caf::error& why) {
+    for (size_t b = 0; b < group_.size(); ++b)
+      if (left_[b] > 0)
+        group_[b].answer.deliver(why);
+  }
+
+private:
+  struct where {
+    size_t batch, index;
+  };
+  static constexpr int64_t flush_after_ns = 200000;
+
+  job& job_at(where at) {
+    return group_[at.batch].batch.jobs[at.index];
+  }
+
+  void run_call(npu_core_state::loaded& l, const std::vector<where>& call) {
+    auto dispatched = now_ns();
+    std::vector<lane_job> work(call.size());
+    for (size_t k = 0; k < call.size(); ++k) {
+      auto& j = job_at(call[k]);
+      work[k].inputs
+        = attach(l.runs->input_metas(), std::move(j.inputs), j.batch);
+      work[k].outputs
+        = attach(l.runs->output_metas(), std::move(j.outputs), j.batch);
+      work[k].deadline = j.deadline;
+      work[k].control = std::move(j.control);
+    }
+    if (l.max_batch > 1)
+      run_merged(*l.lane, work, l.max_batch);
+    else
+      l.lane->run_batch(work);
+    auto& counters = *self_->state.counters;
+    for (size_t k = 0; k < call.size(); ++k) {
+      auto& done = work[k];
+      if (done.unrun()) {
+        auto& r = result_at(call[k]);
+        end_unrun(call[k], {done.error.code, "job " + std::to_string(r.id) + " "
+                                               + done.error.message});
+        continue;
+      }
+      auto& r = result_at(call[k]);
+      r.dispatched = dispatched;
+      r.started = done.started ? done.started : dispatched;
+      r.finished = done.finished ? done.finished : now_ns();
+      r.run_jobs = done.run_jobs;
+      r.first_in_run = done.first_in_run;
+      r.error = std::move(done.error);
+      if (r.first_in_run)
+        counters.runs.fetch_add(1, std::memory_order_relaxed);
+      if (r.error) {
+        counters.failed.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        counters.done.fetch_add(1, std::memory_order_relaxed);
+        counters.compute.record(r.compute_us());
+        bool decided = false;
+        for (auto& out : done.outputs)
+          decided = decided || out.info().dynamic_shape;
+        for (auto& out : done.outputs) {
+          if (decided)
+            r.shapes.push_back(out.info().shape);
+          r.outputs.push_back(std::move(out.bytes));
+        }
+      }
+      ended(call[k]);
     }
   }
-  return results;
+
+  job_result& result_at(where at) {
+    return results_[at.batch][at.index];
+  }
+
+  /// A job no core ran (no lane, deadline passed, cancelled).
+  void end_unrun(where at, failure why) {
+    auto& r = result_at(at);
+    r.error = std::move(why);
+    r.device = r.core = -1;
+    r.first_in_run = false;
+    ended(at);
+  }
+
+  void ended(where at) {
+    unsent_[at.batch].push_back(at.index);
+    --left_[at.batch];
+  }
+
+  /// Sends the results gathered so far; answers the batches that ended.
+  void flush() {
+    for (size_t b = 0; b < group_.size(); ++b) {
+      if (unsent_[b].empty())
+        continue;
+      job_results out;
+      out.reserve(unsent_[b].size());
+      for (auto i : unsent_[b])
+        out.push_back(std::move(results_[b][i]));
+      unsent_[b].clear();
+      self_->send(group_[b].batch.engine, done_atom::value, std::move(out));
+      if (left_[b] == 0)
+        group_[b].answer.deliver(uint64_t{group_[b].batch.jobs.size()});
+    }
+    last_flush_ = now_ns();
+  }
+
+  self_ptr self_;
+  std::vector<npu_core_state::waiting> group_;
+  std::vector<job_results> results_;
+  std::vector<size_t> left_;                // per batch: jobs not ended
+  std::vector<std::vector<size_t>> unsent_; // per batch: ended, not sent
+  std::vector<where> order_;
+  int64_t last_flush_ = 0;
+};
+
+/// The model whose turn it is: that of the waiting job of the highest
+/// priority, the earliest among equals.
+uint64_t next_model(const npu_core_state& st) {
+  uint64_t model = st.pending.front().batch.model;
+  int best = -1;
+  for (auto& w : st.pending)
+    for (auto& j : w.batch.jobs)
+      if (j.priority > best) {
+        best = j.priority;
+        model = w.batch.model;
+      }
+  return model;
+}
+
+/// Whether the jobs of `model` may wait for more (the lane's batch delay,
+/// counted from the earliest); arms the timer that ends the wait.
+bool hold_for_batch(self_ptr self, uint64_t model) {
+  auto& st = self->state;
+  auto lane = st.lanes.find(model);
+  if (lane == st.lanes.end() || lane->second.max_batch <= 1
+      || lane->second.delay.count() == 0)
+    return false;
+  size_t waiting = 0;
+  int64_t first = 0;
+  for (auto& w : st.pending)
+    if (w.batch.model == model) {
+      waiting += w.batch.jobs.size();
+      first = first ? first : w.arrived;
+    }
+  if (waiting >= size_t(lane->second.max_batch))
+    return false;
+  auto waited = std::chrono::nanoseconds{now_ns() - first};
+  if (waited >= lane->second.delay)
+    return false;
+  if (!st.timer) {
+    st.timer = true;
+    self->delayed_send(self, lane->second.delay - waited, tick_atom::value);
+  }
+  return true;
+}
+
+/// Runs what waits, unless more messages are queued (their jobs may join
+/// these) or the batch delay holds it: the batches of the model whose job
+/// has the highest priority, together (group_run).
+void serve(self_ptr self) {
+  auto& st = self->state;
+  while (!st.pending.empty()) {
+    if (!self->mailbox().empty())
+      return;
+    auto model = next_model(st);
+    if (hold_for_batch(self, model))
+      return;
+    std::vector<npu_core_state::waiting> group;
+    for (auto i = st.pending.begin(); i != st.pending.end();)
+      if (i->batch.model == model) {
+        group.push_back(std::move(*i));
+        i = st.pending.erase(i);
+      } else {
+        ++i;
+      }
+    group_run run{self, std::move(group)};
+    try {
+      run.run();
+    } catch (const lane_lost& e) {
+      // The device is gone: this core ends, and the scheduler fails the
+      // batches it held (this error) and routes around the core (its exit).
+      auto why = caf::make_error(caf::sec::runtime_error,
+                                 "NPU core " + core_name(st) + ": " + e.what());
+      run.fail(why);
+      for (auto& w : st.pending)
+        w.answer.deliver(why);
+      st.pending.clear();
+      self->quit(why);
+      return;
+    }
+  }
+  linger(self);
+}
+
+/// A lane for `m` as the engine asked: batched when the model batches (as
+/// declared, or re-declared and checked here), else one job per call.
+npu_core_state::loaded make_lane(npu_core_state& st, model_handle& m) {
+  npu_core_state::loaded l{
+    m.ptr,   m.ptr, m.backend,
+    nullptr, 1,     std::chrono::microseconds{m.batch_delay_us}};
+  lane_request request{st.core, m.backend};
+  if (m.max_batch > 1) {
+    if (m.ptr->batchable()) {
+      l.max_batch = m.max_batch;
+    } else if (auto variant = m.ptr->batch_variant()) {
+      // A simulated core computes nothing that a check could compare.
+      auto lane = make_executor(st.spec, *variant, request);
+      auto why
+        = lane->is_simulated() ? failure{} : check_batching(*lane, *variant);
+      if (!why) {
+        l.runs = variant;
+        l.lane = std::move(lane);
+        l.max_batch = m.max_batch;
+      } else {
+        warn_once("model '" + m.ptr->name()
+                  + "' runs unbatched: its re-declared batch axis failed "
+                    "the check at load ("
+                  + why.message + ")");
+      }
+    }
+  }
+  if (!l.lane)
+    l.lane = make_executor(st.spec, *m.ptr, request);
+  return l;
 }
 
 } // namespace
@@ -82,15 +319,20 @@ npu_core(npu_core_actor::stateful_pointer<npu_core_state> self, int device,
         return {failure{errc::invalid_operation, "model not on this node"},
                 send_model_bytes};
       try {
-        auto lane = make_executor(st.spec, *m.ptr, {st.core, m.backend});
-        auto name = lane->name();
-        st.lanes[m.id] = {m.ptr, m.backend, std::move(lane)};
+        auto lane = make_lane(st, m);
+        auto name = lane.lane->name();
+        st.lanes[m.id] = std::move(lane);
+        serve(self);
         return {failure{}, std::move(name)};
       } catch (...) {
+        serve(self);
         return {failure::from_current_exception(), std::string{}};
       }
     },
-    [=](unload_atom, uint64_t model) { self->state.lanes.erase(model); },
+    [=](unload_atom, uint64_t model) {
+      self->state.lanes.erase(model);
+      serve(self);
+    },
     [=](reset_atom) -> caf::result<uint64_t> {
       // dxrt-cli -r: every lane built anew from its model, between two
       // batches (the old one goes first, so what only it held is freed).
@@ -102,37 +344,25 @@ npu_core(npu_core_actor::stateful_pointer<npu_core_state> self, int device,
         auto& l = it->second;
         l.lane.reset();
         try {
-          l.lane = make_executor(st.spec, *l.model, {st.core, l.backend});
+          l.lane = make_executor(st.spec, *l.runs, {st.core, l.backend});
           ++rebuilt;
           ++it;
         } catch (...) {
           it = st.lanes.erase(it);
         }
       }
+      serve(self);
       return rebuilt;
     },
     [=](run_atom, job_batch& batch) -> caf::result<uint64_t> {
-      // Results go to their engine directly; the answer only tells the
-      // scheduler that this core is free again. It goes before the core
-      // lingers for its next batch.
       auto answer = self->make_response_promise<uint64_t>();
-      auto n = batch.jobs.size();
-      try {
-        self->send(batch.engine, done_atom::value,
-                   run_batch(self->state, batch));
-      } catch (const lane_lost& e) {
-        // The device is gone: this core ends, and the scheduler fails the
-        // batch it held (this error) and routes around the core (its exit).
-        auto why = caf::make_error(caf::sec::runtime_error,
-                                   "NPU core " + core_name(self->state) + ": "
-                                     + e.what());
-        answer.deliver(why);
-        self->quit(why);
-        return answer;
-      }
-      answer.deliver(uint64_t{n});
-      linger(self);
+      self->state.pending.push_back({std::move(batch), answer, now_ns()});
+      serve(self);
       return answer;
+    },
+    [=](tick_atom) {
+      self->state.timer = false;
+      serve(self);
     },
   };
 }

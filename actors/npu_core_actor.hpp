@@ -3,6 +3,8 @@
 // and CAF's scheduler threads never wait on it.
 #pragma once
 
+#include <chrono>
+#include <deque>
 #include <memory>
 #include <unordered_map>
 
@@ -20,11 +22,23 @@ struct npu_core_state {
   std::shared_ptr<process_metrics> process; // this process's cores' counters
   core_metrics* counters = nullptr;         // this core's, in `process`
   struct loaded {
-    model_ptr model;
+    model_ptr model;     // as the engine loaded it (keeps it cached here)
+    model_ptr runs;      // what the lane runs: the model or its batch variant
     std::string backend; // as the engine asked for it
     std::unique_ptr<executor> lane;
+    int max_batch = 1;                  // samples per call; 1: one job per call
+    std::chrono::microseconds delay{0}; // how long a batch may wait to fill
   };
   std::unordered_map<uint64_t, loaded> lanes;
+  /// Batches received and not yet run, in arrival order, each with the
+  /// scheduler's request to answer once its jobs ended.
+  struct waiting {
+    job_batch batch;
+    caf::typed_response_promise<uint64_t> answer;
+    int64_t arrived = 0; // now_ns()
+  };
+  std::deque<waiting> pending;
+  bool timer = false; // a tick (the batch delay's end) is on its way
 
   static inline const char* name = "actorrt.npu_core";
 };

@@ -107,9 +107,56 @@ void end_lost_batch(self_ptr self, scheduler_state::outstanding& o,
   // Again, first in line; jobs no core can serve any more fail there
   // (fail_unservable), naming this core's node.
   for (auto j = o.kept.rbegin(); j != o.kept.rend(); ++j)
-    st.queue.push_front({o.model, o.engine, std::move(*j), why});
+    st.queue.push_front(
+      {o.model, o.engine, std::move(*j), why, self->clock().now()});
   o.kept.clear();
   o.late = true;
+}
+
+/// Ends queued jobs whose deadline passed (Timeout) and drops those their
+/// engine cancelled (it ended them).
+void end_expired(self_ptr self) {
+  auto& st = self->state;
+  auto now = now_ns();
+  for (auto i = st.queue.begin(); i != st.queue.end();) {
+    if (i->j.control && i->j.control->cancelled()) {
+      i = st.queue.erase(i);
+    } else if (i->j.expired(now)) {
+      fail(self, i->engine, {i->j.id}, errc::timeout,
+           "job " + std::to_string(i->j.id)
+             + " passed its deadline before a core started it");
+      i = st.queue.erase(i);
+    } else {
+      ++i;
+    }
+  }
+}
+
+/// Queued jobs in dispatch order: higher priority first, a level gained
+/// per aging_ms waited (so no level waits forever), then arrival.
+std::vector<std::deque<scheduler_state::queued>::iterator>
+dispatch_order(self_ptr self) {
+  auto& st = self->state;
+  std::vector<std::deque<scheduler_state::queued>::iterator> order;
+  order.reserve(st.queue.size());
+  bool mixed = false;
+  for (auto i = st.queue.begin(); i != st.queue.end(); ++i) {
+    mixed = mixed || i->j.priority != st.queue.front().j.priority;
+    order.push_back(i);
+  }
+  if (!mixed)
+    return order;
+  auto now = self->clock().now();
+  auto level = [now](const scheduler_state::queued& q) {
+    auto waited
+      = std::chrono::duration_cast<std::chrono::milliseconds>(now - q.since);
+    return std::min<int64_t>(InferenceOption::max_priority,
+                             q.j.priority
+                               + waited.count() / InferenceOption::aging_ms);
+  };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](auto a, auto b) { return level(*a) > level(*b); });
+  return order;
 }
 
 /// Places queued jobs on cores with room; jobs bound for the same core,
@@ -120,17 +167,20 @@ void drain(self_ptr self) {
     size_t slot;
     job_batch batch;
   };
+  if (st.queue.empty() || !st.policy.has_room())
+    return; // the tick ends expired jobs meanwhile
   std::vector<outgoing> out;
+  end_expired(self);
   // Every queued job can be served (unservable ones end on arrival or when
   // a core goes), so the scan stops as soon as no core has room.
-  for (auto i = st.queue.begin();
-       i != st.queue.end() && st.policy.has_room();) {
+  std::vector<bool> placed(st.queue.size(), false);
+  for (auto i : dispatch_order(self)) {
+    if (!st.policy.has_room())
+      break;
     auto& where = st.models.at(i->model).where;
     auto slot = st.policy.pick(i->model, where, i->j.device);
-    if (!slot) {
-      ++i;
+    if (!slot)
       continue;
-    }
     st.policy.started(*slot);
     ++st.reports[*slot].jobs;
     auto same = std::find_if(out.begin(), out.end(), [&](const outgoing& o) {
@@ -145,8 +195,13 @@ void drain(self_ptr self) {
                                                   st.reports[*slot].device,
                                                   st.reports[*slot].core}});
     same->batch.jobs.push_back(std::move(i->j));
-    i = st.queue.erase(i);
+    placed[size_t(i - st.queue.begin())] = true;
   }
+  std::deque<scheduler_state::queued> left;
+  for (size_t k = 0; k < placed.size(); ++k)
+    if (!placed[k])
+      left.push_back(std::move(st.queue[k]));
+  st.queue.swap(left);
   for (auto& o : out)
     send_batch(self, o.slot, std::move(o.batch));
 }
@@ -194,6 +249,7 @@ void tick(self_ptr self) {
          "NPU core " + core_name(st, o.slot) + " did not answer within "
            + std::to_string(st.settings.core_timeout.count()) + " ms");
   }
+  end_expired(self);
   schedule_tick(self);
   drain(self);
 }
@@ -403,7 +459,8 @@ scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
       auto& st = self->state;
       auto batch = outbox->take();
       for (auto& j : batch.jobs) {
-        scheduler_state::queued q{batch.model, batch.engine, std::move(j), {}};
+        scheduler_state::queued q{
+          batch.model, batch.engine, std::move(j), {}, self->clock().now()};
         if (auto why = unservable(st, q))
           fail(self, q.engine, {q.j.id}, why->code, why->message);
         else

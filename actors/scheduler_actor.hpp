@@ -55,6 +55,7 @@ struct scheduler_state {
     engine_actor engine;
     job j;
     std::string lost; // why it runs again: the core it was on is gone
+    caf::actor_clock::time_point since{}; // queued since (for aging)
   };
   std::deque<queued> queue;
 

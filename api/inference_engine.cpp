@@ -14,6 +14,7 @@
 #include "actors/runtime.hpp"
 #include "core/clock.hpp"
 #include "core/model.hpp"
+#include "core/warnings.hpp"
 #include "engine_on_runtime.hpp"
 #include "observability/trace.hpp"
 
@@ -31,7 +32,6 @@ struct InferenceEngine::impl {
   // Held (shared) by every submission from its checks to its send, so
   // Dispose knows when no half-submitted job can still appear.
   std::shared_mutex submitting;
-  size_t cancelled = 0;
 
   void check_open() const {
     if (disposed.load(std::memory_order_acquire))
@@ -91,20 +91,20 @@ struct InferenceEngine::impl {
 
   /// Every job's start (RunAsync, Run, RunBatch): its id.
   uint64_t submit(const std::vector<blob>& inputs, job_ticket ticket,
-                  std::vector<blob> outputs) {
+                  std::vector<blob> outputs, const JobOptions& job = {}) {
     std::shared_lock<std::shared_mutex> guard{submitting};
     check_open();
-    return books->submit(inputs, std::move(outputs), std::move(ticket));
+    return books->submit(inputs, std::move(outputs), std::move(ticket), job);
   }
 
   /// A job submitted and waited for.
   tensors run(const std::vector<blob>& inputs, job_ticket ticket,
-              std::vector<blob> outputs) {
+              std::vector<blob> outputs, const JobOptions& job = {}) {
     if (on_engine_thread(books.get()))
       throw InvalidOperation("Run inside a callback would wait for the "
                              "thread that delivers its result; use RunAsync "
                              "there");
-    auto id = submit(inputs, std::move(ticket), std::move(outputs));
+    auto id = submit(inputs, std::move(ticket), std::move(outputs), job);
     try {
       check_open();
       return finish(wait(id, std::chrono::milliseconds::max()));
@@ -117,50 +117,23 @@ struct InferenceEngine::impl {
 
 namespace {
 
-std::mutex warning_mtx;
-std::function<void(const std::string&)> warning_handler;
-
-void warn(const std::string& text) {
-  std::function<void(const std::string&)> handler;
-  {
-    std::lock_guard<std::mutex> guard{warning_mtx};
-    handler = warning_handler;
-  }
-  if (handler)
-    handler(text);
-  else
-    std::cerr << "actorrt: " << text << "\n";
-}
-
 void warn_ort_once() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    warn("use_ort=True, but " + ort_load_error()
-         + ": CPU lanes run on OpenCV DNN");
-  });
+  warn_once("use_ort=True, but " + ort_load_error()
+            + ": CPU lanes run on OpenCV DNN");
 }
 
 /// Says once per path that a .dxnn path loads the ONNX model beside it.
 void say_stand_in(const std::string& path) {
   auto onnx = onnx_stand_in(path);
-  if (onnx == path)
-    return;
-  static std::mutex mtx;
-  static std::set<std::string> said;
-  {
-    std::lock_guard<std::mutex> guard{mtx};
-    if (!said.insert(path).second)
-      return;
-  }
-  warn("loading " + onnx + " in place of " + path
-       + " (DX-RT's compiled format is not read here)");
+  if (onnx != path)
+    warn_once("loading " + onnx + " in place of " + path
+              + " (DX-RT's compiled format is not read here)");
 }
 
 } // namespace
 
 void SetWarningHandler(std::function<void(const std::string&)> fn) {
-  std::lock_guard<std::mutex> guard{warning_mtx};
-  warning_handler = std::move(fn);
+  set_warning_handler(std::move(fn));
 }
 
 void InferenceEngine::impl_deleter::operator()(impl* state) const {
@@ -241,6 +214,47 @@ tensors InferenceEngine::Run(const std::vector<blob>& inputs, void* user_arg,
   t.ptr = user_arg;
   t.keep = std::move(keep);
   return impl_->run(inputs, std::move(t), std::move(outputs));
+}
+
+tensors InferenceEngine::Run(const std::vector<blob>& inputs,
+                             const JobOptions& job, std::vector<blob> outputs) {
+  job_ticket t;
+  t.silent = true;
+  return impl_->run(inputs, std::move(t), std::move(outputs), job);
+}
+
+tensors InferenceEngine::Run(const std::vector<blob>& inputs,
+                             const JobOptions& job, void* user_arg,
+                             std::shared_ptr<void> keep,
+                             std::vector<blob> outputs) {
+  job_ticket t;
+  t.ptr = user_arg;
+  t.keep = std::move(keep);
+  return impl_->run(inputs, std::move(t), std::move(outputs), job);
+}
+
+uint64_t InferenceEngine::RunAsync(const std::vector<blob>& inputs,
+                                   const JobOptions& job, void* user_arg,
+                                   std::shared_ptr<void> keep,
+                                   std::vector<blob> outputs) {
+  job_ticket t;
+  t.ptr = user_arg;
+  t.keep = std::move(keep);
+  return impl_->submit(inputs, std::move(t), std::move(outputs), job);
+}
+
+InferenceEngine::CancelResult InferenceEngine::Cancel(uint64_t job_id) {
+  impl_->check_open();
+  switch (impl_->books->cancel(job_id, impl_->engine)) {
+    case job_control::cancel_result::not_started:
+      return CancelResult::NotStarted;
+    case job_control::cancel_result::running:
+      return CancelResult::Running;
+    case job_control::cancel_result::ended:
+      break;
+  }
+  throw InvalidArgument("job " + std::to_string(job_id)
+                        + " has ended or was cancelled already");
 }
 
 tensors InferenceEngine::Run(const void* input, size_t bytes) {
@@ -491,6 +505,10 @@ size_t StopTrace() {
 
 namespace {
 
+double mean_batch(uint64_t jobs, uint64_t runs) {
+  return runs ? double(jobs) / double(runs) : 0.0;
+}
+
 DurationStats duration_stats(const histogram& h) {
   auto s = h.read();
   return {s.count,
@@ -514,6 +532,8 @@ EngineStats InferenceEngine::GetStats() const {
   s.in_flight = b.table.open_count();
   s.peak_in_flight = b.table.peak_open();
   s.held_results = b.table.held();
+  s.runs = m.runs.load();
+  s.mean_batch = mean_batch(s.jobs_done + s.jobs_failed, s.runs);
   s.latency = duration_stats(m.latency);
   s.queue = duration_stats(m.queue);
   s.compute = duration_stats(m.compute);
@@ -534,6 +554,8 @@ EngineStats InferenceEngine::GetStats() const {
       cs.jobs_done = c->second->done.load();
       cs.jobs_failed = c->second->failed.load();
       cs.compute = duration_stats(c->second->compute);
+      cs.mean_batch
+        = mean_batch(cs.jobs_done + cs.jobs_failed, c->second->runs.load());
       cs.utilisation = s.seconds > 0 ? cs.compute.total() / 1e3 / s.seconds : 0;
     }
     s.cores.push_back(std::move(cs));
@@ -590,13 +612,16 @@ size_t InferenceEngine::Dispose(std::chrono::milliseconds timeout) {
   }
   auto deadline = std::chrono::steady_clock::now() + timeout;
   // An interrupt thrown below leaves the flag unset: the next call resumes.
-  std::call_once(d.dispose_once, [&d, deadline] {
+  size_t cancelled = 0; // by this call (a later one finds nothing to do)
+  std::call_once(d.dispose_once, [&d, &cancelled, deadline] {
     d.disposed.store(true, std::memory_order_release);
     d.books->closed.store(true, std::memory_order_release);
     d.rt->credit()->wake_all(); // submitters blocked for credit give up
     { // every job submitted so far is in the table after this
       std::unique_lock<std::shared_mutex> no_submissions{d.submitting};
     }
+    cancelled = d.books->cancel_queued(
+      d.engine, "InferenceEngine disposed before the job started");
     bool idle = wait_interruptibly(
       [&d](std::chrono::milliseconds slice) {
         return d.books->table.wait_idle(slice);
@@ -610,7 +635,8 @@ size_t InferenceEngine::Dispose(std::chrono::milliseconds timeout) {
         ->request(d.engine, caf::infinite, cancel_atom::value,
                   std::string("InferenceEngine disposed before the job "
                               "finished"))
-        .receive([&d](uint64_t n) { d.cancelled = n; }, [](caf::error&) {});
+        .receive([&cancelled](uint64_t n) { cancelled += n; },
+                 [](caf::error&) {});
     }
     // Its exit unloads the model. Wait for its thread (bounded): no
     // callback (a Python callable, say) should outlive Dispose.
@@ -620,7 +646,7 @@ size_t InferenceEngine::Dispose(std::chrono::milliseconds timeout) {
     d.books->outbox->close();
     d.books->set_callback(nullptr);
   });
-  return d.cancelled;
+  return cancelled;
 }
 
 } // namespace actorrt

@@ -1,11 +1,16 @@
 """Soak: exactly-once over many jobs, flat memory, engines made and dropped.
 
-    PYTHONPATH=build/python /usr/bin/python3 bench/python_soak.py [-n JOBS] [-c CYCLES] [--fail P]
+    PYTHONPATH=build/python /usr/bin/python3 bench/python_soak.py [-n JOBS] [-c CYCLES]
+        [--fail P] [--deadlines P] [--cancel P] [--latency 20us]
 
-On SIMULATED zero-latency cores (no compute: the runtime's own paths only):
+On SIMULATED cores (zero latency unless --latency; no compute: the
+runtime's own paths only), with dynamic batching as the defaults set it:
 1. JOBS run_async jobs with a callback: every job id ends exactly once, with
-   its own outputs or (with --fail P, each job failing with probability P
-   on its core) its own error; RSS at each tenth.
+   its own outputs (keyed: each output echoes its own input) or its own
+   error: with --fail P each call fails with probability P on its core,
+   with --deadlines P that share of jobs gets a random timeout_ms of 0-2
+   ms, with --cancel P that share is cancelled right after submission.
+   RSS at each tenth.
 2. CYCLES engines made, used and disposed, then CYCLES made, used and
    dropped without dispose() (the garbage collector's path): RSS and
    threads before and after.
@@ -14,12 +19,13 @@ On SIMULATED zero-latency cores (no compute: the runtime's own paths only):
 import argparse
 import gc
 import os
+import random
 import threading
 import time
 
 import numpy as np
 
-from dx_engine import InferenceEngine
+from dx_engine import InferenceEngine, JobCancelledError
 
 MODEL = os.path.join(os.environ.get("ACTORRT_MODEL_DIR", "build/models"), "tiny_cnn.onnx")
 
@@ -36,20 +42,25 @@ def threads():
     return len(os.listdir("/proc/self/task"))
 
 
-def exactly_once(n):
+def exactly_once(n, deadlines, cancels):
     ended = bytearray(n)  # per job: how often it ended
     wrong = [0]
     done = threading.Event()
     count = [0]
     lock = threading.Lock()
 
-    failed = [0]
+    outcomes = {"fault": 0, "timeout": 0, "cancelled": 0, "other error": 0}
 
     def cb(outputs, key, error):
         k = int(np.frombuffer(outputs[0].tobytes()[:8], dtype=np.uint64)[0]) if outputs else -1
         with lock:
-            if error is not None:
-                failed[0] += 1
+            if isinstance(error, TimeoutError):
+                outcomes["timeout"] += 1
+            elif isinstance(error, JobCancelledError):
+                outcomes["cancelled"] += 1
+            elif error is not None:
+                outcomes["fault" if "simulated NPU fault" in str(error)
+                         else "other error"] += 1
             elif k != key:
                 wrong[0] += 1
             ended[key] = min(ended[key] + 1, 255)
@@ -61,11 +72,20 @@ def exactly_once(n):
     ie.register_callback(cb)
     x = np.zeros(ie.get_input_size(), np.uint8)
     marks = []
+    draws = random.Random(7)
+    asked, too_late = 0, 0
     start = time.time()
     for k in range(n):
         buf = x.copy()
         buf[:8] = np.frombuffer(np.uint64(k).tobytes(), np.uint8)
-        ie.run_async([buf], user_arg=k)
+        timeout = draws.randint(1, 2) if draws.random() < deadlines else None
+        job = ie.run_async([buf], user_arg=k, timeout_ms=timeout)
+        if draws.random() < cancels:
+            asked += 1
+            try:
+                ie.cancel(job)
+            except ValueError:  # it ended first
+                too_late += 1
         if (k + 1) % (n // 10) == 0:
             marks.append(rss_mib())
     done.wait(600)
@@ -74,9 +94,12 @@ def exactly_once(n):
     lost = sum(1 for e in ended if e == 0)
     dup = sum(1 for e in ended if e > 1)
     print(f"jobs {n}: lost {lost}, duplicated {dup}, wrong outputs {wrong[0]}, "
-          f"failed (injected) {failed[0]}, {n / secs:,.0f} jobs/s")
+          f"{n / secs:,.0f} jobs/s")
+    print("ended with: " + ", ".join(f"{k} {v}" for k, v in outcomes.items())
+          + f" (cancel asked {asked}, {too_late} of them after the job ended)")
     print("RSS MiB at each tenth: " + " ".join(f"{m:.0f}" for m in marks))
-    return lost == 0 and dup == 0 and wrong[0] == 0
+    return (lost == 0 and dup == 0 and wrong[0] == 0
+            and outcomes["other error"] == 0)
 
 
 def cycles(n, dispose):
@@ -113,12 +136,18 @@ def main():
     p.add_argument("-n", "--jobs", type=int, default=1_000_000)
     p.add_argument("-c", "--cycles", type=int, default=1000)
     p.add_argument("--fail", type=float, default=0.0,
-                   help="each job fails on its core with this probability")
+                   help="each call fails on its core with this probability")
+    p.add_argument("--deadlines", type=float, default=0.0,
+                   help="share of jobs with a random 1-2 ms timeout_ms")
+    p.add_argument("--cancel", type=float, default=0.0,
+                   help="share of jobs cancelled right after submission")
+    p.add_argument("--latency", default="", help="simulated core latency")
     a = p.parse_args()
     # Read when the first engine starts the runtime.
-    os.environ.setdefault("ACTORRT_DEVICES", f"sim:3::fail={a.fail}" if a.fail else "sim:3")
-    print("SIMULATED NPU cores (no compute)")
-    ok = exactly_once(a.jobs)
+    devices = f"sim:3:{a.latency}" + (f":fail={a.fail}" if a.fail else "")
+    os.environ.setdefault("ACTORRT_DEVICES", devices)
+    print(f"SIMULATED NPU cores (no compute): {os.environ['ACTORRT_DEVICES']}")
+    ok = exactly_once(a.jobs, a.deadlines, a.cancel)
     cycles(a.cycles, dispose=True)
     cycles(a.cycles, dispose=False)
     raise SystemExit(0 if ok else 1)

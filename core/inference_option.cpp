@@ -44,16 +44,48 @@ uint32_t bound_core_mask(bound_option bound) {
                         + " is not one of NPU_ALL=0 .. NPU_02=6");
 }
 
-int InferenceOption::default_buffer_count() {
-  constexpr int dxrt_default = 6;
-  const char* env = std::getenv("DXRT_TASK_MAX_LOAD");
+namespace {
+
+/// `name`'s value when it is an integer in lo..hi, else `fallback` (as
+/// DX-RT ignores an out-of-range DXRT_TASK_MAX_LOAD).
+int env_int(const char* name, int fallback, long lo, long hi) {
+  const char* env = std::getenv(name);
   if (env == nullptr)
-    return dxrt_default;
+    return fallback;
   char* end = nullptr;
   long value = std::strtol(env, &end, 10);
-  if (end == env || *end != '\0' || value < 1 || value > max_buffer_count)
-    return dxrt_default; // DX-RT ignores out-of-range values as well
+  if (end == env || *end != '\0' || value < lo || value > hi)
+    return fallback;
   return static_cast<int>(value);
+}
+
+} // namespace
+
+int InferenceOption::default_buffer_count() {
+  return env_int("DXRT_TASK_MAX_LOAD", 6, 1, max_buffer_count);
+}
+
+int InferenceOption::default_max_batch_size() {
+  // Batches form only from jobs already waiting (no delay by default), so
+  // an idle core is never held back; 16 keeps most of ORT's gain on small
+  // models (it flattens past 8-32) while bounding how long the first job
+  // of a batch waits for the last.
+  return env_int("ACTORRT_MAX_BATCH", 16, 1, max_batch_bound);
+}
+
+int InferenceOption::default_batch_delay_us() {
+  return env_int("ACTORRT_BATCH_DELAY_US", 0, 0, max_batch_delay_us);
+}
+
+void check_job_options(int timeout_ms, int priority) {
+  if (timeout_ms < 0 || timeout_ms > InferenceOption::max_timeout_ms)
+    throw InvalidArgument("timeout_ms must be in 0.."
+                          + std::to_string(InferenceOption::max_timeout_ms)
+                          + " (0: none), got " + std::to_string(timeout_ms));
+  if (priority < 0 || priority > InferenceOption::max_priority)
+    throw InvalidArgument("priority must be 0 (low), 1 (normal) or 2 (high), "
+                          "got "
+                          + std::to_string(priority));
 }
 
 void InferenceOption::validate() const {
@@ -61,6 +93,15 @@ void InferenceOption::validate() const {
     throw InvalidArgument("buffer_count must be in 1.."
                           + std::to_string(max_buffer_count) + ", got "
                           + std::to_string(buffer_count));
+  if (max_batch_size < 1 || max_batch_size > max_batch_bound)
+    throw InvalidArgument("max_batch_size must be in 1.."
+                          + std::to_string(max_batch_bound) + ", got "
+                          + std::to_string(max_batch_size));
+  if (batch_delay_us < 0 || batch_delay_us > max_batch_delay_us)
+    throw InvalidArgument("batch_delay_us must be in 0.."
+                          + std::to_string(max_batch_delay_us) + ", got "
+                          + std::to_string(batch_delay_us));
+  check_job_options(timeout_ms, priority);
   bound_core_mask(bound);
   for (int id : devices)
     if (id < 0)

@@ -88,6 +88,7 @@ void histogram::snapshot::add(const snapshot& other) {
 void job_totals::add(const metrics& m) {
   done += m.done.load(std::memory_order_relaxed);
   failed += m.failed.load(std::memory_order_relaxed);
+  runs += m.runs.load(std::memory_order_relaxed);
   latency.add(m.latency.read());
   queue.add(m.queue.read());
   for (auto& [key, c] : m.cores()) {

@@ -53,6 +53,7 @@ private:
 struct core_metrics {
   std::atomic<uint64_t> done{0};
   std::atomic<uint64_t> failed{0};
+  std::atomic<uint64_t> runs{0}; // executor calls (batches run as one)
   histogram compute;
 };
 
@@ -63,6 +64,7 @@ class metrics;
 struct job_totals {
   uint64_t done = 0;
   uint64_t failed = 0;
+  uint64_t runs = 0; // executor calls that ran them (batches count once)
   histogram::snapshot latency;
   histogram::snapshot queue;
   struct per_core {
@@ -96,6 +98,9 @@ class metrics : public core_table {
 public:
   std::atomic<uint64_t> done{0};
   std::atomic<uint64_t> failed{0};
+  /// Executor calls its jobs ran in: (done + failed) / runs is the mean
+  /// batch a core ran (jobs ended without a run count none).
+  std::atomic<uint64_t> runs{0};
   histogram latency;
   histogram queue;
   histogram compute;

@@ -255,6 +255,85 @@ model_ptr model::from_bytes(std::string name, std::string bytes) {
   return result;
 }
 
+bool model::batchable() const {
+  for (auto* list : {&inputs_, &outputs_})
+    for (auto& t : *list)
+      if (!t.dynamic_batch)
+        return false;
+  return true;
+}
+
+void model::redeclare() const {
+  std::call_once(redeclared_, [this] {
+    if (batchable())
+      return;
+    for (auto* list : {&inputs_, &outputs_})
+      for (auto& t : *list)
+        if (t.dynamic_shape || t.shape.empty()
+            || (!t.dynamic_batch && t.shape[0] != 1)) {
+          why_not_ = "tensor '" + t.name
+                     + "' has no dimension 0 of 1 that could be a batch axis";
+          return;
+        }
+    onnx::ModelProto proto;
+    proto.ParseFromString(bytes_); // parsed once already
+    auto& graph = *proto.mutable_graph();
+    std::unordered_map<std::string, bool> initializers;
+    for (auto& init : graph.initializer())
+      initializers[init.name()] = true;
+    auto symbolic = [](onnx::ValueInfoProto& v) {
+      auto* dim
+        = v.mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(
+          0);
+      dim->clear_dim_value();
+      dim->set_dim_param("actorrt_batch");
+    };
+    for (auto& v : *graph.mutable_input())
+      if (!initializers.count(v.name()))
+        symbolic(v);
+    for (auto& v : *graph.mutable_output())
+      symbolic(v);
+    graph.clear_value_info(); // inner shapes fixed to batch 1 would clash
+    try {
+      onnx::shape_inference::InferShapes(
+        proto, onnx::OpSchemaRegistry::Instance(),
+        onnx::ShapeInferenceOptions{true, 1, false});
+      for (auto& v : graph.output()) {
+        auto& shape = v.type().tensor_type().shape();
+        if (shape.dim_size() == 0
+            || shape.dim(0).dim_param() != "actorrt_batch")
+          throw std::runtime_error("output '" + v.name()
+                                   + "' does not follow the batch axis");
+      }
+      std::string bytes;
+      proto.SerializeToString(&bytes);
+      variant_ = from_bytes(name_, std::move(bytes));
+      if (!variant_->batchable())
+        throw std::runtime_error("a tensor's dimension 0 stays fixed");
+    } catch (const std::exception& e) {
+      variant_.reset();
+      why_not_ = std::string("re-declaring dimension 0 as a batch axis fails "
+                             "shape inference: ")
+                 + e.what();
+    }
+  });
+}
+
+std::shared_ptr<const model> model::batch_variant() const {
+  redeclare();
+  return variant_;
+}
+
+std::string model::batching() const {
+  if (batchable())
+    return "yes (dimension 0 is symbolic)";
+  redeclare();
+  if (variant_)
+    return "yes, dimension 0 re-declared symbolic (each lane checks batch 2 "
+           "against two batch-1 runs at load)";
+  return "no: " + why_not_;
+}
+
 std::string onnx_version() {
   return std::string(onnx::LAST_RELEASE_VERSION) + " (IR "
          + std::to_string(int(onnx::IR_VERSION)) + ")";
@@ -281,6 +360,7 @@ std::string describe(const model& m) {
   if (!m.producer().empty())
     out << "producer " << m.producer() << "\n";
   out << "parameters " << m.parameter_bytes() << " bytes\n";
+  out << "batches " << m.batching() << "\n";
   std::snprintf(line, sizeof line, "MACs %.3f G\noperators\n", m.macs() / 1e9);
   out << line;
   for (auto& [op, n] : m.op_census()) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -88,7 +89,21 @@ public:
     return opset_;
   }
 
+  /// Every input and output has a symbolic dimension 0: jobs may be merged
+  /// into one run of several samples as the model is.
+  bool batchable() const;
+  /// For a model that fixes dimension 0 of its tensors to 1: the same
+  /// graph with that dimension re-declared symbolic, when ONNX shape
+  /// inference accepts it (a lane must still check that batch 2 equals two
+  /// batch-1 runs before using it). Null otherwise. Made on first use.
+  std::shared_ptr<const model> batch_variant() const;
+  /// Whether and how the model batches, in words (parse_model, dxrt-cli).
+  std::string batching() const;
+
 private:
+  /// Makes variant_ and why_not_ once.
+  void redeclare() const;
+
   std::string name_;
   std::string bytes_;
   std::string digest_;
@@ -101,6 +116,9 @@ private:
   std::map<std::string, int> op_census_;
   uint64_t macs_ = 0;
   int64_t opset_ = 0;
+  mutable std::once_flag redeclared_;
+  mutable std::shared_ptr<const model> variant_;
+  mutable std::string why_not_; // why it cannot batch
 };
 
 using model_ptr = std::shared_ptr<const model>;

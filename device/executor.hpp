@@ -11,6 +11,7 @@
 
 #include "core/clock.hpp"
 #include "core/errors.hpp"
+#include "core/job_control.hpp"
 #include "core/tensor.hpp"
 
 namespace actorrt {
@@ -29,6 +30,34 @@ struct lane_job {
   int64_t started = 0;  // when its compute began (now_ns())
   int64_t finished = 0; // when it ended
   failure error;
+  /// Jobs in the executor call that ran it (dynamic batching); calls are
+  /// counted on their first job.
+  int run_jobs = 1;
+  bool first_in_run = true;
+  /// Checked just before its compute: a job past its deadline (now_ns(); 0:
+  /// none) or cancelled does not start, and ends with that error, unrun.
+  int64_t deadline = 0;
+  std::shared_ptr<job_control> control;
+
+  /// Whether it may start now; otherwise it is marked ended unrun.
+  bool admit(int64_t now) {
+    if (deadline != 0 && now >= deadline)
+      error = {errc::timeout, "passed its deadline before a core started it"};
+    else if (control && !control->start())
+      error = {errc::cancelled, "cancelled before it started"};
+    else {
+      deadline = 0; // admitted once: it runs whatever comes
+      control.reset();
+      return true;
+    }
+    run_jobs = 0;
+    first_in_run = false;
+    return false;
+  }
+  /// Ended without running (see admit).
+  bool unrun() const {
+    return run_jobs == 0;
+  }
 };
 
 class executor {
@@ -66,6 +95,8 @@ protected:
   template <class F>
   static void run_each(std::vector<lane_job>& jobs, F run_one) {
     for (auto& j : jobs) {
+      if (!j.admit(now_ns()))
+        continue;
       try {
         j.started = run_one(j.inputs, j.outputs);
       } catch (const lane_lost&) {

@@ -68,6 +68,8 @@ simulated_settings simulated_settings::parse(const std::string& params) {
       s.stall_after = static_cast<int64_t>(number(value, "stall_after"));
     } else if (key == "stall_for") {
       s.stall_for = duration(value, "stall_for");
+    } else if (key == "batch") {
+      s.batch_cost = number(value, "batch cost");
     } else if (key == "seed") {
       s.seed = static_cast<uint64_t>(number(value, "seed"));
     } else if (key == "cores") {
@@ -83,7 +85,7 @@ simulated_settings simulated_settings::parse(const std::string& params) {
     } else {
       throw InvalidArgument("unknown simulated-NPU parameter '" + part
                             + "' (known: fail, die_after, stall_after, "
-                              "stall_for, cores, seed)");
+                              "stall_for, cores, seed, batch)");
     }
   }
   return s;
@@ -117,16 +119,25 @@ void simulated_executor::misbehave() {
 
 int64_t simulated_executor::run(const tensors& inputs, tensors& outputs) {
   auto started = now_ns();
-  auto deadline = std::chrono::steady_clock::now() + latency_;
+  int64_t n = 1;
+  if (!inputs.empty() && inputs.front().info().dynamic_batch)
+    n = std::max<int64_t>(inputs.front().info().shape.at(0), 1);
+  auto deadline = std::chrono::steady_clock::now()
+                  + std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    latency_ * (1 + settings_.batch_cost * double(n - 1)));
   misbehave();
   for (auto& out : outputs) {
     auto& bytes = output_memory(out);
-    size_t echoed = 0;
-    if (!inputs.empty()) {
-      echoed = std::min(bytes.size, inputs.front().bytes.size);
-      std::memcpy(bytes.data, inputs.front().bytes.data, echoed);
+    auto per = out.info().dynamic_batch ? n : 1;
+    auto sample = bytes.size / size_t(per);
+    auto given = inputs.empty() ? 0 : inputs.front().bytes.size / size_t(n);
+    auto echoed = std::min(sample, given);
+    for (int64_t s = 0; s < per; ++s) {
+      auto* to = bytes.data + size_t(s) * sample;
+      if (echoed)
+        std::memcpy(to, inputs.front().bytes.data + size_t(s) * given, echoed);
+      std::memset(to + echoed, 0, sample - echoed);
     }
-    std::memset(bytes.data + echoed, 0, bytes.size - echoed);
   }
   if (latency_.count() > 0)
     std::this_thread::sleep_until(deadline);

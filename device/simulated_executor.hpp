@@ -16,12 +16,16 @@ namespace actorrt {
 /// The parameters of a `sim` device: ACTORRT_DEVICES=sim:CORES:PARAMS, with
 /// PARAMS `LATENCY[:FAULT...]`. LATENCY is `250us`, `2ms`, `1.5gmacs` (from
 /// the model's MACs) or empty (zero). Each FAULT is `key=value`:
-///   fail=P          every job fails with probability P (DeviceIO)
+///   fail=P          every call fails with probability P (DeviceIO); a
+///                   batched call's jobs then run one by one, drawing again
 ///   die_after=N     a core crashes while running its job N+1
 ///   stall_after=N   a core stops answering at its job N+1, for stall_for
 ///   stall_for=D     how long a stall lasts (default 3600s; s, ms, us, ns)
 ///   cores=I+J       the cores die_after and stall_after hit (default: all)
 ///   seed=S          seeds each core's failure draws (with its index)
+///   batch=C         a call of N samples takes LATENCY * (1 + C * (N - 1)):
+///                   what each further sample of a batch costs, as a share
+///                   of the first (default 1: batching gains nothing)
 struct simulated_settings {
   std::chrono::nanoseconds latency{0};
   double gmacs_per_second = 0; // > 0: latency from the model's MACs
@@ -31,6 +35,7 @@ struct simulated_settings {
   std::chrono::nanoseconds stall_for = std::chrono::hours(1);
   uint32_t fault_cores = ~0u;
   uint64_t seed = 1;
+  double batch_cost = 1;
 
   /// Throws InvalidArgument naming the bad part.
   static simulated_settings parse(const std::string& params);
@@ -38,9 +43,10 @@ struct simulated_settings {
 
 class simulated_executor : public executor {
 public:
-  /// Each job takes the settings' latency (zero: return at once). Outputs
-  /// start with the first bytes of input 0 and are zero after that, so tests
-  /// can tell which input produced which output.
+  /// Each call takes the settings' latency for its batch (zero: return at
+  /// once). Each sample's outputs start with the first bytes of that
+  /// sample's input 0 and are zero after that, so tests can tell which
+  /// input produced which output, batched or not.
   simulated_executor(const model& m, const simulated_settings& settings,
                      int core);
 

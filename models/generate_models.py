@@ -216,6 +216,27 @@ def dynamic_batch():
                    [tensor("output", ["N", 6])])
 
 
+def strided(side):
+    """Compute too short to keep a core busy at batch 1: two strided convs,
+    global pooling and a dense layer, with a symbolic batch axis."""
+    g = Graph(6)
+    x = g.conv("input", 3, 16, 3, stride=2)
+    x = g.conv(x, 16, 32, 3, stride=2)
+    g.classifier(x, 32, 10)
+    return g.model(f"strided_{side}", [tensor("input", ["N", 3, side, side])],
+                   [tensor("output", ["N", 10])])
+
+
+def fixed_reshape():
+    """Batch 1 fixed by a Reshape to [1, -1]: its batch axis cannot be
+    re-declared (batch N would come out as one row of N samples)."""
+    g = Graph(7)
+    y = g.node("Reshape", ["input", g.const(np.array([1, -1], np.int64), "shape")])
+    rename_output(g, y, "output")
+    return g.model("fixed_reshape", [tensor("input", [1, 3, 4, 4])],
+                   [tensor("output", [1, 48])])
+
+
 YOLO_ANCHORS = np.array([[10, 13], [16, 30], [33, 23]], np.float32)
 YOLO_CLASSES, YOLO_GRID, YOLO_STRIDE = 4, 8, 8.0
 
@@ -295,7 +316,9 @@ def image_640():
 SMALL = {"tiny_cnn": tiny_cnn, "image_640": image_640, "multi_io": multi_io,
          "multi_io_u8": multi_io_u8, "detector": detector,
          "clip_opset13": clip_opset13, "dynamic_batch": dynamic_batch,
-         "yolo_head": yolo_head, "layer_norm": layer_norm, "nms": nms}
+         "yolo_head": yolo_head, "layer_norm": layer_norm, "nms": nms,
+         "strided_96": lambda: strided(96), "strided_32": lambda: strided(32),
+         "fixed_reshape": fixed_reshape}
 LARGE = {"resnet18": resnet18, "mobilenet": mobilenet}
 
 

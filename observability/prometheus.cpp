@@ -84,6 +84,10 @@ std::string prometheus_text(const process_metrics& counters,
          "Jobs this process's engines ended, by outcome (any core).");
   out << "actorrt_jobs_total{outcome=\"done\"} " << jobs.done
       << "\nactorrt_jobs_total{outcome=\"failed\"} " << jobs.failed << '\n';
+  family(out, "actorrt_runs_total", "counter",
+         "Executor calls those jobs ran in: jobs / runs is the mean batch "
+         "(dynamic batching).");
+  out << "actorrt_runs_total " << jobs.runs << '\n';
   family(out, "actorrt_job_latency_seconds", "histogram",
          "End-to-end latency: submitted to outputs ready.");
   buckets(out, "actorrt_job_latency_seconds", "", jobs.latency);

@@ -230,8 +230,13 @@ TEST_CASE("messages survive CAF serialisation (remote cores)", "[actors]") {
   caf::actor_system sys{cfg};
   auto m = model::load(model_path("tiny_cnn"));
   job_batch batch{3, {}, {}};
-  batch.jobs.push_back(
-    {7, split_inputs(m->inputs(), blob::allocate(m->input_size())), {}, 1});
+  job j;
+  j.id = 7;
+  j.inputs = split_inputs(m->inputs(), blob::allocate(m->input_size()));
+  j.device = 1;
+  j.deadline = now_ns() + 5'000'000'000;
+  j.priority = 2;
+  batch.jobs.push_back(std::move(j));
   batch.jobs[0].inputs[0].data[5] = 42;
   model_handle handle{3, m, "opencv"};
   job_results results(1);
@@ -255,6 +260,12 @@ TEST_CASE("messages survive CAF serialisation (remote cores)", "[actors]") {
   CHECK(batch2.jobs[0].inputs[0].size == m->input_size());
   CHECK(batch2.jobs[0].inputs[0].data[5] == 42);
   CHECK(batch2.jobs[0].inputs[0].data != batch.jobs[0].inputs[0].data);
+  // The deadline travels as the time left, on the receiver's clock.
+  auto left = batch2.jobs[0].deadline - now_ns();
+  CHECK(left > 4'000'000'000);
+  CHECK(left <= 5'000'000'000);
+  CHECK(batch2.jobs[0].priority == 2);
+  CHECK_FALSE(batch2.jobs[0].control); // stays in its process
   REQUIRE(handle2.ptr);
   CHECK(handle2.backend == "opencv");
   CHECK(handle2.ptr->input_size() == m->input_size());
@@ -272,7 +283,8 @@ TEST_CASE("model bytes from the network pass the untrusted-model checks",
   caf::actor_system sys{cfg};
   auto good = model::load(model_path("tiny_cnn"));
   // A Conv with strides of 0 (its divisions by them would fault), sent as
-  // a model_handle is: id, backend, name, digest, bytes.
+  // a model_handle is: id, backend, batching (max, delay), name,
+  // digest, bytes.
   onnx::ModelProto proto;
   REQUIRE(proto.ParseFromString(good->bytes()));
   bool patched = false;
@@ -287,8 +299,8 @@ TEST_CASE("model bytes from the network pass the untrusted-model checks",
   for (auto& bytes : {bad, std::string("not an ONNX model at all")}) {
     std::vector<char> buf;
     caf::binary_serializer sink{sys, buf};
-    REQUIRE_FALSE(sink(uint64_t{5}, std::string("opencv"), std::string("evil"),
-                       std::string("d1g35t"), bytes));
+    REQUIRE_FALSE(sink(uint64_t{5}, std::string("opencv"), 1, 0,
+                       std::string("evil"), std::string("d1g35t"), bytes));
     model_handle handle;
     caf::binary_deserializer source{sys, buf};
     // Decoded (not a malformed message that would cost the link), refused.

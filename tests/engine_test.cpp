@@ -63,10 +63,17 @@ uint64_t key_of(const tensors& outputs) {
 struct flaky_executor : simulated_executor {
   using simulated_executor::simulated_executor;
   int64_t run(const tensors& inputs, tensors& outputs) override {
-    uint64_t key = 0;
-    std::memcpy(&key, inputs.at(0).bytes.data, sizeof key);
-    if (key % 10 == 0)
-      throw std::runtime_error("injected fault for key " + std::to_string(key));
+    // Every sample's key: a batched call fails when any of its jobs would.
+    auto& in = inputs.at(0);
+    auto samples = size_t(in.info().shape[0]);
+    for (size_t s = 0; s < samples; ++s) {
+      uint64_t key = 0;
+      std::memcpy(&key, in.bytes.data + s * (in.bytes.size / samples),
+                  sizeof key);
+      if (key % 10 == 0)
+        throw std::runtime_error("injected fault for key "
+                                 + std::to_string(key));
+    }
     return simulated_executor::run(inputs, outputs);
   }
 };
@@ -143,9 +150,11 @@ TEST_CASE("10k jobs from 3 threads are answered exactly once", "[engine]") {
   for (auto& t : threads)
     t.join();
   auto latency = ie.GetLatency();
-  CHECK(ie.Dispose() == 0); // drains: nothing cancelled
-  CHECK_THROWS_AS(ie.GetLatency(), InvalidOperation);
   CHECK(latency.count + 6 >= 3 * per_thread); // at most 6 still in flight
+  for (int i = 0; i < 1000 && ie.GetStats().in_flight != 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  CHECK(ie.Dispose() == 0); // all ended: nothing to cancel
+  CHECK_THROWS_AS(ie.GetLatency(), InvalidOperation);
   CHECK(failed == 0);
   CHECK(mismatched == 0);
   CHECK(seen.size() == 3 * per_thread);
@@ -250,18 +259,25 @@ TEST_CASE("bad models fail the constructor with typed errors", "[engine]") {
   CHECK(ie.Run({blob::allocate(ie.GetInputSize())}).size() == 1);
 }
 
-TEST_CASE("Dispose drains jobs in flight, then refuses calls", "[engine]") {
+TEST_CASE("Dispose lets running jobs finish, cancels the rest, then refuses "
+          "calls",
+          "[engine]") {
   auto rt = make_runtime("sim:3:20ms");
-  InferenceEngine ie{on(rt, model_path("tiny_cnn"), {})};
-  std::atomic<int> ended{0};
-  ie.RegisterCallback([&](const tensors&, void*, const failure&) {
+  InferenceOption one_each;
+  one_each.max_batch_size = 1;
+  InferenceEngine ie{on(rt, model_path("tiny_cnn"), one_each)};
+  std::atomic<int> ended{0}, ok{0};
+  ie.RegisterCallback([&](const tensors&, void*, const failure& e) {
     ++ended;
+    ok += !e;
     return 0;
   });
   for (int i = 0; i < 6; ++i)
     ie.RunAsync({blob::allocate(ie.GetInputSize())});
-  CHECK(ie.Dispose() == 0);
+  std::this_thread::sleep_for(5ms); // three cores took one each
+  CHECK(ie.Dispose() == 3);
   CHECK(ended == 6);
+  CHECK(ok == 3);
   CHECK(ie.Dispose() == 0); // idempotent
   CHECK_THROWS_AS(ie.RunAsync({blob::allocate(ie.GetInputSize())}),
                   InvalidOperation);
@@ -532,9 +548,11 @@ struct counting_executor : simulated_executor {
   counting_executor(const model& m)
     : simulated_executor(m, simulated_settings::parse("2ms"), 0) {}
   int64_t run(const tensors& inputs, tensors& outputs) override {
-    raise_to(peak, ++running);
+    // Samples, not calls: a batched call runs several jobs at once.
+    int samples = int(inputs.front().info().shape[0]);
+    raise_to(peak, running += samples);
     auto started = simulated_executor::run(inputs, outputs);
-    --running;
+    running -= samples;
     return started;
   }
 };

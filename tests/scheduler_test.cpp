@@ -157,11 +157,14 @@ struct fixture : actorrt::test::deterministic_system {
   }
 
   /// `jobs` jobs of `model`, holding `device`'s credit (-1: none).
-  void submit(uint64_t model, int jobs, int device = -1) {
+  void submit(uint64_t model, int jobs, int device = -1,
+              int priority = InferenceOption::normal_priority) {
     auto outbox = std::make_shared<job_outbox>(model, engine);
     bool announce = false;
     for (int i = 0; i < jobs; ++i)
-      announce = outbox->put({++last_id, {}, {}, device}) || announce;
+      announce
+        = outbox->put({++last_id, {}, {}, device, 1, 0, priority, nullptr})
+          || announce;
     REQUIRE(announce);
     self->send(scheduler, submit_atom::value, outbox);
     sched.run();
@@ -340,4 +343,32 @@ TEST_CASE("a core that never answers a load fails it in bounded time",
                   caf::after(std::chrono::seconds(0)) >> [] {});
   CHECK(answer.code == errc::timeout);
   CHECK_THAT(answer.message, Catch::Contains("NPU core 0:0"));
+}
+
+TEST_CASE("queued jobs go by priority, and a waiting job rises with age",
+          "[actors][scheduler]") {
+  fixture f;
+  auto a = f.join(0, 0);
+  REQUIRE_FALSE(f.load(1));
+  a->hold_runs = true;
+  f.submit(1, 2);        // jobs 1, 2 fill the core (depth 2)
+  f.submit(1, 2, -1, 0); // 3, 4: low
+  f.submit(1, 2, -1, 2); // 5, 6: high
+  auto next_batch = [&] {
+    f.self->send(caf::actor_cast<caf::actor>(f.cores[0]), tick_atom::value);
+    f.sched.run();
+    REQUIRE_FALSE(a->held_runs.empty());
+    std::vector<job_id> ids;
+    for (auto& j : a->held_runs.back().second.jobs)
+      ids.push_back(j.id);
+    return ids;
+  };
+  CHECK(next_batch() == std::vector<job_id>{5, 6});
+  // The low ones waited two aging periods: level 0 + 2, as high as new
+  // high-priority jobs, and earlier.
+  f.sched.advance_time(
+    std::chrono::milliseconds(2 * InferenceOption::aging_ms));
+  f.submit(1, 2, -1, 2); // 7, 8
+  CHECK(next_batch() == std::vector<job_id>{3, 4});
+  CHECK(next_batch() == std::vector<job_id>{7, 8});
 }

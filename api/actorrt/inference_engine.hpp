@@ -57,6 +57,8 @@ struct CoreStats {
   uint64_t jobs_done = 0;
   uint64_t jobs_failed = 0;
   int in_flight = 0; // all engines' jobs dispatched to it, unanswered
+  /// Jobs per executor call on this core (dynamic batching; 1 unbatched).
+  double mean_batch = 0;
   DurationStats compute;
   /// Share of the time since the engine started that the core computed
   /// this engine's jobs.
@@ -71,6 +73,10 @@ struct EngineStats {
   int in_flight = 0;        // submitted, not yet ended
   int peak_in_flight = 0;
   size_t held_results = 0;
+  /// Executor calls its jobs ran in, and jobs per call (dynamic batching;
+  /// 1 unbatched, 0 before the first).
+  uint64_t runs = 0;
+  double mean_batch = 0;
   DurationStats latency; // submitted → outputs ready
   DurationStats queue;   // latency − compute: waiting, transfer, delivery
   DurationStats compute; // on the core
@@ -146,6 +152,29 @@ public:
                     std::shared_ptr<void> keep = nullptr,
                     std::vector<blob> outputs = {});
 
+  /// RunAsync and Run with per-job options: a deadline for a core to start
+  /// the job (past it the job ends with Timeout, unrun) and a priority.
+  /// Throws InvalidArgument for values out of range.
+  uint64_t RunAsync(const std::vector<blob>& inputs, const JobOptions& job,
+                    void* user_arg = nullptr,
+                    std::shared_ptr<void> keep = nullptr,
+                    std::vector<blob> outputs = {});
+  tensors Run(const std::vector<blob>& inputs, const JobOptions& job,
+              std::vector<blob> outputs = {});
+  tensors Run(const std::vector<blob>& inputs, const JobOptions& job,
+              void* user_arg, std::shared_ptr<void> keep,
+              std::vector<blob> outputs = {});
+
+  /// What Cancel did: the job had not started (it ended at once with
+  /// Cancelled and never runs), or it runs (it finishes, and its callback
+  /// and Wait see Cancelled instead of its outputs).
+  enum class CancelResult { NotStarted, Running };
+  /// Cancels job `job_id`. A job on a worker node's core counts as not
+  /// started: it ends here at once, though the node may still compute it.
+  /// Throws InvalidArgument for an id this engine never issued or a job
+  /// that has ended (or was cancelled already).
+  CancelResult Cancel(uint64_t job_id);
+
   /// The job's outputs, or its error thrown. Every job can be waited for
   /// once, also with a callback registered (within the retention window).
   tensors Wait(uint64_t job_id);
@@ -214,12 +243,13 @@ public:
   /// cores show in GetStats().cores.
   std::vector<std::string> GetDevices() const;
 
-  /// Stops intake, waits for jobs in flight (bounded by the settings'
-  /// dispose_timeout), cancels what is left and unloads the model. Returns
-  /// the number of jobs cancelled. Idempotent; afterwards every other call
-  /// throws InvalidOperation. Inside a callback it throws InvalidOperation
-  /// (it would wait for that callback), unless a Dispose is already under
-  /// way elsewhere: then it returns 0 at once.
+  /// Stops intake, cancels the jobs no core has started, waits for those
+  /// running (bounded by the settings' dispose_timeout), cancels what is
+  /// left and unloads the model. Returns the number of jobs cancelled.
+  /// Idempotent; afterwards every other call throws InvalidOperation. Inside a
+  /// callback it throws InvalidOperation (it would wait for that callback),
+  /// unless a Dispose is already under way elsewhere: then it returns 0 at
+  /// once.
   size_t Dispose();
   /// The same with its own bound instead of dispose_timeout.
   size_t Dispose(std::chrono::milliseconds timeout);

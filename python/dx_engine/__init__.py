@@ -6,7 +6,7 @@ and behaviour, minus DX-RT's sharp edges (see README.md).
 """
 
 from . import dtype, trace, utils, version
-from ._native import InvalidModelError, ModelFileNotFoundError
+from ._native import InvalidModelError, JobCancelledError, ModelFileNotFoundError
 from .configuration import Configuration as Configuration
 from .device_status import DeviceStatus as DeviceStatus
 from .inference_engine import InferenceEngine as InferenceEngine
@@ -14,6 +14,6 @@ from .inference_option import InferenceOption as InferenceOption
 from .version import __version__
 
 __all__ = ["Configuration", "DeviceStatus", "InferenceEngine",
-           "InferenceOption", "InvalidModelError",
+           "InferenceOption", "InvalidModelError", "JobCancelledError",
            "ModelFileNotFoundError", "__version__", "dtype", "trace", "utils",
            "version"]

@@ -51,8 +51,7 @@ class InferenceEngine(_native.Engine):
         elif not isinstance(inference_option, InferenceOption):
             raise TypeError("inference_option must be an InferenceOption")
         opt = inference_option
-        super().__init__(os.fspath(model_path), opt.devices, int(opt.bound_option),
-                         opt.use_ort, opt.buffer_count, self.retention, _device_spec)
+        super().__init__(os.fspath(model_path), opt, self.retention, _device_spec)
         self._option = opt
         self._model_path = os.fspath(model_path)
         self._callback = None
@@ -65,7 +64,8 @@ class InferenceEngine(_native.Engine):
 
     def run(self, input_data: Union[Arrays, Sequence[Arrays]],
             output_buffers: Optional[list] = None,
-            user_args: Any = None) -> list:
+            user_args: Any = None, *, timeout_ms: Optional[int] = None,
+            priority: Optional[int] = None) -> list:
         """Runs one job synchronously and returns its outputs; the registered
         callback receives it too (with ``user_args``, or None), as in DX-RT.
 
@@ -77,12 +77,16 @@ class InferenceEngine(_native.Engine):
         (one per item) and into new arrays otherwise. The callback sees a
         batch's jobs only when ``user_args`` gives one per item.
         ``Run(input, user_arg)`` works positionally, as in DX-RT.
+        ``timeout_ms`` and ``priority`` are ``run_async``'s, for one job.
         """
         if (user_args is None and output_buffers is not None
                 and not _looks_like_buffers(output_buffers)):
             output_buffers, user_args = None, output_buffers
         batch = self._as_batch(input_data)
         if batch is not None:
+            if timeout_ms is not None or priority is not None:
+                raise ValueError("timeout_ms and priority are for one job; "
+                                 "use run_async for each item of a batch")
             if output_buffers is None:
                 output_buffers = [[np.empty(self.get_output_size(), np.uint8)]
                                   for _ in batch]
@@ -96,7 +100,8 @@ class InferenceEngine(_native.Engine):
         if isinstance(input_data, np.ndarray):
             input_data = [input_data]
         notify = user_args is not None or self._callback is not None
-        return self._run(input_data, output_buffers, notify, user_args)
+        return self._run(input_data, output_buffers, notify, user_args,
+                         timeout_ms, priority)
 
     def _as_batch(self, input_data):
         """The items of a batch, or None for one job."""
@@ -119,15 +124,37 @@ class InferenceEngine(_native.Engine):
         return None  # the runtime says what does not fit
 
     def run_async(self, input_data: Arrays, user_arg: Any = None,
-                  output_buffer: Optional[Arrays] = None) -> int:
+                  output_buffer: Optional[Arrays] = None, *,
+                  timeout_ms: Optional[int] = None,
+                  priority: Optional[int] = None) -> int:
         """Queues one job on all cores and returns its job id.
 
         Blocks (without the GIL) while the engine's in-flight limit is reached.
         With ``output_buffer`` (one array of ``get_output_size()`` bytes, or
         one per output), the outputs are written there; the arrays the
         callback and ``wait`` get are views of it.
+
+        ``timeout_ms``: most time (from this call) until a core starts the
+        job; past it the job ends with TimeoutError without running. 0: no
+        limit. ``priority``: 0 low, 1 normal, 2 high; queued jobs of a
+        higher level start first (a waiting job rises a level every 100 ms,
+        so none waits forever). Both default to the InferenceOption's.
         """
-        return self._run_async(input_data, user_arg, output_buffer)
+        return self._run_async(input_data, user_arg, output_buffer,
+                               timeout_ms, priority)
+
+    def cancel(self, job_id: int) -> str:
+        """Cancels job ``job_id``. Returns ``"not_started"``: it ended at
+        once with JobCancelledError and never runs; or ``"running"``: it
+        finishes, and its callback and ``wait`` see JobCancelledError instead
+        of its outputs. A job on a worker node's core counts as not started
+        (the node may still compute it). Raises ValueError for an id never
+        issued or a job that has ended or was cancelled already."""
+        if isinstance(job_id, bool) or not isinstance(job_id, (int, np.integer)):
+            raise TypeError("job_id must be an int")
+        if not 0 <= job_id < 2**64:
+            raise ValueError(f"job id {job_id} was never issued by this engine")
+        return self._cancel(int(job_id))
 
     def wait(self, job_id: int, timeout: Optional[float] = None) -> List[np.ndarray]:
         """Returns the outputs of job ``job_id``, or raises its error.

@@ -1,4 +1,5 @@
-"""DX-RT's ``InferenceOption``: devices, NPU bound option, ORT, buffer count."""
+"""DX-RT's ``InferenceOption``: devices, NPU bound option, ORT, buffer count,
+and ActorRT's dynamic batching."""
 
 from __future__ import annotations
 
@@ -15,6 +16,14 @@ def _default_buffer_count():
     except ValueError:
         return 6
     return value if 1 <= value <= 100 else 6
+
+
+def _bounded(name, value, lo, hi):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int")
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} must be in {lo}..{hi}, got {value}")
+    return value
 
 
 class InferenceOption:
@@ -42,6 +51,9 @@ class InferenceOption:
         # As in a DX-RT built with ONNX Runtime: on when it is present.
         self._use_ort = _native.is_ort_supported()
         self._buffer_count = _default_buffer_count()
+        self._max_batch_size, self._batch_delay_us = _native.batching_defaults()[:2]
+        self._timeout_ms = 0
+        self._priority = 1
 
     @property
     def instance(self) -> "InferenceOption":
@@ -101,11 +113,47 @@ class InferenceOption:
 
     @buffer_count.setter
     def buffer_count(self, value):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError("buffer_count must be an int")
-        if not 1 <= value <= 100:
-            raise ValueError(f"buffer_count must be in 1..100, got {value}")
-        self._buffer_count = value
+        self._buffer_count = _bounded("buffer_count", value, 1, 100)
+
+    @property
+    def max_batch_size(self) -> int:
+        """Most samples a core runs as one call (dynamic batching); 1 turns
+        it off. Default 16, or ACTORRT_MAX_BATCH."""
+        return self._max_batch_size
+
+    @max_batch_size.setter
+    def max_batch_size(self, value):
+        self._max_batch_size = _bounded("max_batch_size", value, 1, _native.batching_defaults()[2])
+
+    @property
+    def batch_delay_us(self) -> int:
+        """How long a core waits for a batch to fill, in µs (0: never; a
+        batch forms from jobs already queued). Default 0, or
+        ACTORRT_BATCH_DELAY_US."""
+        return self._batch_delay_us
+
+    @batch_delay_us.setter
+    def batch_delay_us(self, value):
+        self._batch_delay_us = _bounded("batch_delay_us", value, 0, _native.batching_defaults()[3])
+
+    @property
+    def timeout_ms(self) -> int:
+        """Default most time a job may wait for a core to start it (ms; 0:
+        no limit); run_async(timeout_ms=) sets one job's."""
+        return self._timeout_ms
+
+    @timeout_ms.setter
+    def timeout_ms(self, value):
+        self._timeout_ms = _bounded("timeout_ms", value, 0, 24 * 3600 * 1000)
+
+    @property
+    def priority(self) -> int:
+        """Default priority of the engine's jobs: 0 low, 1 normal, 2 high."""
+        return self._priority
+
+    @priority.setter
+    def priority(self, value):
+        self._priority = _bounded("priority", value, 0, 2)
 
     def set_devices(self, devices: Sequence[int]) -> None:
         self.devices = devices
@@ -134,4 +182,7 @@ class InferenceOption:
     def __repr__(self):
         return (f"InferenceOption(devices={self._devices}, "
                 f"bound_option={self._bound_option.name}, "
-                f"use_ort={self._use_ort}, buffer_count={self._buffer_count})")
+                f"use_ort={self._use_ort}, buffer_count={self._buffer_count}, "
+                f"max_batch_size={self._max_batch_size}, "
+                f"batch_delay_us={self._batch_delay_us}, "
+                f"timeout_ms={self._timeout_ms}, priority={self._priority})")

@@ -58,11 +58,10 @@ void report_callback_error(python_callback& cb, py::error_already_set& e) {
 
 class engine {
 public:
-  engine(const std::string& path, std::vector<int> devices, int bound,
-         bool use_ort, int buffer_count, size_t retention,
+  /// `option`: a dx_engine.InferenceOption (its setters checked types).
+  engine(const std::string& path, py::handle option, size_t retention,
          const std::string& device_spec)
-    : ie_(make(path, std::move(devices), bound, use_ort, buffer_count,
-               retention, device_spec)) {}
+    : ie_(make(path, to_option(option), retention, device_spec)) {}
 
   ~engine() {
     // Never wait here: this may be the garbage collector, or the last
@@ -74,30 +73,43 @@ public:
   /// With `notify`, the registered callback sees the job with `user_arg`
   /// (DX-RT's run); otherwise nobody but the caller does.
   py::list run(py::handle inputs, py::handle output_buffers, bool notify,
-               py::object user_arg) {
+               py::object user_arg, std::optional<int> timeout_ms,
+               std::optional<int> priority) {
     release_pending();
     auto blobs = prepare(inputs);
     auto outputs = output_blobs(output_buffers);
+    JobOptions job{timeout_ms, priority};
     tensors out;
     if (notify) {
       auto keep = held(std::move(user_arg));
       without_gil nogil;
-      out = ie_->Run(blobs, keep.get(), keep, std::move(outputs));
+      out = ie_->Run(blobs, job, keep.get(), keep, std::move(outputs));
     } else {
       without_gil nogil;
-      out = ie_->Run(blobs, std::move(outputs));
+      out = ie_->Run(blobs, job, std::move(outputs));
     }
     return to_arrays(out);
   }
 
   uint64_t run_async(py::handle inputs, py::object user_arg,
-                     py::handle output_buffers) {
+                     py::handle output_buffers, std::optional<int> timeout_ms,
+                     std::optional<int> priority) {
     release_pending();
     auto blobs = prepare(inputs);
     auto outputs = output_blobs(output_buffers);
     auto keep = held(std::move(user_arg));
     without_gil nogil;
-    return ie_->RunAsync(blobs, keep.get(), keep, std::move(outputs));
+    return ie_->RunAsync(blobs, {timeout_ms, priority}, keep.get(), keep,
+                         std::move(outputs));
+  }
+
+  /// "not_started" (it ended with JobCancelledError and never runs) or
+  /// "running" (it finishes and is reported cancelled).
+  std::string cancel(uint64_t job_id) {
+    release_pending();
+    return ie_->Cancel(job_id) == InferenceEngine::CancelResult::NotStarted
+             ? "not_started"
+             : "running";
   }
 
   /// `user_arg` held until its job ends (the runtime passes the pointer).
@@ -266,15 +278,23 @@ private:
     return std::chrono::milliseconds(static_cast<int64_t>(*seconds * 1000));
   }
 
-  static std::unique_ptr<InferenceEngine>
-  make(const std::string& path, std::vector<int> devices, int bound,
-       bool use_ort, int buffer_count, size_t retention,
-       const std::string& device_spec) {
+  static InferenceOption to_option(py::handle o) {
     InferenceOption opt;
-    opt.devices = std::move(devices);
-    opt.bound = static_cast<bound_option>(bound);
-    opt.use_ort = use_ort;
-    opt.buffer_count = buffer_count;
+    opt.devices = o.attr("devices").cast<std::vector<int>>();
+    opt.bound = static_cast<bound_option>(o.attr("bound_option").cast<int>());
+    opt.use_ort = o.attr("use_ort").cast<bool>();
+    opt.buffer_count = o.attr("buffer_count").cast<int>();
+    opt.max_batch_size = o.attr("max_batch_size").cast<int>();
+    opt.batch_delay_us = o.attr("batch_delay_us").cast<int>();
+    opt.timeout_ms = o.attr("timeout_ms").cast<int>();
+    opt.priority = o.attr("priority").cast<int>();
+    return opt;
+  }
+
+  static std::unique_ptr<InferenceEngine> make(const std::string& path,
+                                               const InferenceOption& opt,
+                                               size_t retention,
+                                               const std::string& device_spec) {
     EngineSettings settings;
     settings.retention = retention;
     settings.interrupt = raise_pending_signals;
@@ -357,6 +377,7 @@ py::dict stats_dict(const EngineStats& s) {
   d["in_flight"] = s.in_flight;
   d["peak_in_flight"] = s.peak_in_flight;
   d["held_results"] = s.held_results;
+  d["mean_batch"] = s.mean_batch;
   d["latency_ms"] = duration_dict(s.latency);
   d["queue_ms"] = duration_dict(s.queue);
   d["compute_ms"] = duration_dict(s.compute);
@@ -371,6 +392,7 @@ py::dict stats_dict(const EngineStats& s) {
     core["jobs_done"] = c.jobs_done;
     core["jobs_failed"] = c.jobs_failed;
     core["in_flight"] = c.in_flight;
+    core["mean_batch"] = c.mean_batch;
     core["compute_ms"] = duration_dict(c.compute);
     core["utilisation"] = c.utilisation;
     cores.append(core);
@@ -404,17 +426,18 @@ void bind_engine(py::module_& m) {
                        type->tp_traverse = traverse_engine;
                        type->tp_clear = clear_engine;
                      }))
-    .def(py::init<const std::string&, std::vector<int>, int, bool, int, size_t,
-                  const std::string&>(),
-         py::arg("model_path"), py::arg("devices"), py::arg("bound"),
-         py::arg("use_ort"), py::arg("buffer_count"), py::arg("retention"),
+    .def(py::init<const std::string&, py::handle, size_t, const std::string&>(),
+         py::arg("model_path"), py::arg("option"), py::arg("retention"),
          py::arg("device_spec") = std::string())
     .def("_run", &engine::run, py::arg("inputs"),
          py::arg("output_buffers") = py::none(), py::arg("notify") = false,
-         py::arg("user_arg") = py::none())
+         py::arg("user_arg") = py::none(), py::arg("timeout_ms") = py::none(),
+         py::arg("priority") = py::none())
     .def("_run_async", &engine::run_async, py::arg("inputs"),
          py::arg("user_arg") = py::none(),
-         py::arg("output_buffers") = py::none())
+         py::arg("output_buffers") = py::none(),
+         py::arg("timeout_ms") = py::none(), py::arg("priority") = py::none())
+    .def("_cancel", &engine::cancel, py::arg("job_id"))
     .def("_validate", &engine::validate, py::arg("inputs"),
          py::arg("device_id"))
     .def("_wait", &engine::wait, py::arg("job_id"),

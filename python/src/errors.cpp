@@ -8,6 +8,7 @@ namespace {
 
 PyObject* model_file_not_found = nullptr;
 PyObject* invalid_model = nullptr;
+PyObject* job_cancelled = nullptr;
 
 PyObject* type_of(errc code) {
   switch (code) {
@@ -19,6 +20,8 @@ PyObject* type_of(errc code) {
       return PyExc_ValueError;
     case errc::timeout:
       return PyExc_TimeoutError;
+    case errc::cancelled:
+      return job_cancelled;
     default:
       return PyExc_RuntimeError;
   }
@@ -45,8 +48,10 @@ PyObject* type_of(dxrt::ERROR_CODE code) {
 PyObject* new_class(py::module_& m, const char* name, PyObject* base,
                     const char* doc) {
   std::string qualified = std::string("dx_engine.") + name;
-  py::tuple bases
-    = py::make_tuple(py::handle(base), py::handle(PyExc_RuntimeError));
+  py::object bases
+    = base == PyExc_RuntimeError
+        ? py::reinterpret_borrow<py::object>(base)
+        : py::make_tuple(py::handle(base), py::handle(PyExc_RuntimeError));
   auto* type
     = PyErr_NewExceptionWithDoc(qualified.c_str(), doc, bases.ptr(), nullptr);
   if (!type)
@@ -66,6 +71,10 @@ void register_errors(py::module_& m) {
     m, "InvalidModelError", PyExc_ValueError,
     "The model file is not a model ActorRT can run (also a RuntimeError, as "
     "DX-RT raises).");
+  job_cancelled = new_class(
+    m, "JobCancelledError", PyExc_RuntimeError,
+    "The job was cancelled (cancel(), or its engine was disposed) before "
+    "it started, or while it ran (its outputs were dropped).");
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p)

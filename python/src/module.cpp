@@ -42,6 +42,15 @@ PYBIND11_MODULE(_native, m) {
     },
     "Writes the trace started by start_trace(); returns the jobs in it.");
   m.def(
+    "batching_defaults",
+    [] {
+      actorrt::InferenceOption o;
+      return py::make_tuple(o.max_batch_size, o.batch_delay_us,
+                            o.max_batch_bound, o.max_batch_delay_us);
+    },
+    "Default max_batch_size and batch_delay_us (ACTORRT_MAX_BATCH, "
+    "ACTORRT_BATCH_DELAY_US) and their upper bounds.");
+  m.def(
     "is_ort_supported", [] { return !actorrt::OnnxRuntimeVersion().empty(); },
     "True when ONNX Runtime's library loads: CPU lanes can run on it");
   // ActorRT's warnings reach Python as RuntimeWarning, said once.

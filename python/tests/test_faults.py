@@ -42,7 +42,9 @@ def run_many(ie, n):
 
 def test_failures_and_a_dying_core_end_every_job_once(sim, tiny):
     sim("sim:3:100us:fail=0.05:die_after=200:cores=1:seed=7")
-    with InferenceEngine(tiny, InferenceOption()) as ie:
+    option = InferenceOption()
+    option.max_batch_size = 1  # a draw per job: the rate below is per job
+    with InferenceEngine(tiny, option) as ie:
         n = 3000
         ended, errors, ok = run_many(ie, n)
         assert sorted(ended) == list(range(n)) and set(ended.values()) == {1}

@@ -373,3 +373,29 @@ def test_sigterm_stops_a_node(nodes):
     node.send_signal(signal.SIGTERM)
     assert node.wait(10) == 0
     assert "SIGTERM, stopping" in node.stderr.read()
+
+
+def test_a_node_batches_its_cores_queues_and_honours_job_terms(nodes):
+    _, a = nodes("sim:1:2ms:batch=0.1")
+    r = client("""
+        o = InferenceOption()
+        o.max_batch_size = 8
+        o.buffer_count = 40
+        ie = InferenceEngine(MODEL, o)
+        ids = [ie.run_async(keyed(ie, k)) for k in range(200)]
+        print("right", sum(key_of(ie.wait(i)) == k for k, i in enumerate(ids)))
+        print("batched", ie.get_stats()["mean_batch"] > 2)
+        # Deadlines cross the link as time left: these cannot all start in time.
+        late = [ie.run_async(keyed(ie, k), timeout_ms=1) for k in range(100)]
+        timeouts = 0
+        for i in late:
+            try:
+                ie.wait(i)
+            except TimeoutError:
+                timeouts += 1
+        print("timeouts", timeouts > 0)
+    """, [a])
+    assert r.returncode == 0, r.stderr
+    assert "right 200" in r.stdout
+    assert "batched True" in r.stdout
+    assert "timeouts True" in r.stdout

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actorrt/inference_engine.hpp"
+#include "tools/common/batching.hpp"
 #include "tools/common/core_usage.hpp"
 #include "tools/common/latency.hpp"
 #include "tools/common/measure.hpp"
@@ -36,13 +37,14 @@ struct settings : tools::load {
   std::string sort = "name";
   std::string result_path = ".";
   bool use_ort = false;
+  tools::batching batch;
 };
 
 struct model_figures {
   std::string name, path, error;
   bool simulated = false;
   int jobs = 0, errors = 0;
-  double seconds = 0, fps = 0, npu_ms = 0;
+  double seconds = 0, fps = 0, npu_ms = 0, mean_batch = 0;
   json latency; // ms: mean, p50 ... max
   std::vector<int64_t> latency_us;
   std::vector<tools::core_usage> cores;
@@ -75,6 +77,7 @@ model_figures measure(const fs::path& path, const settings& s) {
     InferenceOption opt;
     if (s.use_ort)
       opt.use_ort = true;
+    s.batch.apply(opt);
     InferenceEngine ie{f.path, opt};
     f.simulated = ie.IsSimulated();
     blob input = blob::allocate(ie.GetInputSize());
@@ -94,6 +97,7 @@ model_figures measure(const fs::path& path, const settings& s) {
       = n ? (after.compute.total() - before.compute.total()) / double(n) : 0;
     f.latency = tools::latency_summary_ms(f.latency_us);
     f.cores = tools::core_usage_between(before, after, f.seconds);
+    f.mean_batch = tools::mean_batch_between(before, after);
   } catch (const std::exception& e) {
     f.error = e.what();
   }
@@ -119,6 +123,7 @@ json to_json(const model_figures& f) {
             {"seconds", f.seconds},
             {"fps", f.fps},
             {"npu_time_ms", f.npu_ms},
+            {"mean_batch", f.mean_batch},
             {"latency_ms", f.latency},
             {"cores", cores}});
   return j;
@@ -357,6 +362,7 @@ int main(int argc, char** argv) {
   app.add_option("--result-path", s.result_path,
                  "folder for dxbenchmark.json, .csv and .html");
   app.add_flag("--use-ort", s.use_ort, "run CPU lanes on ONNX Runtime");
+  s.batch.add_flags(app);
   CLI11_PARSE(app, argc, argv);
   if (s.loops == 0 && s.seconds == 0)
     s.loops = 200;
@@ -379,33 +385,35 @@ int main(int argc, char** argv) {
         return a.latency.value("mean", 1e300) < b.latency.value("mean", 1e300);
       return a.name < b.name;
     });
-    std::printf("%-24s %10s %9s %9s %9s %9s  %s\n", "model", "FPS", "NPU ms",
-                "p50 ms", "p99 ms", "max ms", "note");
+    std::printf("%-24s %10s %9s %9s %9s %9s %6s  %s\n", "model", "FPS",
+                "NPU ms", "p50 ms", "p99 ms", "max ms", "batch", "note");
     json out = {{"dir", s.dir}, {"models", json::array()}};
     std::ostringstream csv;
     csv << "model,path,ok,fps,npu_time_ms,latency_mean_ms,p50_ms,p90_ms,"
-           "p95_ms,p99_ms,p99.9_ms,max_ms,jobs,errors,simulated,error\n";
+           "p95_ms,p99_ms,p99.9_ms,max_ms,jobs,errors,simulated,error,"
+           "mean_batch\n";
     int failed = 0;
     for (auto& f : results) {
       out["models"].push_back(to_json(f));
       if (!f.error.empty()) {
         ++failed;
-        std::printf("%-24s %10s %9s %9s %9s %9s  FAILED: %s\n", f.name.c_str(),
-                    "-", "-", "-", "-", "-", f.error.c_str());
+        std::printf("%-24s %10s %9s %9s %9s %9s %6s  FAILED: %s\n",
+                    f.name.c_str(), "-", "-", "-", "-", "-", "-",
+                    f.error.c_str());
         csv << csv_field(f.name) << ',' << csv_field(f.path)
-            << ",false,,,,,,,,,,,,," << csv_field(f.error) << "\n";
+            << ",false,,,,,,,,,,,,," << csv_field(f.error) << ",\n";
         continue;
       }
-      std::printf("%-24s %10.1f %9.3f %9.3f %9.3f %9.3f  %s\n", f.name.c_str(),
-                  f.fps, f.npu_ms, f.latency.value("p50", 0.0),
+      std::printf("%-24s %10.1f %9.3f %9.3f %9.3f %9.3f %6.2f  %s\n",
+                  f.name.c_str(), f.fps, f.npu_ms, f.latency.value("p50", 0.0),
                   f.latency.value("p99", 0.0), f.latency.value("max", 0.0),
-                  f.simulated ? "SIMULATED" : "");
+                  f.mean_batch, f.simulated ? "SIMULATED" : "");
       csv << csv_field(f.name) << ',' << csv_field(f.path) << ",true," << f.fps
           << ',' << f.npu_ms;
       for (auto key : {"mean", "p50", "p90", "p95", "p99", "p99.9", "max"})
         csv << ',' << f.latency.value(key, 0.0);
       csv << ',' << f.jobs << ',' << f.errors << ','
-          << (f.simulated ? "true" : "false") << ",\n";
+          << (f.simulated ? "true" : "false") << ",," << f.mean_batch << "\n";
     }
     out["interrupted"] = interrupted.load();
     fs::create_directories(s.result_path);

@@ -19,6 +19,7 @@
 #include "actorrt/inference_engine.hpp"
 #include "actors/runtime.hpp"
 #include "core/clock.hpp"
+#include "tools/common/batching.hpp"
 #include "tools/common/core_usage.hpp"
 #include "tools/common/latency.hpp"
 #include "tools/common/measure.hpp"
@@ -45,6 +46,7 @@ struct settings : tools::load {
   int buffer_count = InferenceOption::default_buffer_count();
   bool verbose = false;
   bool use_ort = false;
+  tools::batching batch;
 };
 
 /// The devices option: "all", "0,1", or "count:N".
@@ -150,6 +152,7 @@ int main(int argc, char** argv) {
                "benchmark mode only: no input file read, no outputs kept or "
                "written");
   app.add_flag("--use-ort", s.use_ort, "run CPU lanes on ONNX Runtime");
+  s.batch.add_flags(app);
   app.add_option("--json", s.json_file, "write every figure as JSON there");
   app.add_option("--trace", s.trace_file,
                  "write the measured jobs' stages there (Chrome trace JSON, "
@@ -176,6 +179,7 @@ int main(int argc, char** argv) {
     opt.devices = parse_device_list(s.devices);
     if (s.use_ort)
       opt.use_ort = true;
+    s.batch.apply(opt);
     InferenceEngine ie{s.model, opt};
     blob input = s.input_file.empty()
                    ? blob::allocate(ie.GetInputSize())
@@ -192,7 +196,9 @@ int main(int argc, char** argv) {
     if (!s.trace_file.empty())
       std::printf("trace of %zu jobs written to %s\n", StopTrace(),
                   s.trace_file.c_str());
-    auto usage = tools::core_usage_between(before, ie.GetStats(), secs);
+    auto after = ie.GetStats();
+    auto usage = tools::core_usage_between(before, after, secs);
+    double mean_batch = tools::mean_batch_between(before, after);
     int jobs = r.done;
     double fps = jobs / secs;
 
@@ -256,6 +262,10 @@ int main(int argc, char** argv) {
     std::printf("  queue %.3f ms + compute %.3f ms per job; errors %d%s\n",
                 out["queue_ms"].get<double>(), compute, r.errors.load(),
                 interrupted ? "  (interrupted: what was measured so far)" : "");
+    out["mean_batch"] = mean_batch;
+    out["max_batch"] = s.batch.max_batch;
+    std::printf("  mean batch %.2f jobs per call (max %d, delay %d us)\n",
+                mean_batch, s.batch.max_batch, s.batch.delay_us);
     json cores = json::array();
     for (auto& c : usage) {
       std::printf("  core %d:%d  %8llu jobs  %9.2f FPS  %3.0f%% busy  %s%s\n",

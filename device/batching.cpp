@@ -1,0 +1,170 @@
+#include "device/batching.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+namespace actorrt {
+
+namespace {
+
+int64_t samples(const lane_job& j) {
+  return j.inputs.empty() ? 1 : j.inputs[0].info().shape[0];
+}
+
+/// Tensor `k` of the jobs `members` as one tensor of `n` samples: inputs
+/// copied back to back, outputs only sized (the call writes them).
+tensor gather(const std::vector<lane_job>& jobs,
+              const std::vector<size_t>& members, int64_t n, size_t k,
+              bool input) {
+  auto& first = jobs[members.front()];
+  auto& part = input ? first.inputs[k] : first.outputs[k];
+  tensor whole{std::make_shared<const tensor_info>(part.info().with_batch(n)),
+               {}};
+  whole.bytes = blob::allocate(whole.info().byte_size());
+  if (input) {
+    size_t at = 0;
+    for (auto j : members) {
+      auto& bytes = jobs[j].inputs[k].bytes;
+      std::memcpy(whole.bytes.data + at, bytes.data, bytes.size);
+      at += bytes.size;
+    }
+  }
+  return whole;
+}
+
+lane_job merge(const std::vector<lane_job>& jobs,
+               const std::vector<size_t>& members, int64_t n) {
+  lane_job call;
+  auto& first = jobs[members.front()];
+  for (size_t k = 0; k < first.inputs.size(); ++k)
+    call.inputs.push_back(gather(jobs, members, n, k, true));
+  for (size_t k = 0; k < first.outputs.size(); ++k)
+    call.outputs.push_back(gather(jobs, members, n, k, false));
+  return call;
+}
+
+/// Gives the jobs `members` their part of `call`'s outputs.
+void scatter(lane_job& call, std::vector<lane_job>& jobs,
+             const std::vector<size_t>& members) {
+  std::vector<size_t> at(call.outputs.size(), 0);
+  for (auto j : members) {
+    auto& job = jobs[j];
+    for (size_t k = 0; k < call.outputs.size(); ++k) {
+      auto& whole = call.outputs[k].bytes;
+      auto& out = job.outputs[k];
+      auto size = out.info().byte_size();
+      if (out.bytes.data)
+        std::memcpy(out.bytes.data, whole.data + at[k], size);
+      else
+        out.bytes = whole.slice(at[k], size);
+      at[k] += size;
+    }
+    job.started = call.started;
+    job.finished = call.finished;
+    job.run_jobs = static_cast<int>(members.size());
+    job.first_in_run = j == members.front();
+  }
+}
+
+/// Runs the jobs `members` (admitted) one call each.
+void run_alone(executor& lane, std::vector<lane_job>& jobs,
+               const std::vector<size_t>& members) {
+  std::vector<lane_job> calls;
+  for (auto j : members)
+    calls.push_back(std::move(jobs[j]));
+  lane.run_batch(calls);
+  for (size_t i = 0; i < members.size(); ++i)
+    jobs[members[i]] = std::move(calls[i]);
+}
+
+} // namespace
+
+void run_merged(executor& lane, std::vector<lane_job>& jobs, int max_samples) {
+  for (size_t next = 0; next < jobs.size();) {
+    // The next call: the following jobs whose samples fit, each admitted
+    // (deadline, cancellation) just before it, so a job cancelled while an
+    // earlier call ran never starts.
+    auto now = now_ns();
+    std::vector<size_t> members;
+    int64_t n = 0;
+    for (; next < jobs.size(); ++next) {
+      auto s = samples(jobs[next]);
+      if (!members.empty() && n + s > max_samples)
+        break;
+      if (!jobs[next].admit(now))
+        continue;
+      members.push_back(next);
+      n += s;
+    }
+    if (members.size() <= 1) {
+      if (!members.empty())
+        run_alone(lane, jobs, members);
+      continue;
+    }
+    std::vector<lane_job> call{merge(jobs, members, n)};
+    lane.run_batch(call);
+    if (call[0].error)
+      run_alone(lane, jobs, members); // each its own outcome
+    else
+      scatter(call[0], jobs, members);
+  }
+}
+
+failure check_batching(executor& lane, const model& m) {
+  std::mt19937 draws{7};
+  std::vector<lane_job> jobs(2);
+  for (auto& job : jobs) {
+    for (auto& meta : m.input_metas()) {
+      tensor t{meta, blob::allocate(meta->byte_size())};
+      auto* bytes = t.bytes.data;
+      if (meta->type == dtype::float32) {
+        std::uniform_real_distribution<float> value(0.f, 1.f);
+        for (size_t i = 0; i < t.bytes.size / sizeof(float); ++i) {
+          float x = value(draws);
+          std::memcpy(bytes + i * sizeof x, &x, sizeof x);
+        }
+      } else if (meta->type == dtype::uint8 || meta->type == dtype::int8) {
+        for (size_t i = 0; i < t.bytes.size; ++i)
+          bytes[i] = static_cast<uint8_t>(draws());
+      } else {
+        std::memset(bytes, 0, t.bytes.size); // indices, shapes: 0 is valid
+      }
+      job.inputs.push_back(std::move(t));
+    }
+    job.outputs = attach(m.output_metas(), {});
+  }
+  auto one_by_one = jobs;
+  for (auto& job : one_by_one)
+    job.outputs = attach(m.output_metas(), {});
+  lane.run_batch(one_by_one);
+  std::vector<lane_job> call{merge(jobs, {0, 1}, 2)};
+  lane.run_batch(call);
+  if (call[0].error)
+    return call[0].error;
+  scatter(call[0], jobs, {0, 1});
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    if (one_by_one[j].error)
+      return one_by_one[j].error;
+    for (size_t k = 0; k < jobs[j].outputs.size(); ++k) {
+      auto& a = jobs[j].outputs[k];
+      auto& b = one_by_one[j].outputs[k];
+      bool same = a.bytes.size == b.bytes.size;
+      if (same && a.info().type == dtype::float32) {
+        for (size_t i = 0; same && i < a.bytes.size / sizeof(float); ++i) {
+          auto x = a.as<float>()[i], y = b.as<float>()[i];
+          same = std::fabs(x - y) <= 1e-4f + 1e-3f * std::fabs(y);
+        }
+      } else if (same) {
+        same = std::memcmp(a.bytes.data, b.bytes.data, a.bytes.size) == 0;
+      }
+      if (!same)
+        return {errc::invalid_model,
+                "batch 2 differs from two batch-1 runs in output '"
+                  + a.info().name + "'"};
+    }
+  }
+  return {};
+}
+
+} // namespace actorrt
