@@ -105,7 +105,7 @@ private:
       work[k].control = std::move(j.control);
     }
     if (l.max_batch > 1)
-      run_merged(*l.lane, work, l.max_batch);
+      run_merged(*l.lane, work, l.max_batch, l.merged_inputs);
     else
       l.lane->run_batch(work);
     auto& counters = *self_->state.counters;
@@ -272,7 +272,8 @@ void serve(self_ptr self) {
 npu_core_state::loaded make_lane(npu_core_state& st, model_handle& m) {
   npu_core_state::loaded l{
     m.ptr,   m.ptr, m.backend,
-    nullptr, 1,     std::chrono::microseconds{m.batch_delay_us}};
+    nullptr, 1,     std::chrono::microseconds{m.batch_delay_us},
+    {}};
   lane_request request{st.core, m.backend};
   if (m.max_batch > 1) {
     if (m.ptr->batchable()) {

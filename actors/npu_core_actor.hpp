@@ -28,6 +28,7 @@ struct npu_core_state {
     std::unique_ptr<executor> lane;
     int max_batch = 1;                  // samples per call; 1: one job per call
     std::chrono::microseconds delay{0}; // how long a batch may wait to fill
+    std::vector<blob> merged_inputs;    // reused by run_merged
   };
   std::unordered_map<uint64_t, loaded> lanes;
   /// Batches received and not yet run, in arrival order, each with the

@@ -117,6 +117,14 @@ struct InferenceEngine::impl {
 
 namespace {
 
+/// The ticket of a job its callback sees with `user_arg`.
+job_ticket ticket_for(void* user_arg, std::shared_ptr<void> keep) {
+  job_ticket t;
+  t.ptr = user_arg;
+  t.keep = std::move(keep);
+  return t;
+}
+
 void warn_ort_once() {
   warn_once("use_ort=True, but " + ort_load_error()
             + ": CPU lanes run on OpenCV DNN");
@@ -202,18 +210,14 @@ InferenceEngine::~InferenceEngine() {
 
 tensors InferenceEngine::Run(const std::vector<blob>& inputs,
                              std::vector<blob> outputs) {
-  job_ticket t;
-  t.silent = true;
-  return impl_->run(inputs, std::move(t), std::move(outputs));
+  return Run(inputs, JobOptions{}, std::move(outputs));
 }
 
 tensors InferenceEngine::Run(const std::vector<blob>& inputs, void* user_arg,
                              std::shared_ptr<void> keep,
                              std::vector<blob> outputs) {
-  job_ticket t;
-  t.ptr = user_arg;
-  t.keep = std::move(keep);
-  return impl_->run(inputs, std::move(t), std::move(outputs));
+  return Run(inputs, JobOptions{}, user_arg, std::move(keep),
+             std::move(outputs));
 }
 
 tensors InferenceEngine::Run(const std::vector<blob>& inputs,
@@ -227,20 +231,16 @@ tensors InferenceEngine::Run(const std::vector<blob>& inputs,
                              const JobOptions& job, void* user_arg,
                              std::shared_ptr<void> keep,
                              std::vector<blob> outputs) {
-  job_ticket t;
-  t.ptr = user_arg;
-  t.keep = std::move(keep);
-  return impl_->run(inputs, std::move(t), std::move(outputs), job);
+  return impl_->run(inputs, ticket_for(user_arg, std::move(keep)),
+                    std::move(outputs), job);
 }
 
 uint64_t InferenceEngine::RunAsync(const std::vector<blob>& inputs,
                                    const JobOptions& job, void* user_arg,
                                    std::shared_ptr<void> keep,
                                    std::vector<blob> outputs) {
-  job_ticket t;
-  t.ptr = user_arg;
-  t.keep = std::move(keep);
-  return impl_->submit(inputs, std::move(t), std::move(outputs), job);
+  return impl_->submit(inputs, ticket_for(user_arg, std::move(keep)),
+                       std::move(outputs), job);
 }
 
 InferenceEngine::CancelResult InferenceEngine::Cancel(uint64_t job_id) {
@@ -264,10 +264,8 @@ tensors InferenceEngine::Run(const void* input, size_t bytes) {
 uint64_t InferenceEngine::RunAsync(const std::vector<blob>& inputs,
                                    void* user_arg, std::shared_ptr<void> keep,
                                    std::vector<blob> outputs) {
-  job_ticket t;
-  t.ptr = user_arg;
-  t.keep = std::move(keep);
-  return impl_->submit(inputs, std::move(t), std::move(outputs));
+  return RunAsync(inputs, JobOptions{}, user_arg, std::move(keep),
+                  std::move(outputs));
 }
 
 tensors InferenceEngine::Wait(uint64_t job_id) {

@@ -81,12 +81,18 @@ def open_loop_p99(ie, rate, seconds=2.0):
 
     ie.register_callback(cb)
     start = time.perf_counter()
-    for i in range(n):
-        due = start + i / rate
-        while time.perf_counter() < due:
-            pass
-        sent[i] = time.perf_counter()
-        ie.run_async(x, user_arg=i)
+    i = 0
+    while i < n:
+        # Sleep until the next job is due (not a busy wait, which would take
+        # a CPU from the runtime), then send every job due by now.
+        wait = start + i / rate - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        now = time.perf_counter()
+        while i < n and start + i / rate <= now:
+            sent[i] = time.perf_counter()
+            ie.run_async(x, user_arg=i)
+            i += 1
     for _ in range(n):
         done.acquire()
     ie.register_callback(None)

@@ -16,13 +16,23 @@ int64_t samples(const lane_job& j) {
 /// copied back to back, outputs only sized (the call writes them).
 tensor gather(const std::vector<lane_job>& jobs,
               const std::vector<size_t>& members, int64_t n, size_t k,
-              bool input) {
+              bool input, std::vector<blob>& reuse) {
   auto& first = jobs[members.front()];
   auto& part = input ? first.inputs[k] : first.outputs[k];
   tensor whole{std::make_shared<const tensor_info>(part.info().with_batch(n)),
                {}};
-  whole.bytes = blob::allocate(whole.info().byte_size());
-  if (input) {
+  auto size = whole.info().byte_size();
+  if (!input) {
+    whole.bytes = blob::allocate(size); // the jobs keep views of it
+    return whole;
+  }
+  if (reuse.size() <= k)
+    reuse.resize(k + 1);
+  auto& kept = reuse[k];
+  if (!kept.data || kept.owner.use_count() > 1 || kept.size < size)
+    kept = blob::allocate(size);
+  whole.bytes = kept.slice(0, size);
+  {
     size_t at = 0;
     for (auto j : members) {
       auto& bytes = jobs[j].inputs[k].bytes;
@@ -34,13 +44,14 @@ tensor gather(const std::vector<lane_job>& jobs,
 }
 
 lane_job merge(const std::vector<lane_job>& jobs,
-               const std::vector<size_t>& members, int64_t n) {
+               const std::vector<size_t>& members, int64_t n,
+               std::vector<blob>& reuse) {
   lane_job call;
   auto& first = jobs[members.front()];
   for (size_t k = 0; k < first.inputs.size(); ++k)
-    call.inputs.push_back(gather(jobs, members, n, k, true));
+    call.inputs.push_back(gather(jobs, members, n, k, true, reuse));
   for (size_t k = 0; k < first.outputs.size(); ++k)
-    call.outputs.push_back(gather(jobs, members, n, k, false));
+    call.outputs.push_back(gather(jobs, members, n, k, false, reuse));
   return call;
 }
 
@@ -80,7 +91,8 @@ void run_alone(executor& lane, std::vector<lane_job>& jobs,
 
 } // namespace
 
-void run_merged(executor& lane, std::vector<lane_job>& jobs, int max_samples) {
+void run_merged(executor& lane, std::vector<lane_job>& jobs, int max_samples,
+                std::vector<blob>& reuse) {
   for (size_t next = 0; next < jobs.size();) {
     // The next call: the following jobs whose samples fit, each admitted
     // (deadline, cancellation) just before it, so a job cancelled while an
@@ -102,7 +114,7 @@ void run_merged(executor& lane, std::vector<lane_job>& jobs, int max_samples) {
         run_alone(lane, jobs, members);
       continue;
     }
-    std::vector<lane_job> call{merge(jobs, members, n)};
+    std::vector<lane_job> call{merge(jobs, members, n, reuse)};
     lane.run_batch(call);
     if (call[0].error)
       run_alone(lane, jobs, members); // each its own outcome
@@ -138,7 +150,8 @@ failure check_batching(executor& lane, const model& m) {
   for (auto& job : one_by_one)
     job.outputs = attach(m.output_metas(), {});
   lane.run_batch(one_by_one);
-  std::vector<lane_job> call{merge(jobs, {0, 1}, 2)};
+  std::vector<blob> reuse;
+  std::vector<lane_job> call{merge(jobs, {0, 1}, 2, reuse)};
   lane.run_batch(call);
   if (call[0].error)
     return call[0].error;

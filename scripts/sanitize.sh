@@ -17,7 +17,7 @@ esac
 dir=build-$kind
 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DACTORRT_ENABLE_PYTHON=OFF \
   -DACTORRT_SANITIZERS="$sanitizers"
-cmake --build "$dir" -j "$(nproc)" --target core_test device_test actors_test scheduler_test engine_test engine_actor_test conformance_test nodes_test metrics_test dxrt_test
+cmake --build "$dir" -j "$(nproc)" --target core_test device_test actors_test scheduler_test engine_test engine_actor_test batching_test job_terms_test conformance_test nodes_test metrics_test dxrt_test
 export TSAN_OPTIONS="halt_on_error=0 ${TSAN_OPTIONS:-}"
 export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp ${LSAN_OPTIONS:-}"
 ctest --test-dir "$dir" -j "$(nproc)" -R '_test\.' --output-on-failure

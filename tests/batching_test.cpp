@@ -135,7 +135,8 @@ TEST_CASE("a merged call gives each job the outputs of its own run",
     auto given = blob::allocate(m->output_size());
     jobs[2].outputs = attach(m->output_metas(), {given});
     auto reference = one_by_one(*lane, jobs);
-    run_merged(*lane, jobs, 4);
+    std::vector<blob> reuse;
+    run_merged(*lane, jobs, 4, reuse);
     // Calls of at most 4 samples: 4 + 3 jobs, then the 3-sample job alone.
     CHECK(jobs[0].run_jobs == 4);
     CHECK(jobs[0].first_in_run);
@@ -166,7 +167,8 @@ TEST_CASE("multi-input models merge every input and split every output",
     CHECK_FALSE(check_batching(*lane, *m));
     auto jobs = random_jobs(*m, 5, 4);
     auto reference = one_by_one(*lane, jobs);
-    run_merged(*lane, jobs, 5);
+    std::vector<blob> reuse;
+    run_merged(*lane, jobs, 5, reuse);
     CHECK(jobs[0].run_jobs == 5);
     for (size_t j = 0; j < jobs.size(); ++j)
       for (size_t k = 0; k < jobs[j].outputs.size(); ++k) {
@@ -181,7 +183,8 @@ TEST_CASE("a merged call that fails runs its jobs one by one", "[batching]") {
   auto m = model::load(model_path("strided_32"));
   no_batches lane{*m};
   auto jobs = random_jobs(*m, 5, 3);
-  run_merged(lane, jobs, 8);
+  std::vector<blob> reuse;
+  run_merged(lane, jobs, 8, reuse);
   for (auto& j : jobs) {
     CHECK_FALSE(j.error);
     CHECK(j.run_jobs == 1);

@@ -3,27 +3,30 @@ and ActorRT's dynamic batching."""
 
 from __future__ import annotations
 
-import os
 from enum import IntEnum
 from typing import List, Sequence
 
 from . import _native
 
 
-def _default_buffer_count():
-    try:
-        value = int(os.environ.get("DXRT_TASK_MAX_LOAD", "6"))
-    except ValueError:
-        return 6
-    return value if 1 <= value <= 100 else 6
+_LIMITS = _native.option_limits()  # the runtime's bounds, one source
 
 
-def _bounded(name, value, lo, hi):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int")
-    if not lo <= value <= hi:
-        raise ValueError(f"{name} must be in {lo}..{hi}, got {value}")
-    return value
+def _int_option(name, lo, doc):
+    """An int property checked against lo.._LIMITS[name] when set."""
+    attr, hi = "_" + name, _LIMITS[name]
+
+    def get(self):
+        return getattr(self, attr)
+
+    def put(self, value):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an int")
+        if not lo <= value <= hi:
+            raise ValueError(f"{name} must be in {lo}..{hi}, got {value}")
+        setattr(self, attr, value)
+
+    return property(get, put, doc=doc)
 
 
 class InferenceOption:
@@ -50,8 +53,8 @@ class InferenceOption:
         self._bound_option = InferenceOption.BOUND_OPTION.NPU_ALL
         # As in a DX-RT built with ONNX Runtime: on when it is present.
         self._use_ort = _native.is_ort_supported()
-        self._buffer_count = _default_buffer_count()
-        self._max_batch_size, self._batch_delay_us = _native.batching_defaults()[:2]
+        (self._buffer_count, self._max_batch_size,
+         self._batch_delay_us) = _native.option_defaults()
         self._timeout_ms = 0
         self._priority = 1
 
@@ -106,54 +109,21 @@ class InferenceOption:
             raise TypeError("use_ort must be a bool")
         self._use_ort = value
 
-    @property
-    def buffer_count(self) -> int:
-        """Most jobs in flight per device (DX-RT's max load), 1..100."""
-        return self._buffer_count
-
-    @buffer_count.setter
-    def buffer_count(self, value):
-        self._buffer_count = _bounded("buffer_count", value, 1, 100)
-
-    @property
-    def max_batch_size(self) -> int:
-        """Most samples a core runs as one call (dynamic batching); 1 turns
-        it off. Default 16, or ACTORRT_MAX_BATCH."""
-        return self._max_batch_size
-
-    @max_batch_size.setter
-    def max_batch_size(self, value):
-        self._max_batch_size = _bounded("max_batch_size", value, 1, _native.batching_defaults()[2])
-
-    @property
-    def batch_delay_us(self) -> int:
-        """How long a core waits for a batch to fill, in µs (0: never; a
-        batch forms from jobs already queued). Default 0, or
-        ACTORRT_BATCH_DELAY_US."""
-        return self._batch_delay_us
-
-    @batch_delay_us.setter
-    def batch_delay_us(self, value):
-        self._batch_delay_us = _bounded("batch_delay_us", value, 0, _native.batching_defaults()[3])
-
-    @property
-    def timeout_ms(self) -> int:
-        """Default most time a job may wait for a core to start it (ms; 0:
-        no limit); run_async(timeout_ms=) sets one job's."""
-        return self._timeout_ms
-
-    @timeout_ms.setter
-    def timeout_ms(self, value):
-        self._timeout_ms = _bounded("timeout_ms", value, 0, 24 * 3600 * 1000)
-
-    @property
-    def priority(self) -> int:
-        """Default priority of the engine's jobs: 0 low, 1 normal, 2 high."""
-        return self._priority
-
-    @priority.setter
-    def priority(self, value):
-        self._priority = _bounded("priority", value, 0, 2)
+    buffer_count = _int_option(
+        "buffer_count", 1, "Most jobs in flight per device (DX-RT's max load).")
+    max_batch_size = _int_option(
+        "max_batch_size", 1, "Most samples a core runs as one call (dynamic "
+        "batching); 1 turns it off. Default 16, or ACTORRT_MAX_BATCH.")
+    batch_delay_us = _int_option(
+        "batch_delay_us", 0, "How long a core waits for a batch to fill, in "
+        "µs (0: never; a batch forms from jobs already queued). Default 0, or "
+        "ACTORRT_BATCH_DELAY_US.")
+    timeout_ms = _int_option(
+        "timeout_ms", 0, "Default most time a job may wait for a core to "
+        "start it (ms; 0: no limit); run_async(timeout_ms=) sets one job's.")
+    priority = _int_option(
+        "priority", 0, "Default priority of the engine's jobs: 0 low, 1 "
+        "normal, 2 high.")
 
     def set_devices(self, devices: Sequence[int]) -> None:
         self.devices = devices

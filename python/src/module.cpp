@@ -42,14 +42,27 @@ PYBIND11_MODULE(_native, m) {
     },
     "Writes the trace started by start_trace(); returns the jobs in it.");
   m.def(
-    "batching_defaults",
+    "option_defaults",
     [] {
       actorrt::InferenceOption o;
-      return py::make_tuple(o.max_batch_size, o.batch_delay_us,
-                            o.max_batch_bound, o.max_batch_delay_us);
+      return py::make_tuple(o.buffer_count, o.max_batch_size, o.batch_delay_us);
     },
-    "Default max_batch_size and batch_delay_us (ACTORRT_MAX_BATCH, "
-    "ACTORRT_BATCH_DELAY_US) and their upper bounds.");
+    "Default buffer_count, max_batch_size and batch_delay_us, from "
+    "DXRT_TASK_MAX_LOAD, ACTORRT_MAX_BATCH and ACTORRT_BATCH_DELAY_US as "
+    "they are now.");
+  m.def(
+    "option_limits",
+    [] {
+      using O = actorrt::InferenceOption;
+      py::dict d;
+      d["buffer_count"] = O::max_buffer_count;
+      d["max_batch_size"] = O::max_batch_bound;
+      d["batch_delay_us"] = O::max_batch_delay_us;
+      d["timeout_ms"] = O::max_timeout_ms;
+      d["priority"] = O::max_priority;
+      return d;
+    },
+    "The largest value each InferenceOption field takes.");
   m.def(
     "is_ort_supported", [] { return !actorrt::OnnxRuntimeVersion().empty(); },
     "True when ONNX Runtime's library loads: CPU lanes can run on it");
