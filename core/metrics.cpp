@@ -95,6 +95,7 @@ void job_totals::add(const metrics& m) {
     auto& mine = cores[key];
     mine.done += c->done.load(std::memory_order_relaxed);
     mine.failed += c->failed.load(std::memory_order_relaxed);
+    mine.runs += c->runs.load(std::memory_order_relaxed);
     mine.compute.add(c->compute.read());
   }
 }

@@ -70,6 +70,7 @@ struct job_totals {
   struct per_core {
     uint64_t done = 0;
     uint64_t failed = 0;
+    uint64_t runs = 0; // executor calls (batches count once)
     histogram::snapshot compute;
   };
   std::map<std::pair<int, int>, per_core> cores;

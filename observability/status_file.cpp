@@ -191,6 +191,9 @@ void status_file::write() {
       auto& before = busy_us_[{r.device, r.core}];
       c["jobs_done"] = i->second.done;
       c["jobs_failed"] = i->second.failed;
+      if (i->second.runs > 0) // jobs per executor call (dynamic batching)
+        c["mean_batch"]
+          = double(i->second.done + i->second.failed) / double(i->second.runs);
       c["compute_ms"] = compute.mean() / 1e3;
       c["utilisation"] = interval_us > 0
                            ? std::min(1.0, (compute.sum - before) / interval_us)

@@ -133,6 +133,8 @@ def test_prometheus_endpoint_serves_what_ran():
                            device="0", core=str(c), outcome="done")
                     for c in range(3)]
         assert sum(per_core) == 250
+        runs = sample(fams, "actorrt_runs", "actorrt_runs_total")
+        assert 0 < runs <= 250  # batched calls count once
         latency = fams["actorrt_job_latency_seconds"]
         buckets = [s for s in latency.samples if s.name.endswith("_bucket")]
         counts = [s.value for s in buckets]
@@ -273,6 +275,9 @@ def test_dxrt_cli_status_reads_a_running_process(tmp_path):
         done = [int(n) for n in re.findall(r"(\d+) done", out)]
         assert len(done) == 3 and sum(done) == 90
         assert out.count("simulated-npu") == 3
+        # Jobs per executor call, per core (dynamic batching).
+        batches = [float(b) for b in re.findall(r"batch (\d+\.\d)", out)]
+        assert len(batches) == 3 and all(b >= 1.0 for b in batches)
         mon = subprocess.run([os.path.join(TOOLS, "dxrt-cli"), "-m", "0.1",
                               "-n", "3"], capture_output=True, text=True,
                              timeout=30, env=dict(os.environ, **env)).stdout

@@ -94,6 +94,8 @@ void print_process(const json& s, int only) {
                   (unsigned long long) c.value("jobs_failed", 0ull),
                   c.value("utilisation", 0.0) * 100,
                   c.value("compute_ms", 0.0));
+    if (c.contains("mean_batch"))
+      std::printf("  batch %.1f", c.value("mean_batch", 0.0));
     std::printf("  %s\n", backends.empty() ? "(no model)" : backends.c_str());
   }
 }
