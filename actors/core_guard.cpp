@@ -115,6 +115,11 @@ npu_core_actor::behavior_type core_guard(npu_core_actor::pointer self,
       std::vector<job> allowed;
       {
         std::scoped_lock guard{client->mtx, node->mtx};
+        // The client's scheduler takes this core out and runs the batch
+        // on another (a remote core's error means it is gone).
+        if (node->draining)
+          return caf::make_error(caf::sec::runtime_error,
+                                 "the node drains: it takes no new jobs");
         for (auto& j : batch.jobs) {
           std::string why;
           auto code = errc::invalid_argument;

@@ -35,6 +35,9 @@ struct usage_book {
   };
   std::map<uint64_t, held> models; // by model id
   int queued = 0;
+  /// The node drains (SIGTERM): it takes no new batch, so clients run them
+  /// elsewhere, and it finishes those it holds.
+  bool draining = false;
 };
 
 /// Stands in for `core` to one client: checks what the client asks against

@@ -28,7 +28,7 @@ void check_address(const std::string& address) {
 
 std::string protocol_id() {
   // Bump when a message or a serialised type changes.
-  return "actorrt-protocol-3";
+  return "actorrt-protocol-4";
 }
 
 void use_network(caf::actor_system_config& cfg, const std::string& app_id) {
@@ -44,8 +44,7 @@ node_actor::behavior_type node(node_actor::pointer self,
                                std::vector<npu_core_actor> cores,
                                std::vector<core_report> reports,
                                usage_bounds per_client,
-                               usage_bounds all_clients) {
-  auto node_book = std::make_shared<usage_book>(all_clients, "all clients");
+                               std::shared_ptr<usage_book> node_book) {
   // Each client's guards, by the client's node; a client whose guards end
   // (it left) gets new ones when it comes back.
   auto clients

@@ -32,12 +32,12 @@ uint16_t publish_node(caf::actor_system& sys, const node_actor& served);
 
 /// The behaviour of a node_actor: hands each client its own guards of
 /// `cores` (core_guard: what each client may hold and queue, `per_client`,
-/// and all of them together, `all_clients`) with their `reports`.
+/// and all of them together, the book `all_clients`) with their `reports`.
 node_actor::behavior_type node(node_actor::pointer self,
                                std::vector<npu_core_actor> cores,
                                std::vector<core_report> reports,
                                usage_bounds per_client,
-                               usage_bounds all_clients);
+                               std::shared_ptr<usage_book> all_clients);
 
 /// The nodes named by ACTORRT_NODES ("ADDR:PORT[,ADDR:PORT...]"), in order.
 /// Throws InvalidArgument for a malformed entry.

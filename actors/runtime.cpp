@@ -9,8 +9,10 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include "actors/local_service.hpp"
 #include "actors/node_actor.hpp"
 #include "actors/npu_core_actor.hpp"
+#include "core/warnings.hpp"
 #include "observability/prometheus.hpp"
 #include "observability/trace.hpp"
 
@@ -176,11 +178,25 @@ runtime::~runtime() {
 }
 
 std::shared_ptr<runtime> runtime::shared() {
+  if (auto service = chosen_service()) {
+    try {
+      return shared({}, {*service});
+    } catch (const DeviceIO& e) {
+      if (service_mode() == "on")
+        throw;
+      warn_once(std::string("this host's service does not serve us (")
+                + e.what() + "): running on this process's own devices");
+    }
+  }
   return shared(default_devices());
 }
 
 std::shared_ptr<runtime> runtime::shared(std::vector<device_spec> devices) {
-  auto nodes = default_nodes();
+  return shared(std::move(devices), default_nodes());
+}
+
+std::shared_ptr<runtime> runtime::shared(std::vector<device_spec> devices,
+                                         std::vector<std::string> nodes) {
   // One runtime per device list: engines made under another ACTORRT_DEVICES
   // get their own, and a runtime ends with its last engine.
   static std::mutex mtx;

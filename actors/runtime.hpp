@@ -60,12 +60,17 @@ public:
   runtime(const runtime&) = delete;
   runtime& operator=(const runtime&) = delete;
 
-  /// The process-wide runtime on default_devices() and default_nodes()
-  /// (ACTORRT_DEVICES, ACTORRT_NODES), made on first use.
+  /// The process-wide runtime, made on first use: on this host's service
+  /// when chosen_service() says so (no devices of its own; when `auto`
+  /// chose it and it cannot be joined, on its own devices, said once),
+  /// else on default_devices() and default_nodes() (ACTORRT_DEVICES,
+  /// ACTORRT_NODES).
   static std::shared_ptr<runtime> shared();
-  /// The process-wide runtime on `devices` and default_nodes() (one per
-  /// distinct list).
+  /// The process-wide runtime on `devices` and default_nodes(), or on
+  /// `nodes` (one per distinct pair of lists).
   static std::shared_ptr<runtime> shared(std::vector<device_spec> devices);
+  static std::shared_ptr<runtime> shared(std::vector<device_spec> devices,
+                                         std::vector<std::string> nodes);
 
   caf::actor_system& system() {
     return *system_;

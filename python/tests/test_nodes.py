@@ -372,7 +372,7 @@ def test_sigterm_stops_a_node(nodes):
     node, _ = nodes()
     node.send_signal(signal.SIGTERM)
     assert node.wait(10) == 0
-    assert "SIGTERM, stopping" in node.stderr.read()
+    assert "SIGTERM, draining" in node.stderr.read()
 
 
 def test_a_node_batches_its_cores_queues_and_honours_job_terms(nodes):
@@ -399,3 +399,36 @@ def test_a_node_batches_its_cores_queues_and_honours_job_terms(nodes):
     assert "right 200" in r.stdout
     assert "batched True" in r.stdout
     assert "timeouts True" in r.stdout
+
+
+def test_a_node_drains_on_sigterm_and_its_clients_go_on(nodes):
+    leaving, a = nodes("sim:1:20ms")
+    _, b = nodes("sim:1:20ms")
+    env = client_env([a, b])
+    p = subprocess.Popen([sys.executable, "-c", client_body("""
+        ie = InferenceEngine(MODEL)
+        n = 400
+        ended, lock, done = {}, threading.Lock(), threading.Event()
+        def cb(outputs, key, error):
+            with lock:
+                ok = error is None and key_of(outputs) == key
+                ended[key] = ended.get(key, 0) + (1 if ok else 1000)
+                if len(ended) == n:
+                    done.set()
+        ie.register_callback(cb)
+        for k in range(n):
+            ie.run_async(keyed(ie, k), user_arg=k)
+            if k == 50:
+                print("running", flush=True)
+        done.wait(120)
+        print("once", sorted(ended) == list(range(n)) and set(ended.values()) == {1})
+        print("hosts", {c["host"]: c["jobs_done"] for c in ie.get_stats()["cores"]})
+    """)], env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.stdout.readline().strip() == "running"
+    leaving.send_signal(signal.SIGTERM)
+    assert leaving.wait(30) == 0
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err
+    assert "once True" in out, out + err
+    log = leaving.stderr.read()
+    assert "SIGTERM, draining" in log and "every job it took has ended" in log, log

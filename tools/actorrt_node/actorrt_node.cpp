@@ -1,9 +1,11 @@
 // A worker node: serves this host's NPU cores (or CPU lanes) to ActorRT
 // clients on other hosts through CAF's middleman, behind a gate that
-// checks every peer (actors/node_gate.hpp).
-// Usage: actorrt-node [--devices cpu:2] [--bind 127.0.0.1] [--port 0]
-//                     [--token-file FILE] [--insecure]
-// Clients use it with ACTORRT_NODES=ADDR:PORT (and the same token).
+// checks every peer (actors/node_gate.hpp); with --local, the service this
+// host's own processes share (actors/local_service.hpp).
+// Usage: actorrt-node [--devices cpu:2] [--bind 127.0.0.1] [--port 0 |
+//                     --local] [--token-file FILE] [--insecure]
+// Clients use it with ACTORRT_NODES=ADDR:PORT (and the same token); this
+// host's processes find a --local one by themselves (ACTORRT_SERVICE).
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -13,6 +15,7 @@
 #include <CLI/CLI.hpp>
 #include <caf/io/all.hpp>
 
+#include "actors/local_service.hpp"
 #include "actors/node_actor.hpp"
 #include "actors/runtime.hpp"
 #include "core/errors.hpp"
@@ -30,6 +33,30 @@ struct node_config : caf::actor_system_config {
     use_network(*this, protocol);
   }
 };
+
+/// Refuses new batches and waits until the node holds no job (at most
+/// `bound`, or until another of the `stop` signals).
+void drain(usage_book& node, std::chrono::seconds bound, const sigset_t& stop) {
+  int held = 0;
+  {
+    std::lock_guard<std::mutex> guard{node.mtx};
+    node.draining = true;
+    held = node.queued;
+  }
+  auto end = std::chrono::steady_clock::now() + bound;
+  timespec tick{0, 10'000'000};
+  while (held > 0 && std::chrono::steady_clock::now() < end) {
+    if (sigtimedwait(&stop, nullptr, &tick) > 0) {
+      std::fprintf(stderr, "actorrt-node: second signal, stopping now\n");
+      break;
+    }
+    std::lock_guard<std::mutex> guard{node.mtx};
+    held = node.queued;
+  }
+  std::fprintf(stderr, "actorrt-node: drained%s, stopping\n",
+               held > 0 ? " (bound reached: jobs left fail at their clients)"
+                        : ": every job it took has ended");
+}
 
 } // namespace
 
@@ -82,7 +109,15 @@ int main(int argc, char** argv) {
            "MiB of models all clients together may hold on this node");
   positive("--node-max-queued-jobs", all.max_queued_jobs,
            "jobs all clients together may have queued on this node");
-  app.add_option("--port", port, "TCP port (0: any free port)");
+  auto* port_option
+    = app.add_option("--port", port, "TCP port (0: any free port)");
+  bool local = false;
+  app
+    .add_flag("--local", local,
+              "serve this host's processes: listen on 127.0.0.1 at "
+              "ACTORRT_SERVICE_PORT (default 7749), where their "
+              "ACTORRT_SERVICE=auto|on finds this node")
+    ->excludes(port_option);
   std::string metrics_address;
   app.add_option("--metrics", metrics_address,
                  "serve Prometheus metrics of this node's cores at "
@@ -94,6 +129,12 @@ int main(int argc, char** argv) {
                  "signed");
   app.add_option("--tls-key", tls.key, "TLS: this node's private key (PEM)");
   app.add_option("--tls-ca", tls.ca, "TLS: the CA clients' certificates need");
+  int drain_seconds = 30;
+  app
+    .add_option("--drain-seconds", drain_seconds,
+                "on SIGTERM, how long the jobs the node holds may take to "
+                "finish before it stops anyway")
+    ->check(CLI::Range(0, 3600));
   // Hidden: lets tests stand in for a node of another protocol version.
   std::string protocol = protocol_id();
   app.add_option("--protocol-id", protocol)->group("");
@@ -106,6 +147,11 @@ int main(int argc, char** argv) {
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   try {
+    if (local) {
+      if (bind != "127.0.0.1")
+        throw InvalidArgument("--local listens on 127.0.0.1; drop --bind");
+      port = service_port();
+    }
     auto specs = devices.empty() ? default_devices() : parse_devices(devices);
     if (specs.empty())
       throw InvalidArgument("a node needs at least one device");
@@ -128,7 +174,8 @@ int main(int argc, char** argv) {
     bounds.max_input_bytes = input_mib << 20;
     all.max_model_bytes = all_model_mib << 20;
     all.max_input_bytes = bounds.max_input_bytes;
-    auto served = sys.spawn(node, cores, reports, bounds, all);
+    auto node_book = std::make_shared<usage_book>(all, "all clients");
+    auto served = sys.spawn(node, cores, reports, bounds, node_book);
     // However main leaves, the actors end first: the system's destructor
     // waits for them.
     struct stop_actors {
@@ -170,10 +217,12 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     int sig = 0;
     sigwait(&stop, &sig);
-    std::fprintf(stderr, "actorrt-node: %s, stopping\n",
+    std::fprintf(stderr, "actorrt-node: %s, draining\n",
                  sig == SIGINT ? "SIGINT" : "SIGTERM");
-    // Jobs a core is running finish; what waits behind them fails at its
-    // client (the core is gone), so nothing is left hanging.
+    // Drain: new batches are refused (clients run them on other cores),
+    // those taken finish and their results reach their clients. Bounded;
+    // a second signal stops at once.
+    drain(*node_book, std::chrono::seconds(drain_seconds), stop);
     gate.reset(); // no new client gets in; connections in it end
     sys.middleman().unpublish(served, bound);
     // The stop is bounded: CAF's teardown can wait for a core's last
