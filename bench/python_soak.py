@@ -4,7 +4,8 @@
         [--fail P] [--deadlines P] [--cancel P] [--latency 20us]
 
 On SIMULATED cores (zero latency unless --latency; no compute: the
-runtime's own paths only), with dynamic batching as the defaults set it:
+runtime's own paths only), with dynamic batching (max 16 unless
+ACTORRT_MAX_BATCH says otherwise):
 1. JOBS run_async jobs with a callback: every job id ends exactly once, with
    its own outputs (keyed: each output echoes its own input) or its own
    error: with --fail P each call fails with probability P on its core,
@@ -25,7 +26,7 @@ import time
 
 import numpy as np
 
-from dx_engine import InferenceEngine, JobCancelledError
+from dx_engine import InferenceEngine, InferenceOption, JobCancelledError
 
 MODEL = os.path.join(os.environ.get("ACTORRT_MODEL_DIR", "build/models"), "tiny_cnn.onnx")
 
@@ -68,7 +69,9 @@ def exactly_once(n, deadlines, cancels):
             if count[0] == n:
                 done.set()
 
-    ie = InferenceEngine(MODEL)
+    opt = InferenceOption()
+    opt.max_batch_size = int(os.environ.get("ACTORRT_MAX_BATCH", "16"))
+    ie = InferenceEngine(MODEL, opt)
     ie.register_callback(cb)
     x = np.zeros(ie.get_input_size(), np.uint8)
     marks = []

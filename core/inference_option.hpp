@@ -60,7 +60,7 @@ struct InferenceOption {
   static constexpr int max_batch_bound = 256;
   static constexpr int max_batch_delay_us = 1000000;
 
-  /// 16, or ACTORRT_MAX_BATCH when set to a valid value (1..256).
+  /// 1 (off), or ACTORRT_MAX_BATCH when set to a valid value (1..256).
   static int default_max_batch_size();
   /// 0, or ACTORRT_BATCH_DELAY_US when set to a valid value (0..1000000).
   static int default_batch_delay_us();

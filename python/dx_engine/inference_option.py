@@ -113,7 +113,7 @@ class InferenceOption:
         "buffer_count", 1, "Most jobs in flight per device (DX-RT's max load).")
     max_batch_size = _int_option(
         "max_batch_size", 1, "Most samples a core runs as one call (dynamic "
-        "batching); 1 turns it off. Default 16, or ACTORRT_MAX_BATCH.")
+        "batching); 1 (the default, or ACTORRT_MAX_BATCH) is off.")
     batch_delay_us = _int_option(
         "batch_delay_us", 0, "How long a core waits for a batch to fill, in "
         "µs (0: never; a batch forms from jobs already queued). Default 0, or "

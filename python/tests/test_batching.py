@@ -24,12 +24,12 @@ def option_in_child(env):
 
 
 def test_defaults_and_environment():
-    assert option_in_child({}) == ["16", "0"]
+    assert option_in_child({}) == ["1", "0"]
     assert option_in_child({"ACTORRT_MAX_BATCH": "4",
                             "ACTORRT_BATCH_DELAY_US": "250"}) == ["4", "250"]
     # Out of range or not a number: ignored, as DXRT_TASK_MAX_LOAD is.
     assert option_in_child({"ACTORRT_MAX_BATCH": "0",
-                            "ACTORRT_BATCH_DELAY_US": "soon"}) == ["16", "0"]
+                            "ACTORRT_BATCH_DELAY_US": "soon"}) == ["1", "0"]
 
 
 def test_bad_values_are_typed_errors():
