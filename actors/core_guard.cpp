@@ -44,6 +44,21 @@ void release(usage_book& book, uint64_t id) {
     book.models.erase(id);
 }
 
+/// Jobs a guard forwarded, counted as queued in both books while it lives.
+struct queued_jobs {
+  std::shared_ptr<usage_book> client, node;
+  int n;
+
+  queued_jobs(std::shared_ptr<usage_book> c, std::shared_ptr<usage_book> all,
+              size_t jobs)
+    : client(std::move(c)), node(std::move(all)), n(int(jobs)) {}
+  ~queued_jobs() {
+    std::scoped_lock guard{client->mtx, node->mtx};
+    client->queued -= n;
+    node->queued -= n;
+  }
+};
+
 } // namespace
 
 npu_core_actor::behavior_type core_guard(npu_core_actor::pointer self,
@@ -153,24 +168,16 @@ npu_core_actor::behavior_type core_guard(npu_core_actor::pointer self,
         self->send(batch.engine, done_atom::value, std::move(refused));
       if (allowed.empty())
         return all;
-      auto n = int(allowed.size());
+      // Counted as queued until the core answers, or until this guard
+      // ends unanswered (its client left): the handlers own the count.
+      auto held = std::make_shared<queued_jobs>(client, node, allowed.size());
       batch.jobs = std::move(allowed);
-      auto done = [client, node, n] {
-        std::scoped_lock guard{client->mtx, node->mtx};
-        client->queued -= n;
-        node->queued -= n;
-      };
       auto answer = self->make_response_promise<uint64_t>();
       self->request(core, caf::infinite, run_atom::value, std::move(batch))
-        .then(
-          [=](uint64_t) mutable {
-            done();
-            answer.deliver(all);
-          },
-          [=](caf::error& e) mutable {
-            done();
-            answer.deliver(std::move(e));
-          });
+        .then([answer, all, held](uint64_t) mutable { answer.deliver(all); },
+              [answer, held](caf::error& e) mutable {
+                answer.deliver(std::move(e));
+              });
       return answer;
     },
     [=](reset_atom) {
