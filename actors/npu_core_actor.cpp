@@ -58,12 +58,14 @@ public:
     auto& l = lane->second;
     last_flush_ = now_ns();
     for (size_t next = 0; next < order_.size();) {
-      // The next call's jobs: as many samples as the lane batches.
+      // The next call's jobs: as many samples as the lane batches, when
+      // merging pays here.
+      int limit = l.max_batch > 1 && l.gain.merge() ? l.max_batch : 1;
       std::vector<where> call;
       int64_t samples = 0;
       for (; next < order_.size(); ++next) {
         auto n = job_at(order_[next]).batch;
-        if (!call.empty() && samples + n > l.max_batch)
+        if (!call.empty() && samples + n > limit)
           break;
         call.push_back(order_[next]);
         samples += n;
@@ -108,6 +110,9 @@ private:
       run_merged(*l.lane, work, l.max_batch, l.merged_inputs);
     else
       l.lane->run_batch(work);
+    for (auto& done : work)
+      if (done.first_in_run && !done.error)
+        l.gain.record(done.run_jobs, done.finished - done.started);
     auto& counters = *self_->state.counters;
     for (size_t k = 0; k < call.size(); ++k) {
       auto& done = work[k];
@@ -270,10 +275,10 @@ void serve(self_ptr self) {
 /// A lane for `m` as the engine asked: batched when the model batches (as
 /// declared, or re-declared and checked here), else one job per call.
 npu_core_state::loaded make_lane(npu_core_state& st, model_handle& m) {
-  npu_core_state::loaded l{
-    m.ptr,   m.ptr, m.backend,
-    nullptr, 1,     std::chrono::microseconds{m.batch_delay_us},
-    {}};
+  npu_core_state::loaded l;
+  l.model = l.runs = m.ptr;
+  l.backend = m.backend;
+  l.delay = std::chrono::microseconds{m.batch_delay_us};
   lane_request request{st.core, m.backend};
   if (m.max_batch > 1) {
     if (m.ptr->batchable()) {

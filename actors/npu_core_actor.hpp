@@ -10,6 +10,7 @@
 
 #include "actors/messages.hpp"
 #include "core/metrics.hpp"
+#include "device/batching.hpp"
 #include "device/executor.hpp"
 #include "device/registry.hpp"
 
@@ -29,6 +30,7 @@ struct npu_core_state {
     int max_batch = 1;                  // samples per call; 1: one job per call
     std::chrono::microseconds delay{0}; // how long a batch may wait to fill
     std::vector<blob> merged_inputs;    // reused by run_merged
+    batch_gain gain;                    // whether merging pays here
   };
   std::unordered_map<uint64_t, loaded> lanes;
   /// Batches received and not yet run, in arrival order, each with the

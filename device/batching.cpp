@@ -123,6 +123,26 @@ void run_merged(executor& lane, std::vector<lane_job>& jobs, int max_samples,
   }
 }
 
+bool batch_gain::merge() {
+  bool pays
+    = single_ns_ == 0 || merged_ns_ == 0 || merged_ns_ < worth * single_ns_;
+  // Now and then the other kind, so that neither figure goes stale (and
+  // a lane that always had company learns what one job alone takes).
+  if (++since_other_ >= retry_every) {
+    since_other_ = 0;
+    return single_ns_ == 0 ? false : !pays;
+  }
+  return pays;
+}
+
+void batch_gain::record(int jobs, int64_t ns) {
+  if (jobs < 1 || ns <= 0)
+    return;
+  auto per_job = double(ns) / jobs;
+  auto& recent = jobs > 1 ? merged_ns_ : single_ns_;
+  recent = recent == 0 ? per_job : 0.8 * recent + 0.2 * per_job;
+}
+
 failure check_batching(executor& lane, const model& m) {
   std::mt19937 draws{7};
   std::vector<lane_job> jobs(2);

@@ -21,6 +21,29 @@ namespace actorrt {
 void run_merged(executor& lane, std::vector<lane_job>& jobs, int max_samples,
                 std::vector<blob>& reuse);
 
+/// Whether merging pays on one lane, from what its calls took: a merged
+/// call returns all its jobs at its end, so where it computes no faster
+/// per sample (a 1-thread lane on a convolution-heavy model, a simulated
+/// core) it only delays results. Each kind of call is tried again now and
+/// then, so a lane notices when that changes.
+class batch_gain {
+public:
+  /// Whether the next call may merge jobs.
+  bool merge();
+  /// A call of `jobs` jobs took `ns`.
+  void record(int jobs, int64_t ns);
+
+  /// Merged per-job time must be below this share of a single job's.
+  static constexpr double worth = 0.9;
+  /// Calls between two tries of the kind not chosen.
+  static constexpr int retry_every = 64;
+
+private:
+  double single_ns_ = 0; // per job, recent calls of one job
+  double merged_ns_ = 0; // per job, recent calls of several
+  int since_other_ = 0;
+};
+
 /// Whether `lane` (running `m`, a model with a re-declared batch axis)
 /// computes batch 2 as two batch-1 runs: the failure that says how not.
 failure check_batching(executor& lane, const model& m);

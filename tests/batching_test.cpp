@@ -281,3 +281,28 @@ TEST_CASE("batching options are checked", "[batching]") {
   option.batch_delay_us = -5;
   CHECK_THROWS_WITH(option.validate(), Catch::Contains("batch_delay_us"));
 }
+
+TEST_CASE("a lane merges only while merging pays, and looks again now and then",
+          "[batching]") {
+  batch_gain gain;
+  CHECK(gain.merge()); // nothing known: try
+  gain.record(1, 1000);
+  gain.record(4, 4000); // no faster per job
+  int merged = 0;
+  for (int i = 0; i < 2 * batch_gain::retry_every; ++i)
+    merged += gain.merge();
+  CHECK(merged == 2); // only the retries
+  for (int i = 0; i < 10; ++i)
+    gain.record(4, 1600); // 400 ns a job: pays
+  merged = 0;
+  for (int i = 0; i < batch_gain::retry_every; ++i)
+    merged += gain.merge();
+  CHECK(merged == batch_gain::retry_every - 1); // one single, to look again
+  // A lane that never ran a job alone tries one.
+  batch_gain busy;
+  busy.record(2, 4000);
+  int singles = 0;
+  for (int i = 0; i < batch_gain::retry_every; ++i)
+    singles += !busy.merge();
+  CHECK(singles == 1);
+}
