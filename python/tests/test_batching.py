@@ -93,7 +93,7 @@ def test_parse_model_says_whether_a_model_batches(capsys):
 
 def test_run_model_reports_the_mean_batch(tmp_path):
     out = tmp_path / "r.json"
-    env = dict(os.environ, ACTORRT_DEVICES="sim:1:1ms")
+    env = dict(os.environ, ACTORRT_DEVICES="sim:1:1ms:batch=0.1")  # batching pays
     r = subprocess.run([os.path.join(REPO, "build", "tools", "run_model"),
                         "-m", model("strided_32"), "-l", "300", "--buffer-count", "30",
                         "--max-batch", "10", "--json", str(out)],
