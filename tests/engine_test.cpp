@@ -262,7 +262,7 @@ TEST_CASE("bad models fail the constructor with typed errors", "[engine]") {
 TEST_CASE("Dispose lets running jobs finish, cancels the rest, then refuses "
           "calls",
           "[engine]") {
-  auto rt = make_runtime("sim:3:20ms");
+  auto rt = make_runtime("sim:3:200ms");
   InferenceOption one_each;
   one_each.max_batch_size = 1;
   InferenceEngine ie{on(rt, model_path("tiny_cnn"), one_each)};
@@ -274,7 +274,7 @@ TEST_CASE("Dispose lets running jobs finish, cancels the rest, then refuses "
   });
   for (int i = 0; i < 6; ++i)
     ie.RunAsync({blob::allocate(ie.GetInputSize())});
-  std::this_thread::sleep_for(5ms); // three cores took one each
+  std::this_thread::sleep_for(60ms); // three cores took one each
   CHECK(ie.Dispose() == 3);
   CHECK(ended == 6);
   CHECK(ok == 3);

@@ -49,11 +49,11 @@ def test_a_missed_deadline_is_a_timeout_for_wait_and_callback(sim):
 
 
 def test_cancel_says_what_happened(sim):
-    with one_core(sim, "80ms") as ie:
+    with one_core(sim, "300ms") as ie:
         e = Endings(ie)
         running = ie.run_async(keyed(ie, 1), user_arg=1)
         queued = ie.run_async(keyed(ie, 2), user_arg=2)
-        time.sleep(0.02)
+        time.sleep(0.1)  # the first has started
         assert ie.cancel(running) == "running"
         assert ie.cancel(queued) == "not_started"
         with pytest.raises(JobCancelledError, match="before it started"):
@@ -72,10 +72,10 @@ def test_cancel_says_what_happened(sim):
 
 
 def test_higher_priority_starts_first(sim):
-    with one_core(sim, "30ms") as ie:
+    with one_core(sim, "100ms") as ie:
         e = Endings(ie)
         ie.run_async(keyed(ie, 100), user_arg=100)
-        time.sleep(0.005)
+        time.sleep(0.04)  # it occupies the core
         ids = []
         for k in range(1, 4):
             ids.append(ie.run_async(keyed(ie, k), user_arg=k, priority=0))
@@ -110,11 +110,11 @@ def test_engine_defaults_and_bad_values(sim):
 
 
 def test_dispose_cancels_what_has_not_started(sim):
-    ie = one_core(sim, "50ms")
+    ie = one_core(sim, "300ms")
     e = Endings(ie)
     for k in range(5):
         ie.run_async(keyed(ie, k), user_arg=k)
-    time.sleep(0.01)
+    time.sleep(0.1)  # the first has started
     ie.dispose()
     assert sorted(e.seen) == list(range(5))
     assert sum(v == ["ok"] for v in e.seen.values()) == 1
