@@ -1,5 +1,6 @@
 #include "actors/local_service.hpp"
 
+#include <cerrno>
 #include <cstdlib>
 
 #include <arpa/inet.h>
