@@ -377,8 +377,7 @@ job_control::cancel_result engine_books::cancel(job_id id,
   if (outcome == job_control::cancel_result::not_started)
     end_cancelled(engine, {id},
                   "job " + std::to_string(id)
-                    + " was cancelled before it "
-                      "started");
+                    + " was cancelled before it started");
   return outcome;
 }
 
@@ -465,16 +464,12 @@ place_model(caf::actor_system& sys, const scheduler_actor& scheduler,
                               "option allows");
   b->devices.assign(devices.begin(), devices.end());
   std::string backend = option.use_ort ? "ort" : "opencv";
+  model_handle handle{b->model_id, m, backend};
+  handle.max_batch = option.max_batch_size;
+  handle.batch_delay_us = option.batch_delay_us;
   failure loaded;
   self
-    ->request(scheduler, caf::infinite, load_atom::value,
-              model_handle{b->model_id,
-                           m,
-                           backend,
-                           true,
-                           option.max_batch_size,
-                           option.batch_delay_us,
-                           {}},
+    ->request(scheduler, caf::infinite, load_atom::value, std::move(handle),
               b->where)
     .receive([&](failure& f) { loaded = std::move(f); },
              [&](caf::error& e) { loaded = to_failure(sys, e); });

@@ -58,19 +58,24 @@ public:
     auto& l = lane->second;
     last_flush_ = now_ns();
     for (size_t next = 0; next < order_.size();) {
-      // The next call's jobs: as many samples as the lane batches, when
-      // merging pays here.
-      int limit = l.max_batch > 1 && l.gain.merge() ? l.max_batch : 1;
+      // The next jobs for the lane: merged, as many samples as it batches
+      // (when merging pays here); else about flush_after's worth, each its
+      // own executor call, run in one go (one host slot for all of them).
+      bool merge = l.max_batch > 1 && l.gain.merge();
+      auto per_job = l.gain.job_ns();
+      size_t most
+        = per_job > 0 ? size_t(std::max(1.0, flush_after_ns / per_job)) : 1;
       std::vector<where> call;
       int64_t samples = 0;
       for (; next < order_.size(); ++next) {
         auto n = job_at(order_[next]).batch;
-        if (!call.empty() && samples + n > limit)
+        if (!call.empty()
+            && (merge ? samples + n > l.max_batch : call.size() >= most))
           break;
         call.push_back(order_[next]);
         samples += n;
       }
-      run_call(l, call);
+      run_call(l, call, merge);
       if (now_ns() - last_flush_ >= flush_after_ns)
         flush();
     }
@@ -94,7 +99,8 @@ private:
     return group_[at.batch].batch.jobs[at.index];
   }
 
-  void run_call(npu_core_state::loaded& l, const std::vector<where>& call) {
+  void run_call(npu_core_state::loaded& l, const std::vector<where>& call,
+                bool merge) {
     auto dispatched = now_ns();
     std::vector<lane_job> work(call.size());
     for (size_t k = 0; k < call.size(); ++k) {
@@ -106,31 +112,30 @@ private:
       work[k].deadline = j.deadline;
       work[k].control = std::move(j.control);
     }
-    if (l.max_batch > 1)
+    if (merge)
       run_merged(*l.lane, work, l.max_batch, l.merged_inputs);
     else
       l.lane->run_batch(work);
-    for (auto& done : work)
-      if (done.first_in_run && !done.error)
-        l.gain.record(done.run_jobs, done.finished - done.started);
     auto& counters = *self_->state.counters;
     for (size_t k = 0; k < call.size(); ++k) {
       auto& done = work[k];
+      auto& r = result_at(call[k]);
       if (done.unrun()) {
-        auto& r = result_at(call[k]);
         end_unrun(call[k], {done.error.code, "job " + std::to_string(r.id) + " "
                                                + done.error.message});
         continue;
       }
-      auto& r = result_at(call[k]);
       r.dispatched = dispatched;
       r.started = done.started ? done.started : dispatched;
       r.finished = done.finished ? done.finished : now_ns();
       r.run_jobs = done.run_jobs;
       r.first_in_run = done.first_in_run;
       r.error = std::move(done.error);
-      if (r.first_in_run)
+      if (r.first_in_run) {
         counters.runs.fetch_add(1, std::memory_order_relaxed);
+        if (!r.error)
+          l.gain.record(r.run_jobs, r.finished - r.started);
+      }
       if (r.error) {
         counters.failed.fetch_add(1, std::memory_order_relaxed);
       } else {

@@ -1,5 +1,7 @@
 #include "actors/scheduler_actor.hpp"
 
+#include <algorithm>
+
 #include "actors/job_outbox.hpp"
 #include "actors/spin.hpp"
 
@@ -132,20 +134,15 @@ void end_expired(self_ptr self) {
   }
 }
 
-/// Queued jobs in dispatch order: higher priority first, a level gained
-/// per aging_ms waited (so no level waits forever), then arrival.
-std::vector<std::deque<scheduler_state::queued>::iterator>
-dispatch_order(self_ptr self) {
+/// Puts the queue in dispatch order: higher priority first, a level gained
+/// per aging_ms waited (so no level waits forever), the order they were in
+/// among equals. A queue of one level stays as it is (arrival order).
+void order_by_priority(self_ptr self) {
   auto& st = self->state;
-  std::vector<std::deque<scheduler_state::queued>::iterator> order;
-  order.reserve(st.queue.size());
-  bool mixed = false;
-  for (auto i = st.queue.begin(); i != st.queue.end(); ++i) {
-    mixed = mixed || i->j.priority != st.queue.front().j.priority;
-    order.push_back(i);
-  }
-  if (!mixed)
-    return order;
+  auto first = st.queue.front().j.priority;
+  if (std::all_of(st.queue.begin(), st.queue.end(),
+                  [first](auto& q) { return q.j.priority == first; }))
+    return;
   auto now = self->clock().now();
   auto level = [now](const scheduler_state::queued& q) {
     auto waited
@@ -154,9 +151,8 @@ dispatch_order(self_ptr self) {
                              q.j.priority
                                + waited.count() / InferenceOption::aging_ms);
   };
-  std::stable_sort(order.begin(), order.end(),
-                   [&](auto a, auto b) { return level(*a) > level(*b); });
-  return order;
+  std::stable_sort(st.queue.begin(), st.queue.end(),
+                   [&](auto& a, auto& b) { return level(a) > level(b); });
 }
 
 /// Places queued jobs on cores with room; jobs bound for the same core,
@@ -171,16 +167,19 @@ void drain(self_ptr self) {
     return; // the tick ends expired jobs meanwhile
   std::vector<outgoing> out;
   end_expired(self);
+  if (st.queue.empty())
+    return;
+  order_by_priority(self);
   // Every queued job can be served (unservable ones end on arrival or when
   // a core goes), so the scan stops as soon as no core has room.
-  std::vector<bool> placed(st.queue.size(), false);
-  for (auto i : dispatch_order(self)) {
-    if (!st.policy.has_room())
-      break;
+  for (auto i = st.queue.begin();
+       i != st.queue.end() && st.policy.has_room();) {
     auto& where = st.models.at(i->model).where;
     auto slot = st.policy.pick(i->model, where, i->j.device);
-    if (!slot)
+    if (!slot) {
+      ++i;
       continue;
+    }
     st.policy.started(*slot);
     ++st.reports[*slot].jobs;
     auto same = std::find_if(out.begin(), out.end(), [&](const outgoing& o) {
@@ -195,13 +194,8 @@ void drain(self_ptr self) {
                                                   st.reports[*slot].device,
                                                   st.reports[*slot].core}});
     same->batch.jobs.push_back(std::move(i->j));
-    placed[size_t(i - st.queue.begin())] = true;
+    i = st.queue.erase(i);
   }
-  std::deque<scheduler_state::queued> left;
-  for (size_t k = 0; k < placed.size(); ++k)
-    if (!placed[k])
-      left.push_back(std::move(st.queue[k]));
-  st.queue.swap(left);
   for (auto& o : out)
     send_batch(self, o.slot, std::move(o.batch));
 }

@@ -1,5 +1,6 @@
 #include "device/batching.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -12,46 +13,40 @@ int64_t samples(const lane_job& j) {
   return j.inputs.empty() ? 1 : j.inputs[0].info().shape[0];
 }
 
-/// Tensor `k` of the jobs `members` as one tensor of `n` samples: inputs
-/// copied back to back, outputs only sized (the call writes them).
-tensor gather(const std::vector<lane_job>& jobs,
-              const std::vector<size_t>& members, int64_t n, size_t k,
-              bool input, std::vector<blob>& reuse) {
+/// `part`'s description for `n` samples, without bytes yet.
+tensor of_batch(const tensor& part, int64_t n) {
+  return {std::make_shared<const tensor_info>(part.info().with_batch(n)), {}};
+}
+
+/// The jobs `members` as one call of `n` samples: each input copied back
+/// to back into `reuse`'s buffer for it (taken again when nobody else
+/// holds it), each output sized (the call writes it, the jobs keep views).
+lane_job merge(const std::vector<lane_job>& jobs,
+               const std::vector<size_t>& members, int64_t n,
+               std::vector<blob>& reuse) {
+  lane_job call;
   auto& first = jobs[members.front()];
-  auto& part = input ? first.inputs[k] : first.outputs[k];
-  tensor whole{std::make_shared<const tensor_info>(part.info().with_batch(n)),
-               {}};
-  auto size = whole.info().byte_size();
-  if (!input) {
-    whole.bytes = blob::allocate(size); // the jobs keep views of it
-    return whole;
-  }
-  if (reuse.size() <= k)
-    reuse.resize(k + 1);
-  auto& kept = reuse[k];
-  if (!kept.data || kept.owner.use_count() > 1 || kept.size < size)
-    kept = blob::allocate(size);
-  whole.bytes = kept.slice(0, size);
-  {
+  reuse.resize(std::max(reuse.size(), first.inputs.size()));
+  for (size_t k = 0; k < first.inputs.size(); ++k) {
+    auto whole = of_batch(first.inputs[k], n);
+    auto size = whole.info().byte_size();
+    auto& kept = reuse[k];
+    if (!kept.data || kept.owner.use_count() > 1 || kept.size < size)
+      kept = blob::allocate(size);
+    whole.bytes = kept.slice(0, size);
     size_t at = 0;
     for (auto j : members) {
       auto& bytes = jobs[j].inputs[k].bytes;
       std::memcpy(whole.bytes.data + at, bytes.data, bytes.size);
       at += bytes.size;
     }
+    call.inputs.push_back(std::move(whole));
   }
-  return whole;
-}
-
-lane_job merge(const std::vector<lane_job>& jobs,
-               const std::vector<size_t>& members, int64_t n,
-               std::vector<blob>& reuse) {
-  lane_job call;
-  auto& first = jobs[members.front()];
-  for (size_t k = 0; k < first.inputs.size(); ++k)
-    call.inputs.push_back(gather(jobs, members, n, k, true, reuse));
-  for (size_t k = 0; k < first.outputs.size(); ++k)
-    call.outputs.push_back(gather(jobs, members, n, k, false, reuse));
+  for (auto& part : first.outputs) {
+    auto whole = of_batch(part, n);
+    whole.bytes = blob::allocate(whole.info().byte_size());
+    call.outputs.push_back(std::move(whole));
+  }
   return call;
 }
 

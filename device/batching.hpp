@@ -32,6 +32,10 @@ public:
   bool merge();
   /// A call of `jobs` jobs took `ns`.
   void record(int jobs, int64_t ns);
+  /// What one job alone takes here lately (ns; 0 before the first).
+  double job_ns() const {
+    return single_ns_;
+  }
 
   /// Merged per-job time must be below this share of a single job's.
   static constexpr double worth = 0.9;

@@ -67,6 +67,14 @@ bool same_floats(const blob& a, const blob& b) {
   return true;
 }
 
+/// The CPU backends this process can run: OpenCV DNN, and ONNX Runtime
+/// when its library loads.
+std::vector<std::string> cpu_backends() {
+  if (ort_available())
+    return {"ort", "opencv"};
+  return {"opencv"};
+}
+
 /// Fails every call of more than one sample; runs single samples.
 struct no_batches : simulated_executor {
   explicit no_batches(const model& m) : simulated_executor(m, {}, 0) {}
@@ -123,9 +131,7 @@ TEST_CASE("which models batch: symbolic, re-declared, or not at all",
 
 TEST_CASE("a merged call gives each job the outputs of its own run",
           "[batching]") {
-  for (auto kind : {"ort", "opencv"}) {
-    if (std::string(kind) == "ort" && !ort_available())
-      continue;
+  for (auto& kind : cpu_backends()) {
     INFO(kind);
     auto m = model::load(model_path("strided_32"));
     auto lane = make_executor({kind, 1, ""}, *m, {});
@@ -159,9 +165,7 @@ TEST_CASE("multi-input models merge every input and split every output",
   auto fixed = model::load(model_path("multi_io"));
   auto m = fixed->batch_variant();
   REQUIRE(m);
-  for (auto kind : {"ort", "opencv"}) {
-    if (std::string(kind) == "ort" && !ort_available())
-      continue;
+  for (auto& kind : cpu_backends()) {
     INFO(kind);
     auto lane = make_executor({kind, 1, ""}, *m, {});
     CHECK_FALSE(check_batching(*lane, *m));
@@ -200,9 +204,7 @@ TEST_CASE("the check at load accepts a re-declared batch axis that computes "
   auto fixed = model::load(model_path("tiny_cnn"));
   auto variant = fixed->batch_variant();
   REQUIRE(variant);
-  for (auto kind : {"ort", "opencv"}) {
-    if (std::string(kind) == "ort" && !ort_available())
-      continue;
+  for (auto& kind : cpu_backends()) {
     INFO(kind);
     auto lane = make_executor({kind, 1, ""}, *variant, {});
     CHECK_FALSE(check_batching(*lane, *variant));

@@ -1,4 +1,5 @@
 import os
+import socket
 import subprocess
 import sys
 
@@ -12,6 +13,13 @@ MODEL_DIR = os.environ.get("ACTORRT_MODEL_DIR", os.path.join(REPO, "build", "mod
 
 def model(name):
     return os.path.join(MODEL_DIR, name + ".onnx")
+
+
+def free_port():
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -192,6 +192,8 @@ def test_ctrl_c_interrupts_blocking_calls(where):
         if where in ("run_async", "dispose"):
             for _ in range(ie.get_max_in_flight()):
                 ie.run_async(x)
+        if where == "dispose":
+            time.sleep(0.2)  # a job runs: dispose waits for it (the rest it cancels)
         threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
         start = time.time()
         try:

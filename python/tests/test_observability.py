@@ -19,16 +19,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 import dx_engine
-from conftest import REPO, model
+from conftest import REPO, free_port, model
 
 TOOLS = os.path.join(REPO, "build", "tools")
 PYTHONPATH = os.path.join(REPO, "build", "python")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until(predicate, seconds=20.0):

@@ -4,7 +4,6 @@ the others nothing."""
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -12,15 +11,9 @@ import time
 
 import pytest
 
-from conftest import REPO, model
+from conftest import REPO, free_port, model
 
 NODE = os.path.join(REPO, "build", "tools", "actorrt-node")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
