@@ -7,7 +7,6 @@
 #include <optional>
 #include <set>
 
-#include "actors/job_outbox.hpp"
 #include "actors/spin.hpp"
 #include "core/clock.hpp"
 #include "observability/trace.hpp"
@@ -17,22 +16,38 @@ namespace actorrt {
 namespace {
 
 using self_ptr = engine_actor::stateful_pointer<engine_state>;
-using callback_pair = engine_books::callback_pair;
 
 thread_local const engine_books* current_books = nullptr;
+thread_local const engine_state* current_state = nullptr;
 
-/// Marks the running handler's thread as `books`' engine thread.
+/// Marks the running handler's thread as the thread of the engine whose
+/// state is `st`.
 struct engine_thread {
-  explicit engine_thread(const engine_books* books) {
-    current_books = books;
+  explicit engine_thread(const engine_state& st) {
+    current_books = st.books.get();
+    current_state = &st;
   }
 };
 
-void in_scope(const callback_pair* cb, const std::function<void()>& run) {
-  if (cb && cb->scope)
-    cb->scope(run);
+engine_report report(const engine_state& st) {
+  return {st.latency.summary(), st.npu_time.summary(), st.latency.recent(),
+          st.npu_time.recent(), st.latest};
+}
+
+void in_scope(const job_callback& cb, const std::function<void()>& run) {
+  if (cb.in_scope)
+    cb.in_scope(run);
   else
     run();
+}
+
+/// Reports an exception thrown by the callback of job `id`.
+void report(self_ptr self, job_id id, const std::string& what) {
+  if (self->state.on_error)
+    self->state.on_error(id, what);
+  else
+    std::cerr << "actorrt: callback for job " << id << " threw: " << what
+              << "\n";
 }
 
 /// The outputs in the caller's buffers when it gave some. In-process the
@@ -83,9 +98,8 @@ tensors outputs_of(const model& m, int64_t batch,
 /// Ends one claimed job: its client's answer, or callback then Wait's
 /// result; its credit goes back with the batch's. A traced job is in the
 /// trace before anybody sees it end.
-void finish(self_ptr self, const callback_pair* cb, credit_return& credit,
-            job_id id, job_ticket& t, job_table::outcome result,
-            trace::job_record* traced = nullptr) {
+void finish(self_ptr self, credit_return& credit, job_id id, job_ticket& t,
+            job_table::outcome result, trace::job_record* traced = nullptr) {
   auto& b = *self->state.books;
   credit.add(t.device);
   if (t.client) {
@@ -101,15 +115,16 @@ void finish(self_ptr self, const callback_pair* cb, credit_return& credit,
     }
     b.table.forget(id);
   } else {
+    auto& cb = self->state.callback.fn;
     if (cb && !t.silent) {
       if (traced)
         traced->callback_begin = now_ns();
       try {
-        cb->fn(result.outputs, t.ptr, result.error);
+        cb(result.outputs, t.ptr, result.error);
       } catch (const std::exception& e) {
-        b.report(id, e.what());
+        report(self, id, e.what());
       } catch (...) {
-        b.report(id, "unknown exception");
+        report(self, id, "unknown exception");
       }
       if (traced)
         traced->callback_end = now_ns();
@@ -118,21 +133,50 @@ void finish(self_ptr self, const callback_pair* cb, credit_return& credit,
       trace::record(*traced);
     // Results nobody may wait for count against the retention window; a
     // synchronous Run's own result is always waited for.
-    bool bounded = cb != nullptr && !t.silent;
+    bool bounded = cb && !t.silent;
     t = {}; // the user argument lives until its callback has run
     b.table.publish(id, std::move(result), bounded);
   }
 }
 
-/// Runs `end_jobs(callback, credit)` in one callback scope, then returns
-/// the ended jobs' credits at once.
+/// Runs `end_jobs(credit)` in one callback scope, then returns the ended
+/// jobs' credits at once.
 template <class F>
 void end_batch(self_ptr self, F end_jobs) {
-  auto& b = *self->state.books;
-  auto cb = b.current_callback();
   credit_return credit;
-  in_scope(cb.get(), [&] { end_jobs(cb.get(), credit); });
-  credit.to(*b.credit);
+  in_scope(self->state.callback, [&] { end_jobs(credit); });
+  credit.to(*self->state.books->credit);
+}
+
+/// Ends the ticket of open job `id` (the exactly-once gate): the ticket for
+/// the first caller, nothing after that.
+std::optional<job_ticket> claim(engine_state& st, job_id id) {
+  auto i = st.open.find(id);
+  if (i == st.open.end())
+    return std::nullopt;
+  auto t = std::move(i->second);
+  st.open.erase(i);
+  return t;
+}
+
+/// Takes what the intake holds: the callback as it now is, and the jobs,
+/// which it keeps the tickets of and sends on to the scheduler.
+void take_intake(self_ptr self) {
+  auto& st = self->state;
+  auto in = st.books->intake->take();
+  if (in.callback)
+    st.callback = std::move(*in.callback);
+  if (in.on_error)
+    st.on_error = std::move(*in.on_error);
+  if (in.jobs.empty())
+    return;
+  for (size_t k = 0; k < in.jobs.size(); ++k)
+    st.open.emplace(in.jobs[k].id, std::move(in.tickets[k]));
+  job_batch batch;
+  batch.model = st.books->model_id;
+  batch.engine = caf::actor_cast<engine_actor>(self);
+  batch.jobs = std::move(in.jobs);
+  self->send(st.books->scheduler, submit_atom::value, std::move(batch));
 }
 
 /// The statistics of a batch of ended jobs, recorded once per job (count)
@@ -170,11 +214,11 @@ struct batch_stats {
     }
   }
 
-  void flush(engine_books& b) {
+  void flush(engine_state& st) {
     if (!latency.empty())
-      b.latency.record(latency);
+      st.latency.record(latency);
     if (!npu_time.empty())
-      b.npu_time.record(npu_time);
+      st.npu_time.record(npu_time);
   }
 };
 
@@ -189,7 +233,7 @@ void done(self_ptr self) {
   std::vector<std::pair<job_result*, job_ticket>> claimed;
   batch_stats stats;
   for (auto& r : results)
-    if (auto t = b.table.claim(r.id)) { // else ended already (cancelled)
+    if (auto t = claim(self->state, r.id)) { // else ended (cancelled)
       if (t->control && t->control->end() && !r.error) {
         r.error = {errc::cancelled,
                    "job " + std::to_string(r.id)
@@ -201,9 +245,9 @@ void done(self_ptr self) {
     }
   if (claimed.empty())
     return;
-  stats.flush(b);
+  stats.flush(self->state);
   bool tracing = trace::enabled();
-  end_batch(self, [&](const callback_pair* cb, credit_return& credit) {
+  end_batch(self, [&](credit_return& credit) {
     for (auto& [r, t] : claimed) {
       std::optional<trace::job_record> traced;
       if (tracing)
@@ -220,29 +264,39 @@ void done(self_ptr self) {
           = outputs_of(*b.model, t.batch, r->shapes,
                        into_caller_buffers(std::move(r->outputs), t.outputs));
         if (r == claimed.back().first)
-          b.set_latest(o.outputs);
+          self->state.latest = o.outputs;
       }
-      finish(self, cb, credit, r->id, t, std::move(o),
-             traced ? &*traced : nullptr);
+      finish(self, credit, r->id, t, std::move(o), traced ? &*traced : nullptr);
     }
   });
 }
 
 uint64_t cancel(self_ptr self, const std::string& reason) {
-  auto& b = *self->state.books;
-  auto open = b.table.claim_all_open();
+  take_intake(self);
+  auto open = std::move(self->state.open);
+  self->state.open.clear();
   auto now = now_ns();
   batch_stats stats;
   job_result cancelled;
   cancelled.error = {errc::cancelled, reason};
   for (auto& [id, t] : open)
     stats.count(self->state, cancelled, (now - t.submitted) / 1000);
-  stats.flush(b);
-  end_batch(self, [&](const callback_pair* cb, credit_return& credit) {
+  stats.flush(self->state);
+  end_batch(self, [&](credit_return& credit) {
     for (auto& [id, t] : open)
-      finish(self, cb, credit, id, t, {{}, cancelled.error});
+      finish(self, credit, id, t, {{}, cancelled.error});
   });
   return open.size();
+}
+
+/// Ends the results that have arrived, unless more messages wait: results
+/// of several cores that arrive together end together, in one callback
+/// scope (one GIL acquisition in Python), at most 256 at a time. Every
+/// handler that may leave results waiting ends with this.
+void end_arrived(self_ptr self) {
+  auto& finished = self->state.finished;
+  if (!finished.empty() && (finished.size() >= 256 || self->mailbox().empty()))
+    done(self);
 }
 
 caf::typed_response_promise<tensors> infer(self_ptr self,
@@ -255,6 +309,7 @@ caf::typed_response_promise<tensors> infer(self_ptr self,
     // Actors never block: past the credit, the scheduler's queue holds it.
     // Its result is handled after this handler, so the promise is in time.
     st.clients.emplace(st.books->submit(inputs, {}, std::move(t)), promise);
+    take_intake(self);
   } catch (...) {
     promise.deliver(to_caf_error(failure::from_current_exception()));
   }
@@ -275,48 +330,6 @@ engine_books::~engine_books() {
 void engine_books::count_in(std::shared_ptr<process_metrics> totals) {
   process_ = std::move(totals);
   process_->join(&counters);
-}
-
-void engine_books::set_callback(callback fn, callback_scope scope) {
-  std::shared_ptr<const callback_pair> ptr;
-  if (fn)
-    ptr = std::make_shared<const callback_pair>(
-      callback_pair{std::move(fn), std::move(scope)});
-  std::lock_guard<std::mutex> guard{mtx_};
-  callback_ = std::move(ptr);
-}
-
-std::shared_ptr<const callback_pair> engine_books::current_callback() const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  return callback_;
-}
-
-void engine_books::set_latest(const tensors& outputs) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  latest_ = outputs;
-}
-
-tensors engine_books::latest() const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  return latest_;
-}
-
-void engine_books::set_error_handler(error_handler fn) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  on_error_ = std::move(fn);
-}
-
-void engine_books::report(job_id id, const std::string& what) {
-  error_handler on_error;
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
-    on_error = on_error_;
-  }
-  if (on_error)
-    on_error(id, what);
-  else
-    std::cerr << "actorrt: callback for job " << id << " threw: " << what
-              << "\n";
 }
 
 job_id engine_books::submit(const std::vector<blob>& inputs,
@@ -343,14 +356,18 @@ job_id engine_books::submit(const std::vector<blob>& inputs,
     t.thread = trace::thread_index();
   if (!outputs.empty())
     t.outputs = outputs;
-  t.control = std::make_shared<job_control>();
-  job j{0,      std::move(bound), std::move(outputs),
-        device, t.batch,          timeout ? called + timeout * 1000000ll : 0,
-        level,  t.control};
-  j.id = table.open(std::move(t));
+  auto control = std::make_shared<job_control>();
+  t.control = control;
+  job j{table.open(control),
+        std::move(bound),
+        std::move(outputs),
+        device,
+        t.batch,
+        timeout ? called + timeout * 1000000ll : 0,
+        level,
+        std::move(control)};
   auto id = j.id;
-  if (outbox->put(std::move(j)))
-    caf::anon_send(scheduler, submit_atom::value, outbox);
+  intake->put(std::move(j), std::move(t));
   return id;
 }
 
@@ -402,28 +419,49 @@ engine(engine_actor::stateful_pointer<engine_state> self,
   });
   return {
     [=](done_atom, job_results& results) {
-      engine_thread here{self->state.books.get()};
-      // Results of several cores that arrived together end together: one
-      // callback scope (one GIL acquisition in Python) for all of them.
+      engine_thread here{self->state};
       auto& finished = self->state.finished;
       finished.insert(finished.end(), std::make_move_iterator(results.begin()),
                       std::make_move_iterator(results.end()));
-      if (finished.size() < 256 && !self->mailbox().empty())
-        return;
-      done(self);
+      end_arrived(self);
       linger(self);
     },
+    [=](submit_atom) {
+      engine_thread here{self->state};
+      take_intake(self);
+      if (!self->state.finished.empty())
+        linger(self);
+      end_arrived(self);
+    },
     [=](infer_atom, std::vector<blob>& inputs) {
-      engine_thread here{self->state.books.get()};
+      engine_thread here{self->state};
       done(self);
       return infer(self, inputs);
     },
+    [=](report_atom) {
+      engine_thread here{self->state};
+      done(self); // the figures count what has arrived
+      return report(self->state);
+    },
     [=](cancel_atom, std::string& reason) {
-      engine_thread here{self->state.books.get()};
+      engine_thread here{self->state};
       done(self); // what finished is not cancelled
       return cancel(self, reason);
     },
   };
+}
+
+engine_report report_of(caf::actor_system& sys, const engine_actor& engine,
+                        const engine_books& books) {
+  if (current_books == &books)
+    return report(*current_state);
+  unpinned_logger unpinned;
+  caf::scoped_actor self{sys};
+  engine_report answer;
+  self->request(engine, caf::infinite, report_atom::value)
+    .receive([&](engine_report& r) { answer = std::move(r); },
+             [&](caf::error& e) { throw DeviceIO(sys.render(e)); });
+  return answer;
 }
 
 std::shared_ptr<engine_books>
@@ -484,7 +522,7 @@ engine_actor spawn_engine(caf::actor_system& sys,
                           std::shared_ptr<engine_books> books) {
   unpinned_logger unpinned;
   auto actor = sys.spawn<caf::detached>(engine, books);
-  books->outbox = std::make_shared<job_outbox>(books->model_id, actor);
+  books->intake = std::make_shared<job_intake>(actor);
   return actor;
 }
 

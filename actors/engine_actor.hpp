@@ -1,7 +1,8 @@
-// One per engine, detached: the end of every job's path, whoever submitted
-// it. It owns the engine's books (job ids and the per-job table Wait blocks
-// on, statistics, the callback) and ends each job exactly once on its own
-// thread: statistics, callback, the result for Wait, the admission credit.
+// One per engine, detached: on every job's path, in and out. Callers open
+// jobs and hand them over through the engine's intake; the actor keeps
+// what it needs of each (its ticket), sends them to the scheduler, and ends
+// each exactly once on its own thread: statistics, callback, the result for
+// Wait, the admission credit.
 #pragma once
 
 #include <atomic>
@@ -12,7 +13,7 @@
 #include <unordered_map>
 
 #include "actors/admission.hpp"
-#include "actors/job_outbox.hpp"
+#include "actors/job_intake.hpp"
 #include "actors/job_table.hpp"
 #include "actors/messages.hpp"
 #include "actors/runtime.hpp"
@@ -22,20 +23,10 @@
 
 namespace actorrt {
 
-/// An engine's books, shared by its callers (who open jobs and wait) and
-/// its actor (who ends them).
+/// What an engine's callers (who open jobs and wait) and its actor (who
+/// ends them) share: the placed model and its settings, the admission
+/// credit, the per-job promises (table) and the way in (intake).
 struct engine_books {
-  /// Called once per job on the engine's thread: outputs (empty on
-  /// failure), the caller's user argument, and the failure (none on
-  /// success).
-  using callback = std::function<void(const tensors& outputs, void* user_arg,
-                                      const failure& error)>;
-  /// Runs a batch of callbacks; a binding takes its interpreter lock here
-  /// once per batch instead of once per job.
-  using callback_scope = std::function<void(const std::function<void()>&)>;
-  /// Reports an exception thrown by a callback; the default prints to stderr.
-  using error_handler = std::function<void(job_id, const std::string&)>;
-
   engine_books(size_t retention) : table(retention) {}
 
   model_ptr model;
@@ -54,8 +45,6 @@ struct engine_books {
   std::function<void()> interrupt;
 
   job_table table;
-  time_stats latency;       // submitted → outputs ready, µs
-  time_stats npu_time;      // compute on the core, µs
   metrics counters;         // this engine's jobs, per core too
   uint32_t trace_track = 0; // its result thread's track in a trace
   /// Counts `counters` in the process's totals (its runtime's metrics)
@@ -63,18 +52,15 @@ struct engine_books {
   void count_in(std::shared_ptr<process_metrics> totals);
   ~engine_books();
 
-  void set_callback(callback fn, callback_scope scope = nullptr);
-  void set_error_handler(error_handler fn);
-
   /// Every job's start, whoever submits it: binds the inputs (and the
   /// caller's output buffers) to the model, takes a credit (blocking unless
   /// on a result thread, where blocking could deadlock), opens the job and
-  /// hands it to the scheduler through the outbox. Returns its id. Throws
-  /// InvalidArgument for bad buffers or terms, InvalidOperation once
+  /// hands it to the engine actor through the intake. Returns its id.
+  /// Throws InvalidArgument for bad buffers or terms, InvalidOperation once
   /// closed. A timeout counts from this call.
   job_id submit(const std::vector<blob>& inputs, std::vector<blob> outputs,
                 job_ticket ticket, const JobOptions& terms = {});
-  job_outbox_ptr outbox; // set once the engine actor exists
+  job_intake_ptr intake; // set once the engine actor exists
 
   /// Cancels open job `id` (see job_control::cancel): one not started is
   /// ended by `engine` with Cancelled (a message: it ends jobs, once).
@@ -83,24 +69,8 @@ struct engine_books {
   /// Cancels every open job no core has started; returns how many.
   size_t cancel_queued(const engine_actor& engine, const std::string& why);
 
-  struct callback_pair {
-    callback fn;
-    callback_scope scope;
-  };
-  std::shared_ptr<const callback_pair> current_callback() const;
-  void report(job_id id, const std::string& what);
-
-  /// The outputs of the latest job to succeed (set once per batch of
-  /// results, from its last job).
-  void set_latest(const tensors& outputs);
-  tensors latest() const;
-
 private:
   std::shared_ptr<process_metrics> process_;
-  mutable std::mutex mtx_;
-  std::shared_ptr<const callback_pair> callback_;
-  error_handler on_error_;
-  tensors latest_;
 };
 
 /// True on the thread of `books`' engine actor (any engine's when null):
@@ -110,6 +80,14 @@ bool on_engine_thread(const engine_books* books = nullptr);
 
 struct engine_state {
   std::shared_ptr<engine_books> books;
+  /// Jobs handed over and not yet ended: ending one takes it out, so each
+  /// ends once.
+  std::unordered_map<job_id, job_ticket> open;
+  job_callback callback;
+  job_callback::error_handler on_error;
+  time_stats latency;   // submitted → outputs ready, µs
+  time_stats npu_time;  // compute on the core, µs
+  tensors latest;       // of the latest job to succeed (a batch's last)
   job_results finished; // arrived, not yet ended (see the done handler)
   std::unordered_map<job_id, caf::typed_response_promise<tensors>> clients;
   /// The books' per-core counters, found once (no lock per job).
@@ -131,8 +109,14 @@ place_model(caf::actor_system& sys, const scheduler_actor& scheduler,
             std::shared_ptr<admission> credit, model_ptr m,
             const InferenceOption& option, size_t retention = 4096);
 
+/// What `engine` tells of its jobs (see engine_report): asked, or read
+/// directly on its own thread (inside a callback, where asking would wait
+/// for this very thread). Throws DeviceIO if it has ended.
+engine_report report_of(caf::actor_system& sys, const engine_actor& engine,
+                        const engine_books& books);
+
 /// Spawns the engine actor (detached) for placed `books` and opens its
-/// outbox.
+/// intake.
 engine_actor spawn_engine(caf::actor_system& sys,
                           std::shared_ptr<engine_books> books);
 

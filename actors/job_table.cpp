@@ -6,35 +6,29 @@
 
 namespace actorrt {
 
-job_id job_table::open(ticket arg) {
+job_id job_table::open(std::shared_ptr<job_control> control) {
   std::lock_guard<std::mutex> guard{mtx_};
   auto id = ++last_id_;
-  entries_.try_emplace(id).first->second.arg = std::move(arg);
+  entries_.try_emplace(id).first->second.control = std::move(control);
   if (++open_ > peak_open_)
     peak_open_ = open_;
   return id;
 }
 
-std::optional<job_table::ticket> job_table::claim(job_id id) {
-  bool idle;
-  std::optional<ticket> result;
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
-    auto i = entries_.find(id);
-    if (i == entries_.end() || i->second.st != state::open)
-      return std::nullopt;
-    i->second.st = state::claimed;
-    result = std::move(i->second.arg);
-    idle = --open_ == 0;
-  }
-  if (idle)
-    idle_.notify_all();
-  return result;
+void job_table::ended_one(std::unique_lock<std::mutex>& guard) {
+  if (--open_ != 0)
+    return;
+  guard.unlock();
+  idle_.notify_all();
 }
 
 void job_table::forget(job_id id) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  entries_.erase(id);
+  std::unique_lock<std::mutex> guard{mtx_};
+  auto i = entries_.find(id);
+  if (i == entries_.end() || i->second.st != state::open)
+    return;
+  entries_.erase(i);
+  ended_one(guard);
 }
 
 void job_table::abandon(job_id id) {
@@ -66,25 +60,30 @@ int job_table::peak_open() const {
 }
 
 void job_table::publish(job_id id, outcome result, bool bounded) {
-  std::lock_guard<std::mutex> guard{mtx_};
+  std::unique_lock<std::mutex> guard{mtx_};
   auto i = entries_.find(id);
-  if (i == entries_.end())
+  if (i == entries_.end() || i->second.st != state::open)
     return;
   auto& e = i->second;
   if (e.abandoned) {
     entries_.erase(i);
+    ended_one(guard);
     return;
   }
   e.result = std::move(result);
+  e.control = nullptr;
   e.st = state::done;
   e.finished.store(true, std::memory_order_release);
   ++held_;
   if (e.waited) {
     e.cv.notify_one();
+    ended_one(guard);
     return;
   }
-  if (!bounded)
+  if (!bounded) {
+    ended_one(guard);
     return;
+  }
   bounded_.push_back(id);
   while (bounded_.size() > retention_) {
     auto old = entries_.find(bounded_.front());
@@ -95,6 +94,7 @@ void job_table::publish(job_id id, outcome result, bool bounded) {
       --held_;
     }
   }
+  ended_one(guard);
 }
 
 job_table::outcome
@@ -138,21 +138,6 @@ job_table::wait(job_id id, std::optional<std::chrono::milliseconds> timeout) {
   return result;
 }
 
-std::vector<std::pair<job_id, job_table::ticket>> job_table::claim_all_open() {
-  std::vector<std::pair<job_id, ticket>> claimed;
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
-    for (auto& [id, e] : entries_)
-      if (e.st == state::open) {
-        e.st = state::claimed;
-        claimed.emplace_back(id, std::move(e.arg));
-      }
-    open_ -= static_cast<int>(claimed.size());
-  }
-  idle_.notify_all();
-  return claimed;
-}
-
 std::shared_ptr<job_control> job_table::control_of(job_id id) const {
   std::lock_guard<std::mutex> guard{mtx_};
   auto i = entries_.find(id);
@@ -161,7 +146,7 @@ std::shared_ptr<job_control> job_table::control_of(job_id id) const {
                           + " was never issued by this engine");
   if (i == entries_.end() || i->second.st != state::open)
     throw InvalidArgument("job " + std::to_string(id) + " has ended already");
-  return i->second.arg.control;
+  return i->second.control;
 }
 
 std::vector<std::pair<job_id, std::shared_ptr<job_control>>>
@@ -169,8 +154,8 @@ job_table::open_controls() const {
   std::lock_guard<std::mutex> guard{mtx_};
   std::vector<std::pair<job_id, std::shared_ptr<job_control>>> result;
   for (auto& [id, e] : entries_)
-    if (e.st == state::open && e.arg.control)
-      result.emplace_back(id, e.arg.control);
+    if (e.st == state::open && e.control)
+      result.emplace_back(id, e.control);
   return result;
 }
 

@@ -1,7 +1,8 @@
-// One engine's jobs between submission and the caller taking the result:
-// job ids, the exactly-once gate and the per-job promise that Wait blocks
-// on. Plain logic, no CAF: callers open and wait, the engine actor claims
-// and publishes.
+// What an engine's callers and its actor share of each job, and nothing
+// more: its id, its control (started? cancelled?) and the promise Wait
+// blocks on. Plain logic, no CAF: callers open, cancel and wait; the engine
+// actor, which alone ends jobs (exactly once: see engine_state::open),
+// publishes.
 #pragma once
 
 #include <atomic>
@@ -18,25 +19,8 @@
 
 namespace actorrt {
 
-/// What the table keeps of an open job: the caller's argument and what
-/// keeps it alive until the job has ended (a Python object, say).
-struct job_ticket {
-  void* ptr = nullptr;
-  std::shared_ptr<void> keep;
-  bool silent = false;       // no callback: Run's or RunBatch's own job
-  bool client = false;       // an actor client's: answered, never waited
-  int64_t submitted = 0;     // now_ns() at RunAsync
-  uint32_t thread = 0;       // the submitter's trace::thread_index(), traced
-  int device = -1;           // whose admission credit it holds
-  int64_t batch = 1;         // samples (dynamic batch axis)
-  std::vector<blob> outputs; // the caller's output buffers, if any
-  std::shared_ptr<job_control> control; // started? cancelled?
-};
-
 class job_table {
 public:
-  using ticket = job_ticket;
-
   struct outcome {
     tensors outputs;
     failure error;
@@ -47,14 +31,10 @@ public:
   explicit job_table(size_t retention) : retention_(retention) {}
 
   /// Opens a job under the next id (ids start at 1, never reused).
-  job_id open(ticket t = {});
+  job_id open(std::shared_ptr<job_control> control = nullptr);
 
-  /// The exactly-once gate: the ticket for the first caller only (the
-  /// result actor, or shutdown cancelling the job), nothing after that.
-  std::optional<ticket> claim(job_id id);
-
-  /// Makes a claimed job's outcome available to Wait. With `bounded`, the
-  /// result counts against the retention window.
+  /// Ends a job: its outcome becomes available to Wait. With `bounded`,
+  /// the result counts against the retention window.
   void publish(job_id id, outcome result, bool bounded);
 
   /// Blocks until the job ends and hands its outcome over (once). Throws
@@ -63,15 +43,12 @@ public:
   /// another thread already waits for it.
   outcome wait(job_id id, std::optional<std::chrono::milliseconds> timeout);
 
-  /// Forgets a claimed job nobody will wait for (an actor client's).
+  /// Ends a job nobody will wait for (an actor client's).
   void forget(job_id id);
 
   /// Nobody will wait for this job any more (its caller gave up): its
   /// outcome is dropped when it ends, or now if it has.
   void abandon(job_id id);
-
-  /// Claims every job not yet claimed; the caller ends them.
-  std::vector<std::pair<job_id, ticket>> claim_all_open();
 
   /// The control of open job `id`. Throws InvalidArgument for an id never
   /// issued or a job that has ended.
@@ -80,24 +57,27 @@ public:
   std::vector<std::pair<job_id, std::shared_ptr<job_control>>>
   open_controls() const;
 
-  /// Waits until every opened job has been claimed; false on timeout.
+  /// Waits until every opened job has ended; false on timeout.
   bool wait_idle(std::chrono::milliseconds timeout);
 
   /// Finished results still held (for memory checks).
   size_t held() const;
-  /// Jobs opened and not yet claimed, now and at most.
+  /// Jobs opened and not yet ended, now and at most.
   int open_count() const;
   int peak_open() const;
 
 private:
-  enum class state { open, claimed, done };
+  enum class state { open, done };
+
+  /// One open job fewer (called with `mtx_` held by `guard`; may unlock).
+  void ended_one(std::unique_lock<std::mutex>& guard);
 
   struct entry {
     state st = state::open;
     std::atomic<bool> finished{false}; // st == done, for a spinning Wait
     bool waited = false;
     bool abandoned = false;
-    ticket arg;
+    std::shared_ptr<job_control> control;
     outcome result;
     std::condition_variable cv;
   };

@@ -2,8 +2,9 @@
 // protocol as a typed handle, in data-flow order.
 //
 // clang-format off
-//   facade ──submit(job_outbox)──▶ scheduler_actor      (credit taken first)
-//   actor client ──infer──▶ engine_actor ──submit──▶ scheduler_actor
+//   facade ──job_intake, submit──▶ engine_actor          (credit taken first)
+//   actor client ──infer──▶ engine_actor
+//   engine_actor ──submit(job_batch)──▶ scheduler_actor
 //   scheduler_actor ──run(job_batch), request──▶ npu_core_actor
 //   npu_core_actor ──done(job_results)──▶ engine_actor  (reply: core is free)
 //   client runtime ──cores──▶ node_actor (on a worker node; its cores join
@@ -30,6 +31,7 @@
 #include "core/inference_option.hpp"
 #include "core/job_control.hpp"
 #include "core/model.hpp"
+#include "core/stats.hpp"
 
 namespace actorrt {
 
@@ -118,6 +120,14 @@ struct job_result {
 
 using job_results = std::vector<job_result>;
 
+/// What an engine actor tells of its jobs (DX-RT's latency and NPU-time
+/// figures and lists, µs) and the outputs of its latest job to succeed.
+struct engine_report {
+  stats_summary latency, npu_time;
+  std::vector<int64_t> latency_recent, npu_time_recent;
+  tensors latest;
+};
+
 } // namespace actorrt
 
 CAF_BEGIN_TYPE_ID_BLOCK(actorrt, caf::first_custom_type_id)
@@ -144,6 +154,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorrt, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(actorrt, (actorrt::job_result))
   CAF_ADD_TYPE_ID(actorrt, (actorrt::job_results))
   CAF_ADD_TYPE_ID(actorrt, (actorrt::core_report))
+  CAF_ADD_TYPE_ID(actorrt, (actorrt::engine_report))
   CAF_ADD_TYPE_ID(actorrt, (std::vector<actorrt::core_report>) )
 
 CAF_END_TYPE_ID_BLOCK(actorrt)
@@ -152,14 +163,16 @@ namespace actorrt {
 
 // -- protocols ---------------------------------------------------------------
 
-/// One per engine, detached: the end of every job's path. It ends each job
-/// exactly once (statistics, callback, the result for Wait, the credit) on
-/// its own thread, serves actor clients, and cancels what is open when
-/// asked.
+/// One per engine, detached: on every job's path. It takes its callers' jobs
+/// from its intake when told (submit) and sends them to the scheduler, ends
+/// each exactly once (statistics, callback, the result for Wait, the
+/// credit) on its own thread, serves actor clients, and cancels what is
+/// open when asked.
 using engine_actor = caf::typed_actor<
-  caf::reacts_to<done_atom, job_results>,
+  caf::reacts_to<submit_atom>, caf::reacts_to<done_atom, job_results>,
   caf::replies_to<infer_atom, std::vector<blob>>::with<tensors>,
-  caf::replies_to<cancel_atom, std::string>::with<uint64_t>>;
+  caf::replies_to<cancel_atom, std::string>::with<uint64_t>,
+  caf::replies_to<report_atom>::with<engine_report>>;
 
 /// Jobs of one engine for one model, the engine their results go to, and
 /// the receiving core as the sending scheduler numbers it (its results
@@ -189,17 +202,11 @@ using npu_core_actor = caf::typed_actor<
 using node_actor = caf::typed_actor<caf::replies_to<cores_atom>::with<
   std::vector<npu_core_actor>, std::vector<core_report>>>;
 
-class job_outbox;
-/// An engine's jobs on their way to the scheduler (see job_outbox.hpp);
-/// never leaves its process.
-using job_outbox_ptr = std::shared_ptr<job_outbox>;
-
 /// One per runtime: which core holds which model, and where each job runs.
 using scheduler_actor = caf::typed_actor<
   caf::reacts_to<join_atom, npu_core_actor, core_report>,
   caf::replies_to<load_atom, model_handle, placement>::with<failure>,
-  caf::reacts_to<unload_atom, uint64_t>,
-  caf::reacts_to<submit_atom, job_outbox_ptr>,
+  caf::reacts_to<unload_atom, uint64_t>, caf::reacts_to<submit_atom, job_batch>,
   caf::replies_to<report_atom>::with<std::vector<core_report>>,
   caf::reacts_to<tick_atom>>;
 
@@ -281,6 +288,18 @@ typename Inspector::result_type inspect(Inspector& f, tensor& x) {
              x.meta = std::make_shared<const tensor_info>(std::move(info));
              return caf::none;
            }));
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stats_summary& x) {
+  return f(caf::meta::type_name("stats_summary"), x.last, x.mean, x.stddev,
+           x.count);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, engine_report& x) {
+  return f(caf::meta::type_name("engine_report"), x.latency, x.npu_time,
+           x.latency_recent, x.npu_time_recent, x.latest);
 }
 
 template <class Inspector>
@@ -377,8 +396,6 @@ inline failure to_failure(caf::actor_system& sys, const caf::error& e) {
 }
 
 } // namespace actorrt
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorrt::job_outbox_ptr)
 
 // Handles and batches are declared after the block that names their
 // element types; their IDs live in a second block.

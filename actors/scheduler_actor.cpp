@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "actors/job_outbox.hpp"
 #include "actors/spin.hpp"
 
 namespace actorrt {
@@ -449,9 +448,8 @@ scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
       return load(self, m, where);
     },
     [=](unload_atom, uint64_t model) { unload(self, model); },
-    [=](submit_atom, job_outbox_ptr& outbox) {
+    [=](submit_atom, job_batch& batch) {
       auto& st = self->state;
-      auto batch = outbox->take();
       for (auto& j : batch.jobs) {
         scheduler_state::queued q{
           batch.model, batch.engine, std::move(j), {}, self->clock().now()};

@@ -83,6 +83,12 @@ struct InferenceEngine::impl {
     return *books->model;
   }
 
+  /// The engine actor's figures and latest outputs.
+  engine_report report() const {
+    check_open();
+    return report_of(rt->system(), engine, *books);
+  }
+
   tensors finish(job_table::outcome r) {
     if (r.error)
       throw_error(r.error.code, r.error.message);
@@ -297,20 +303,20 @@ void InferenceEngine::RegisterCallback(Callback fn) {
 void InferenceEngine::RegisterCallback(Callback fn, CallbackScope scope) {
   impl_->check_open();
   if (!fn) {
-    impl_->books->set_callback(nullptr);
+    impl_->books->intake->set_callback({});
     return;
   }
-  impl_->books->set_callback(
-    [fn = std::move(fn)](const tensors& outputs, void* user_arg,
-                         const failure& error) {
-      fn(outputs, user_arg, error);
-    },
-    std::move(scope));
+  impl_->books->intake->set_callback(
+    {[fn = std::move(fn)](const tensors& outputs, void* user_arg,
+                          const failure& error) {
+       fn(outputs, user_arg, error);
+     },
+     std::move(scope)});
 }
 
 void InferenceEngine::SetCallbackErrorHandler(
   std::function<void(uint64_t, const std::string&)> fn) {
-  impl_->books->set_error_handler(std::move(fn));
+  impl_->books->intake->set_error_handler(std::move(fn));
 }
 
 void InferenceEngine::RunBatch(const std::vector<std::vector<blob>>& inputs,
@@ -427,23 +433,19 @@ const std::string& InferenceEngine::GetModelName() const {
 }
 
 stats_summary InferenceEngine::GetLatency() const {
-  impl_->check_open();
-  return impl_->books->latency.summary();
+  return impl_->report().latency;
 }
 
 stats_summary InferenceEngine::GetNpuInferenceTime() const {
-  impl_->check_open();
-  return impl_->books->npu_time.summary();
+  return impl_->report().npu_time;
 }
 
 std::vector<int64_t> InferenceEngine::GetLatencyVector() const {
-  impl_->check_open();
-  return impl_->books->latency.recent();
+  return impl_->report().latency_recent;
 }
 
 std::vector<int64_t> InferenceEngine::GetNpuInferenceTimeVector() const {
-  impl_->check_open();
-  return impl_->books->npu_time.recent();
+  return impl_->report().npu_time_recent;
 }
 
 Validation InferenceEngine::Validate(const std::vector<blob>& inputs,
@@ -574,8 +576,7 @@ std::vector<std::string> InferenceEngine::GetLaneBackends() const {
 }
 
 tensors InferenceEngine::GetLatestOutputs() const {
-  impl_->check_open();
-  return impl_->books->latest();
+  return impl_->report().latest;
 }
 
 bool InferenceEngine::IsSimulated() const {
@@ -626,11 +627,17 @@ size_t InferenceEngine::Dispose(std::chrono::milliseconds timeout) {
       },
       deadline, d.settings.interrupt);
     if (!idle) {
-      // Cancelled on the engine's own thread, like every other ending.
+      // Cancelled on the engine's own thread, like every other ending. A
+      // callback that still runs past the deadline delays the answer, not
+      // Dispose: the actor cancels once it returns.
       unpinned_logger unpinned;
       caf::scoped_actor self{d.rt->system()};
+      auto left
+        = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                     deadline - std::chrono::steady_clock::now()),
+                   std::chrono::milliseconds(100));
       self
-        ->request(d.engine, caf::infinite, cancel_atom::value,
+        ->request(d.engine, left, cancel_atom::value,
                   std::string("InferenceEngine disposed before the job "
                               "finished"))
         .receive([&cancelled](uint64_t n) { cancelled += n; },
@@ -641,8 +648,7 @@ size_t InferenceEngine::Dispose(std::chrono::milliseconds timeout) {
     caf::anon_send_exit(d.engine, caf::exit_reason::user_shutdown);
     d.wait_for_exit(std::max(deadline, std::chrono::steady_clock::now()
                                          + std::chrono::milliseconds(100)));
-    d.books->outbox->close();
-    d.books->set_callback(nullptr);
+    d.books->intake->close();
   });
   return cancelled;
 }

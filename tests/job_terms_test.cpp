@@ -96,8 +96,8 @@ TEST_CASE("a job whose deadline passes before a core starts it ends with "
   // A deadline far enough away is met; the engine's default applies too.
   CHECK(ie->Run({input(*ie)}, JobOptions{5000, {}}).size() == 1);
   InferenceOption strict;
-  strict.timeout_ms = 1;
-  auto quick = one_core("30ms", strict);
+  strict.timeout_ms = 40; // the first starts in time, the second cannot
+  auto quick = one_core("150ms", strict);
   auto a = quick->RunAsync({input(*quick)});
   auto b = quick->RunAsync({input(*quick)});
   CHECK(quick->Wait(a).size() == 1);

@@ -2,7 +2,6 @@
 // cores and a fake engine, every message delivered when the test says.
 #include <catch2/catch.hpp>
 
-#include "actors/job_outbox.hpp"
 #include "actors/runtime.hpp"
 #include "actors/scheduler_actor.hpp"
 #include "deterministic_system.hpp"
@@ -92,12 +91,14 @@ struct fake_engine_log {
 engine_actor::behavior_type fake_engine(engine_actor::pointer,
                                         std::shared_ptr<fake_engine_log> log) {
   return {
+    [=](submit_atom) {},
     [=](done_atom, job_results& rs) {
       for (auto& r : rs)
         log->results[r.id].push_back(r.error);
     },
     [=](infer_atom, std::vector<blob>&) { return tensors{}; },
     [=](cancel_atom, std::string&) { return uint64_t{0}; },
+    [=](report_atom) { return engine_report{}; },
   };
 }
 
@@ -159,14 +160,11 @@ struct fixture : actorrt::test::deterministic_system {
   /// `jobs` jobs of `model`, holding `device`'s credit (-1: none).
   void submit(uint64_t model, int jobs, int device = -1,
               int priority = InferenceOption::normal_priority) {
-    auto outbox = std::make_shared<job_outbox>(model, engine);
-    bool announce = false;
+    job_batch batch{model, engine, {}};
     for (int i = 0; i < jobs; ++i)
-      announce
-        = outbox->put({++last_id, {}, {}, device, 1, 0, priority, nullptr})
-          || announce;
-    REQUIRE(announce);
-    self->send(scheduler, submit_atom::value, outbox);
+      batch.jobs.push_back(
+        {++last_id, {}, {}, device, 1, 0, priority, nullptr});
+    self->send(scheduler, submit_atom::value, std::move(batch));
     sched.run();
   }
 

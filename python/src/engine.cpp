@@ -456,13 +456,23 @@ void bind_engine(py::module_& m) {
          [](engine& e) { return tensor_infos(e.get().GetInputs()); })
     .def("get_output_tensors_info",
          [](engine& e) { return tensor_infos(e.get().GetOutputs()); })
-    .def("_latency", [](engine& e) { return stats_dict(e.get().GetLatency()); })
+    .def("_latency",
+         [](engine& e) {
+           return stats_dict(released([&] { return e.get().GetLatency(); }));
+         })
     .def("_npu_time",
-         [](engine& e) { return stats_dict(e.get().GetNpuInferenceTime()); })
+         [](engine& e) {
+           return stats_dict(
+             released([&] { return e.get().GetNpuInferenceTime(); }));
+         })
     .def("get_latency_list",
-         [](engine& e) { return e.get().GetLatencyVector(); })
+         [](engine& e) {
+           return released([&] { return e.get().GetLatencyVector(); });
+         })
     .def("get_npu_inference_time_list",
-         [](engine& e) { return e.get().GetNpuInferenceTimeVector(); })
+         [](engine& e) {
+           return released([&] { return e.get().GetNpuInferenceTimeVector(); });
+         })
     .def("get_max_in_flight",
          [](engine& e) { return e.get().GetMaxInFlight(); })
     .def("get_peak_in_flight",
@@ -471,7 +481,10 @@ void bind_engine(py::module_& m) {
     .def("get_stats", [](engine& e) { return stats_dict(e.get().GetStats()); })
     .def("is_simulated", [](engine& e) { return e.get().IsSimulated(); })
     .def("_latest_outputs",
-         [](engine& e) { return to_arrays(e.get().GetLatestOutputs()); })
+         [](engine& e) {
+           return to_arrays(
+             released([&] { return e.get().GetLatestOutputs(); }));
+         })
     .def("get_lane_backends",
          [](engine& e) { return e.get().GetLaneBackends(); });
 }

@@ -24,6 +24,14 @@ private:
   PyThreadState* state_;
 };
 
+/// Runs `f` without the GIL: for calls that ask the engine's thread, which
+/// may need the GIL to end a callback first.
+template <class F>
+auto released(F&& f) {
+  without_gil nogil;
+  return f();
+}
+
 /// Holds the GIL for its scope, from any thread (like
 /// py::gil_scoped_acquire).
 class with_gil {
