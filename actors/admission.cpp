@@ -13,9 +13,10 @@ int& admission::load_of(int device) {
   return load_[device];
 }
 
-int admission::least_loaded(const std::vector<int>& devices) const {
+int admission::least_loaded(const std::vector<int>& listed) const {
   int best = -1;
   int best_load = 0;
+  auto& devices = !listed.empty() ? listed : live_.empty() ? known_ : live_;
   for (int d : devices) {
     int l = static_cast<size_t>(d) < load_.size() ? load_[d] : 0;
     if (best < 0 || l < best_load) {
@@ -93,6 +94,45 @@ void admission::release(int device, int n) {
   // wait at all (the common case under no back-pressure pays no syscall).
   if (wake)
     cv_.notify_all();
+}
+
+namespace {
+
+/// Adds `x` to `set` unless there; false if it was.
+bool insert(std::vector<int>& set, int x) {
+  for (int y : set)
+    if (y == x)
+      return false;
+  set.push_back(x);
+  return true;
+}
+
+} // namespace
+
+void admission::add_device(int device) {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    insert(known_, device);
+    if (!insert(live_, device))
+      return;
+    load_of(device);
+    released_.fetch_add(1, std::memory_order_release);
+  }
+  cv_.notify_all();
+}
+
+void admission::remove_device(int device) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  for (auto i = live_.begin(); i != live_.end(); ++i)
+    if (*i == device) {
+      live_.erase(i);
+      return;
+    }
+}
+
+int admission::device_count() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return static_cast<int>(live_.empty() ? known_.size() : live_.size());
 }
 
 void admission::wake_all() {

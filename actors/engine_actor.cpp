@@ -488,19 +488,25 @@ place_model(caf::actor_system& sys, const scheduler_actor& scheduler,
   self->request(scheduler, caf::infinite, report_atom::value)
     .receive([&](std::vector<core_report>& r) { cores = std::move(r); },
              [&](caf::error& e) { throw DeviceIO(sys.render(e)); });
-  std::set<int> devices;
+  std::set<int> devices, all;
   b->simulated = true;
-  for (auto& c : cores)
+  for (auto& c : cores) {
+    all.insert(c.device);
     if (c.alive && b->where.allows(c.device, c.core)) {
       devices.insert(c.device);
       b->simulated = b->simulated && c.simulated;
     }
+  }
   for (int id : option.devices)
     if (!devices.count(id))
       throw InvalidArgument("device " + std::to_string(id)
                             + " does not exist or has no core the bound "
                               "option allows");
-  b->devices.assign(devices.begin(), devices.end());
+  // An engine that may use every device also uses those that join later
+  // (worker nodes found after it was made): an empty list, which the
+  // admission reads as every device it knows.
+  if (!option.devices.empty() || devices != all)
+    b->devices.assign(devices.begin(), devices.end());
   std::string backend = option.use_ort ? "ort" : "opencv";
   model_handle handle{b->model_id, m, backend};
   handle.max_batch = option.max_batch_size;

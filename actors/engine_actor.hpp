@@ -32,7 +32,7 @@ struct engine_books {
   model_ptr model;
   uint64_t model_id = 0;
   placement where;
-  std::vector<int> devices; // the devices it may use (its credit's)
+  std::vector<int> devices; // the devices it may use (empty: all, also later)
   int buffer_count = 6;     // credit per device
   int timeout_ms = 0;       // its jobs' defaults (InferenceOption)
   int priority = InferenceOption::normal_priority;

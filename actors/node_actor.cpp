@@ -6,6 +6,7 @@
 
 #include <caf/io/all.hpp>
 
+#include "actors/node_finder.hpp"
 #include "actors/unpinned_logger.hpp"
 
 namespace actorrt {
@@ -92,7 +93,8 @@ std::vector<std::string> default_nodes() {
   std::string item;
   while (std::getline(all, item, ','))
     if (!item.empty()) {
-      check_address(item);
+      bool named = item.rfind(dns_prefix, 0) == 0;
+      check_address(named ? item.substr(dns_prefix.size()) : item);
       result.push_back(item);
     }
   return result;
@@ -147,7 +149,10 @@ caf::behavior node_link(caf::event_based_actor* self, std::string address,
                         std::shared_ptr<client_gate> gate) {
   auto backoff
     = std::make_shared<caf::timespan>(std::chrono::milliseconds(100));
-  self->monitor(joined);
+  if (joined)
+    self->monitor(joined);
+  else
+    self->send(self, join_atom::value);
   self->set_down_handler([=](caf::down_msg&) {
     self->delayed_send(self, *backoff, join_atom::value);
   });

@@ -39,8 +39,10 @@ node_actor::behavior_type node(node_actor::pointer self,
                                usage_bounds per_client,
                                std::shared_ptr<usage_book> all_clients);
 
-/// The nodes named by ACTORRT_NODES ("ADDR:PORT[,ADDR:PORT...]"), in order.
-/// Throws InvalidArgument for a malformed entry.
+/// The nodes named by ACTORRT_NODES ("ADDR:PORT[,ADDR:PORT...]"), in order;
+/// an entry "dns:HOST:PORT" stands for every address HOST resolves to, now
+/// and later (see node_finder). Throws InvalidArgument for a malformed
+/// entry.
 std::vector<std::string> default_nodes();
 
 /// The way to the node at `address`: a client_gate with
@@ -57,10 +59,10 @@ node_actor join_node(caf::actor_system& sys, const scheduler_actor& scheduler,
                      const std::shared_ptr<client_gate>& gate);
 
 /// Keeps a client joined to the node at `address` (already joined through
-/// `joined`): when the node is lost, it reconnects with backoff (0.1 s
-/// doubling to 5 s) and joins the cores of the node that answers there, so
-/// a restarted node serves running clients again. Spawn it detached (it
-/// blocks while it connects).
+/// `joined`, or not yet when that is null): when the node is lost, it
+/// reconnects with backoff (0.1 s doubling to 5 s) and joins the cores of the
+/// node that answers there, so a restarted node serves running clients again.
+/// Spawn it detached (it blocks while it connects).
 caf::behavior node_link(caf::event_based_actor* self, std::string address,
                         scheduler_actor scheduler, node_actor joined,
                         std::shared_ptr<client_gate> gate);

@@ -307,7 +307,9 @@ void no_delay(int fd) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-std::pair<std::string, std::string> split(const std::string& address) {
+} // namespace
+
+std::pair<std::string, std::string> split_address(const std::string& address) {
   auto colon = address.rfind(':');
   if (colon == std::string::npos)
     throw InvalidArgument("'" + address + "' is not HOST:PORT");
@@ -316,6 +318,8 @@ std::pair<std::string, std::string> split(const std::string& address) {
     host = host.substr(1, host.size() - 2);
   return {host, address.substr(colon + 1)};
 }
+
+namespace {
 
 socket_fd connect_to(const std::string& host, const std::string& port) {
   addrinfo hints{};
@@ -921,7 +925,7 @@ client_gate::client_gate(const std::string& address, node_token token,
                          const tls_files& tls, gate_limits limits)
   : state_(std::make_shared<state>()) {
   auto& s = *state_;
-  std::tie(s.host, s.service) = split(address);
+  std::tie(s.host, s.service) = split_address(address);
   s.address = address;
   s.token = std::move(token);
   s.tls = make_tls_context(tls, false);

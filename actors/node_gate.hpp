@@ -92,6 +92,9 @@ private:
   std::shared_ptr<state> state_;
 };
 
+/// HOST and PORT of "HOST:PORT" ("[v6]:PORT" too). Throws InvalidArgument.
+std::pair<std::string, std::string> split_address(const std::string& address);
+
 /// A client's gate to the node at `address` ("HOST:PORT"): CAF connects to
 /// 127.0.0.1:port() instead, and each connection passes the node's gate
 /// with `token` (inside TLS with `tls`).

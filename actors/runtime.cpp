@@ -60,8 +60,9 @@ topology start_devices(caf::actor_system& sys,
                        scheduler_settings settings) {
   unpinned_logger unpinned;
   topology top;
-  top.scheduler = sys.spawn(scheduler, settings);
   top.credit = std::make_shared<admission>();
+  settings.credit = top.credit;
+  top.scheduler = sys.spawn(scheduler, settings);
   top.counters = std::make_shared<process_metrics>();
   auto [cores, reports] = spawn_cores(sys, devices, top.counters);
   for (size_t i = 0; i < cores.size(); ++i)
@@ -92,8 +93,9 @@ std::atomic<bool>& serving_metrics() {
 } // namespace
 
 runtime::runtime(std::vector<device_spec> devices, scheduler_settings settings,
-                 std::vector<std::string> nodes)
-  : devices_(std::move(devices)), pid_(::getpid()), cfg_(!nodes.empty()) {
+                 std::vector<std::string> nodes, bool network)
+  : devices_(std::move(devices)), pid_(::getpid()),
+    cfg_(network || !nodes.empty()) {
   // Said once per process, so no result can pass for a real one unnoticed.
   static std::once_flag said;
   for (auto& d : devices_)
@@ -107,6 +109,11 @@ runtime::runtime(std::vector<device_spec> devices, scheduler_settings settings,
   top_ = start_devices(*system_, devices_, settings);
   try {
     for (auto& address : nodes) {
+      if (address.rfind(dns_prefix, 0) == 0) {
+        find_nodes(address.substr(dns_prefix.size()), node_refresh(),
+                   resolve_addresses);
+        continue;
+      }
       auto gate = gate_to(address);
       auto joined = join_node(*system_, top_.scheduler, address, gate);
       node_links_.push_back(system_->spawn<caf::detached>(
@@ -151,6 +158,18 @@ std::string runtime::status_path() const {
 
 bool runtime::forked() const {
   return pid_ != ::getpid();
+}
+
+void runtime::find_nodes(const std::string& name, caf::timespan refresh,
+                         node_resolver resolve) {
+  unpinned_logger unpinned;
+  auto finder = system_->spawn<caf::detached>(node_finder, name, top_.scheduler,
+                                              refresh, std::move(resolve));
+  // Its first round: the nodes up now serve the first engine.
+  caf::scoped_actor self{*system_};
+  self->request(finder, caf::infinite, join_atom::value)
+    .receive([](uint64_t) {}, [](caf::error&) {});
+  node_links_.push_back(finder);
 }
 
 runtime::~runtime() {

@@ -8,6 +8,7 @@
 
 #include "actors/admission.hpp"
 #include "actors/messages.hpp"
+#include "actors/node_finder.hpp"
 #include "actors/scheduler_actor.hpp"
 #include "actors/unpinned_logger.hpp"
 #include "core/metrics.hpp"
@@ -50,11 +51,13 @@ void stop_devices(const topology& top);
 class runtime {
 public:
   /// Local `devices`, plus the cores of the worker `nodes` ("ADDR:PORT",
-  /// numbered after the local devices, in order). Throws DeviceIO naming a
-  /// node it cannot join.
+  /// numbered after the local devices, in order; "dns:HOST:PORT" for the
+  /// nodes a name resolves to, now and later: see find_nodes). Throws
+  /// DeviceIO naming a node it cannot join. With `network`, CAF's network
+  /// layer runs even without nodes (to find some later).
   explicit runtime(std::vector<device_spec> devices,
                    scheduler_settings settings = {},
-                   std::vector<std::string> nodes = {});
+                   std::vector<std::string> nodes = {}, bool network = false);
   ~runtime();
 
   runtime(const runtime&) = delete;
@@ -101,6 +104,12 @@ public:
   /// This runtime's status file (see status_file.hpp), or "" when off.
   std::string status_path() const;
 
+  /// Joins the nodes `name` ("HOST:PORT") resolves to through `resolve`,
+  /// now and every `refresh` (see node_finder); returns once its first
+  /// round is over. Needs the network layer.
+  void find_nodes(const std::string& name, caf::timespan refresh,
+                  node_resolver resolve);
+
   /// Builds the lanes of local device `device` (-1: every local device)
   /// anew, each core between two of its batches (dxrt-cli -r). Returns the
   /// lanes rebuilt. Throws InvalidArgument for a device that is not local.
@@ -119,7 +128,7 @@ private:
   config cfg_;
   std::unique_ptr<caf::actor_system> system_;
   topology top_;
-  std::vector<caf::actor> node_links_;  // one per worker node (rejoins it)
+  std::vector<caf::actor> node_links_;  // per node (rejoins it) or name
   std::unique_ptr<status_file> status_; // for dxrt-cli -s
   std::unique_ptr<metrics_endpoint> metrics_endpoint_; // ACTORRT_METRICS
 };

@@ -346,6 +346,8 @@ void join(self_ptr self, npu_core_actor core, core_report report) {
   auto number = st.device_numbers.emplace(
     key, static_cast<int>(st.device_numbers.size()));
   report.device = number.first->second;
+  if (st.settings.credit)
+    st.settings.credit->add_device(report.device);
   self->monitor(core);
   auto slot = st.policy.add_core(report.device, report.core);
   st.cores.push_back(std::move(core));
@@ -406,12 +408,22 @@ void unload(self_ptr self, uint64_t model) {
   fail_unservable(self);
 }
 
+/// Some core of `device` is alive.
+bool device_alive(const scheduler_state& st, int device) {
+  for (size_t slot = 0; slot < st.reports.size(); ++slot)
+    if (st.reports[slot].device == device && st.policy.alive(slot))
+      return true;
+  return false;
+}
+
 void core_down(self_ptr self, const caf::down_msg& msg) {
   auto& st = self->state;
   for (size_t slot = 0; slot < st.cores.size(); ++slot)
     if (st.cores[slot].address() == msg.source) {
       st.policy.set_alive(slot, false);
       st.shipped.erase(st.reports[slot].host); // a node back there is new
+      if (st.settings.credit && !device_alive(st, st.reports[slot].device))
+        st.settings.credit->remove_device(st.reports[slot].device);
     }
   // Its batches end here: a dead core's answers may never come.
   for (auto i = st.batches.begin(); i != st.batches.end();) {

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "actors/admission.hpp"
 #include "actors/messages.hpp"
 #include "actors/scheduling_policy.hpp"
 
@@ -28,6 +29,9 @@ struct scheduler_settings {
   /// before its jobs end with Timeout and it takes nothing new until it
   /// answers.
   std::chrono::milliseconds core_timeout{60000};
+  /// The engines' credit: each device that joins is added to it, so that
+  /// engines that may use every device use a node that joins later.
+  std::shared_ptr<admission> credit;
   /// How often outstanding batches are checked against core_timeout.
   std::chrono::milliseconds tick{250};
 };

@@ -482,7 +482,9 @@ Validation InferenceEngine::Validate(const std::vector<blob>& inputs,
 int InferenceEngine::GetMaxInFlight() const {
   impl_->check_open();
   auto& b = *impl_->books;
-  return b.buffer_count * static_cast<int>(b.devices.size());
+  auto devices = b.devices.empty() ? b.credit->device_count()
+                                   : static_cast<int>(b.devices.size());
+  return b.buffer_count * devices;
 }
 
 int InferenceEngine::GetPeakInFlight() const {

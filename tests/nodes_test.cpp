@@ -5,7 +5,11 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include <spawn.h>
 #include <sys/wait.h>
@@ -86,4 +90,68 @@ TEST_CASE("a runtime that cannot join its node says which", "[nodes]") {
   CHECK_THROWS_WITH(runtime(parse_devices("none"), scheduler_settings{},
                             std::vector<std::string>{"127.0.0.1:1"}),
                     Catch::Contains("cannot join node 127.0.0.1:1"));
+}
+
+TEST_CASE("nodes that a name resolves to join a running client, also later",
+          "[nodes]") {
+  // A test resolver: the name stands for the addresses in `current`.
+  auto mtx = std::make_shared<std::mutex>();
+  auto current = std::make_shared<std::vector<std::string>>();
+  auto resolve = [mtx, current](const std::string& host, const std::string&) {
+    std::lock_guard<std::mutex> guard{*mtx};
+    return host == "workers.test" ? *current : std::vector<std::string>{};
+  };
+  auto set_name = [&](std::vector<std::string> addresses) {
+    std::lock_guard<std::mutex> guard{*mtx};
+    *current = std::move(addresses);
+  };
+  auto alive_cores = [](runtime& rt) {
+    int n = 0;
+    for (auto& c : rt.report())
+      n += c.alive;
+    return n;
+  };
+  auto wait_for_cores = [&](runtime& rt, int n) {
+    for (int i = 0; i < 200 && alive_cores(rt) != n; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return alive_cores(rt);
+  };
+  auto a = std::make_unique<node_process>("sim:3");
+  set_name({a->address, "127.0.0.1:1"}); // the second is not up (yet)
+  auto rt
+    = std::make_shared<runtime>(parse_devices("none"), scheduler_settings{},
+                                std::vector<std::string>{}, true);
+  rt->find_nodes("workers.test:7750", std::chrono::milliseconds(100), resolve);
+  CHECK(alive_cores(*rt) == 3);
+  InferenceEngine ie{open_engine(rt, model_path("tiny_cnn"))};
+  auto input = blob::allocate(ie.GetInputSize());
+  std::memset(input.data, 0, input.size);
+  auto run_all = [&](int jobs) {
+    std::vector<uint64_t> ids;
+    for (int i = 0; i < jobs; ++i)
+      ids.push_back(ie.RunAsync({input}));
+    for (auto id : ids)
+      ie.Wait(id);
+  };
+  run_all(30);
+  CHECK(ie.GetMaxInFlight() == 6);
+  // A node that starts after the client: it joins, and the running engine
+  // uses it.
+  node_process b{"sim:3:1ms"};
+  set_name({a->address, b.address});
+  REQUIRE(wait_for_cores(*rt, 6) == 6);
+  CHECK(ie.GetMaxInFlight() == 12);
+  run_all(300);
+  std::map<std::string, uint64_t> by_host;
+  for (auto& c : ie.GetStats().cores)
+    by_host[c.host] += c.jobs_done;
+  CHECK(by_host[a->address] > 0);
+  CHECK(by_host[b.address] > 0);
+  // A node that leaves the name and stops: the engine goes on without it,
+  // and RunAsync takes the living node's credit.
+  set_name({b.address});
+  a.reset();
+  REQUIRE(wait_for_cores(*rt, 3) == 3);
+  run_all(60);
+  CHECK(ie.GetMaxInFlight() == 6);
 }

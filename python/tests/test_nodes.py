@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import REPO, make_certificates, model
+from conftest import REPO, free_port, make_certificates, model
 
 TOOLS = os.path.join(REPO, "build", "tools")
 
@@ -266,6 +266,60 @@ def test_a_restarted_node_rejoins_a_running_client(nodes):
             c.kill()
     assert c.returncode == 0, err
     assert "after 2 1" in out, out + err
+
+
+def test_a_node_named_by_dns_that_starts_after_the_client_joins_it():
+    port = free_port()
+    env = dict(os.environ, ACTORRT_DEVICES="sim:1", ACTORRT_NODES=f"dns:localhost:{port}",
+               ACTORRT_NODES_REFRESH_MS="200")
+    script = textwrap.dedent(f"""
+        import sys, time, numpy as np
+        from dx_engine import InferenceEngine
+        ie = InferenceEngine({model('tiny_cnn')!r})  # no node up yet: local only
+        x = [np.zeros(ie.get_input_size(), np.uint8)]
+        def remote_lanes():
+            return sum(l.startswith("1:") for l in ie.get_lane_backends())
+        print("before", remote_lanes(), flush=True)
+        sys.stdin.readline()  # the node starts meanwhile
+        deadline = time.time() + 20
+        while remote_lanes() < 2 and time.time() < deadline:
+            time.sleep(0.1)
+        ids = [ie.run_async(x) for _ in range(400)]
+        for i in ids:
+            ie.wait(i)
+        remote = sum(c["jobs_done"] for c in ie.get_stats()["cores"] if c["device"] == 1)
+        print("after", remote_lanes(), remote > 0, flush=True)
+    """)
+    c = subprocess.Popen([sys.executable, "-c", script], env=env, text=True,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    node = None
+    try:
+        assert c.stdout.readline().strip() == "before 0"
+        node = subprocess.Popen([os.path.join(TOOLS, "actorrt-node"), "--devices", "sim:2:1ms",
+                                 "--port", str(port)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        assert node.stdout.readline().strip().endswith(f":{port}")
+        c.stdin.write("go\n")
+        c.stdin.flush()
+        out, err = c.communicate(timeout=60)
+    finally:
+        for p in (c, node):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait(10)
+    assert c.returncode == 0, err
+    assert "after 2 True" in out, out + err
+
+
+def test_a_bad_refresh_interval_is_a_clear_error():
+    r = subprocess.run([sys.executable, "-c", "from dx_engine import InferenceEngine\n"
+                        f"InferenceEngine({model('tiny_cnn')!r})"],
+                       capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, ACTORRT_DEVICES="sim:1",
+                                ACTORRT_NODES="dns:localhost:1",
+                                ACTORRT_NODES_REFRESH_MS="5"))
+    assert r.returncode != 0
+    assert "ACTORRT_NODES_REFRESH_MS" in r.stderr, r.stderr
 
 
 EXAMPLES = os.path.join(REPO, "examples", "python")
