@@ -202,6 +202,10 @@ using npu_core_actor = caf::typed_actor<
 using node_actor = caf::typed_actor<caf::replies_to<cores_atom>::with<
   std::vector<npu_core_actor>, std::vector<core_report>>>;
 
+/// One per client that listens for nodes (ACTORRT_LISTEN): a node tells it
+/// the address ("HOST:PORT") clients reach it at, and the client joins it.
+using node_registry = caf::typed_actor<caf::reacts_to<join_atom, std::string>>;
+
 /// One per runtime: which core holds which model, and where each job runs.
 using scheduler_actor = caf::typed_actor<
   caf::reacts_to<join_atom, npu_core_actor, core_report>,
@@ -408,6 +412,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorrt_handles, caf::id_block::actorrt::end)
   CAF_ADD_TYPE_ID(actorrt_handles, (actorrt::npu_core_actor))
   CAF_ADD_TYPE_ID(actorrt_handles, (std::vector<actorrt::npu_core_actor>) )
   CAF_ADD_TYPE_ID(actorrt_handles, (actorrt::node_actor))
+  CAF_ADD_TYPE_ID(actorrt_handles, (actorrt::node_registry))
   CAF_ADD_TYPE_ID(actorrt_handles, (actorrt::scheduler_actor))
 
 CAF_END_TYPE_ID_BLOCK(actorrt_handles)

@@ -6,7 +6,7 @@
 
 #include <caf/io/all.hpp>
 
-#include "actors/node_finder.hpp"
+#include "actors/node_discovery.hpp"
 #include "actors/unpinned_logger.hpp"
 
 namespace actorrt {
@@ -29,7 +29,7 @@ void check_address(const std::string& address) {
 
 std::string protocol_id() {
   // Bump when a message or a serialised type changes.
-  return "actorrt-protocol-4";
+  return "actorrt-protocol-5";
 }
 
 void use_network(caf::actor_system_config& cfg, const std::string& app_id) {
@@ -93,8 +93,11 @@ std::vector<std::string> default_nodes() {
   std::string item;
   while (std::getline(all, item, ','))
     if (!item.empty()) {
-      bool named = item.rfind(dns_prefix, 0) == 0;
-      check_address(named ? item.substr(dns_prefix.size()) : item);
+      auto address = item;
+      for (auto& prefix : {dns_prefix, listen_prefix})
+        if (item.rfind(prefix, 0) == 0)
+          address = item.substr(prefix.size());
+      check_address(address);
       result.push_back(item);
     }
   return result;

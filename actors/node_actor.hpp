@@ -41,8 +41,9 @@ node_actor::behavior_type node(node_actor::pointer self,
 
 /// The nodes named by ACTORRT_NODES ("ADDR:PORT[,ADDR:PORT...]"), in order;
 /// an entry "dns:HOST:PORT" stands for every address HOST resolves to, now
-/// and later (see node_finder). Throws InvalidArgument for a malformed
-/// entry.
+/// and later (see node_finder), and "listen:HOST:PORT" for the nodes that
+/// announce themselves there (see node_registry_actor). Throws
+/// InvalidArgument for a malformed entry.
 std::vector<std::string> default_nodes();
 
 /// The way to the node at `address`: a client_gate with

@@ -114,6 +114,10 @@ runtime::runtime(std::vector<device_spec> devices, scheduler_settings settings,
                    resolve_addresses);
         continue;
       }
+      if (address.rfind(listen_prefix, 0) == 0) {
+        listen_for_nodes(address.substr(listen_prefix.size()));
+        continue;
+      }
       auto gate = gate_to(address);
       auto joined = join_node(*system_, top_.scheduler, address, gate);
       node_links_.push_back(system_->spawn<caf::detached>(
@@ -172,6 +176,36 @@ void runtime::find_nodes(const std::string& name, caf::timespan refresh,
   node_links_.push_back(finder);
 }
 
+void runtime::listen_for_nodes(const std::string& address) {
+  auto [host, port_text] = split_address(address);
+  char* end = nullptr;
+  long port = std::strtol(port_text.c_str(), &end, 10);
+  if (port_text.empty() || *end != '\0' || port < 1 || port > 65535)
+    throw InvalidArgument("cannot listen for nodes on '" + address
+                          + "': not HOST:PORT (port 1..65535)");
+  auto token = node_token::from_environment();
+  auto tls = tls_files::from_environment();
+  tls.check();
+  bool loopback
+    = host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  if (!loopback && !token && !tls.enabled())
+    throw InvalidArgument(
+      "listening for nodes on " + address
+      + " with neither a token nor TLS would let anyone who reaches it make "
+        "this process connect anywhere; set ACTORRT_NODE_TOKEN_FILE (or "
+        "ACTORRT_TLS_*)");
+  unpinned_logger unpinned;
+  auto registry
+    = system_->spawn<caf::detached>(node_registry_actor, top_.scheduler);
+  node_links_.push_back(caf::actor_cast<caf::actor>(registry));
+  auto bound = system_->middleman().publish(registry, 0, "127.0.0.1", true);
+  if (!bound)
+    throw DeviceIO("cannot listen for nodes: "
+                   + system_->render(bound.error()));
+  registry_gate_ = std::make_unique<node_gate>(
+    host, static_cast<uint16_t>(port), *bound, std::move(token), tls);
+}
+
 runtime::~runtime() {
   if (metrics_endpoint_) {
     metrics_endpoint_.reset();
@@ -179,6 +213,7 @@ runtime::~runtime() {
     serving_metrics().store(false);
   }
   status_.reset();
+  registry_gate_.reset(); // no node announces itself any more
   for (auto& link : node_links_)
     caf::anon_send_exit(link, caf::exit_reason::user_shutdown);
   stop_devices(top_);

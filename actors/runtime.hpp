@@ -8,7 +8,7 @@
 
 #include "actors/admission.hpp"
 #include "actors/messages.hpp"
-#include "actors/node_finder.hpp"
+#include "actors/node_discovery.hpp"
 #include "actors/scheduler_actor.hpp"
 #include "actors/unpinned_logger.hpp"
 #include "core/metrics.hpp"
@@ -110,6 +110,13 @@ public:
   void find_nodes(const std::string& name, caf::timespan refresh,
                   node_resolver resolve);
 
+  /// Accepts announcements of nodes at `address` ("HOST:PORT", through a
+  /// node_gate with this process's token and certificates) and joins each
+  /// node announced (see node_registry_actor). Throws InvalidArgument for a
+  /// non-loopback address without a token or TLS, DeviceIO when it cannot
+  /// listen.
+  void listen_for_nodes(const std::string& address);
+
   /// Builds the lanes of local device `device` (-1: every local device)
   /// anew, each core between two of its batches (dxrt-cli -r). Returns the
   /// lanes rebuilt. Throws InvalidArgument for a device that is not local.
@@ -128,8 +135,9 @@ private:
   config cfg_;
   std::unique_ptr<caf::actor_system> system_;
   topology top_;
-  std::vector<caf::actor> node_links_;  // per node (rejoins it) or name
-  std::unique_ptr<status_file> status_; // for dxrt-cli -s
+  std::vector<caf::actor> node_links_;       // per node (rejoins it) or name
+  std::unique_ptr<node_gate> registry_gate_; // where nodes announce
+  std::unique_ptr<status_file> status_;      // for dxrt-cli -s
   std::unique_ptr<metrics_endpoint> metrics_endpoint_; // ACTORRT_METRICS
 };
 

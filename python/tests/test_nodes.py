@@ -311,15 +311,71 @@ def test_a_node_named_by_dns_that_starts_after_the_client_joins_it():
     assert "after 2 True" in out, out + err
 
 
-def test_a_bad_refresh_interval_is_a_clear_error():
+def test_a_node_announces_itself_to_a_running_client():
+    port = free_port()
+    env = dict(os.environ, ACTORRT_DEVICES="sim:1",
+               ACTORRT_NODES=f"listen:127.0.0.1:{port}")
+    script = textwrap.dedent(f"""
+        import sys, time, numpy as np
+        from dx_engine import InferenceEngine
+        ie = InferenceEngine({model('tiny_cnn')!r})
+        x = [np.zeros(ie.get_input_size(), np.uint8)]
+        def remote_lanes():
+            return sum(l.startswith("1:") for l in ie.get_lane_backends())
+        print("before", remote_lanes(), flush=True)
+        sys.stdin.readline()  # a node starts and announces itself meanwhile
+        deadline = time.time() + 20
+        while remote_lanes() < 2 and time.time() < deadline:
+            time.sleep(0.1)
+        ids = [ie.run_async(x) for _ in range(400)]
+        for i in ids:
+            ie.wait(i)
+        remote = sum(c["jobs_done"] for c in ie.get_stats()["cores"] if c["device"] == 1)
+        print("after", remote_lanes(), remote > 0, flush=True)
+        sys.stdin.readline()  # the node is killed meanwhile
+        ids = [ie.run_async(x) for _ in range(100)]
+        print("without it", sum(len(ie.wait(i)) for i in ids), flush=True)
+    """)
+    c = subprocess.Popen([sys.executable, "-c", script], env=env, text=True,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    node = None
+    try:
+        assert c.stdout.readline().strip() == "before 0"
+        node = subprocess.Popen([os.path.join(TOOLS, "actorrt-node"), "--devices", "sim:2:1ms",
+                                 "--announce", f"127.0.0.1:{port}"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert node.stdout.readline().startswith("actorrt-node listening on")
+        c.stdin.write("go\n")
+        c.stdin.flush()
+        assert c.stdout.readline().strip() == "after 2 True"
+        node.kill()
+        node.wait(10)
+        c.stdin.write("go\n")
+        c.stdin.flush()
+        out, err = c.communicate(timeout=60)
+    finally:
+        for p in (c, node):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait(10)
+    assert c.returncode == 0, err
+    assert "without it 100" in out, out + err
+
+
+@pytest.mark.parametrize("nodes, extra, expected", [
+    ("dns:localhost:1", {"ACTORRT_NODES_REFRESH_MS": "5"}, "ACTORRT_NODES_REFRESH_MS"),
+    ("listen:0.0.0.0:7761", {}, "neither a token nor TLS"),
+    ("listen:127.0.0.1:99999", {}, "not ADDR:PORT"),
+])
+def test_bad_node_discovery_settings_are_clear_errors(nodes, extra, expected):
+    env = dict(os.environ, ACTORRT_DEVICES="sim:1", ACTORRT_NODES=nodes, **extra)
+    env.pop("ACTORRT_NODE_TOKEN", None)
+    env.pop("ACTORRT_NODE_TOKEN_FILE", None)
     r = subprocess.run([sys.executable, "-c", "from dx_engine import InferenceEngine\n"
                         f"InferenceEngine({model('tiny_cnn')!r})"],
-                       capture_output=True, text=True, timeout=60,
-                       env=dict(os.environ, ACTORRT_DEVICES="sim:1",
-                                ACTORRT_NODES="dns:localhost:1",
-                                ACTORRT_NODES_REFRESH_MS="5"))
+                       capture_output=True, text=True, timeout=60, env=env)
     assert r.returncode != 0
-    assert "ACTORRT_NODES_REFRESH_MS" in r.stderr, r.stderr
+    assert expected in r.stderr, r.stderr
 
 
 EXAMPLES = os.path.join(REPO, "examples", "python")

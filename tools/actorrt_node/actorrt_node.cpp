@@ -4,8 +4,10 @@
 // host's own processes share (actors/local_service.hpp).
 // Usage: actorrt-node [--devices cpu:2] [--bind 127.0.0.1] [--port 0 |
 //                     --local] [--token-file FILE] [--insecure]
-// Clients use it with ACTORRT_NODES=ADDR:PORT (and the same token); this
-// host's processes find a --local one by themselves (ACTORRT_SERVICE).
+// Clients use it with ACTORRT_NODES=ADDR:PORT (and the same token), or it
+// announces itself to clients listening at --announce ADDR:PORT
+// (ACTORRT_NODES=listen:ADDR:PORT there); this host's processes find a
+// --local one by themselves (ACTORRT_SERVICE).
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -17,6 +19,7 @@
 
 #include "actors/local_service.hpp"
 #include "actors/node_actor.hpp"
+#include "actors/node_discovery.hpp"
 #include "actors/runtime.hpp"
 #include "core/errors.hpp"
 #include "device/registry.hpp"
@@ -135,6 +138,16 @@ int main(int argc, char** argv) {
                 "on SIGTERM, how long the jobs the node holds may take to "
                 "finish before it stops anyway")
     ->check(CLI::Range(0, 3600));
+  std::vector<std::string> announce;
+  app.add_option("--announce", announce,
+                 "tell the clients listening at ADDR:PORT (their "
+                 "ACTORRT_NODES=listen:ADDR:PORT) that this node serves, "
+                 "again whenever one comes back; with the token and TLS "
+                 "files of this node");
+  std::string advertise;
+  app.add_option("--advertise", advertise,
+                 "the ADDR:PORT clients reach this node at, announced "
+                 "(default: --bind and the port it listens on)");
   // Hidden: lets tests stand in for a node of another protocol version.
   std::string protocol = protocol_id();
   app.add_option("--protocol-id", protocol)->group("");
@@ -209,8 +222,20 @@ int main(int argc, char** argv) {
         : token                ? "the token"
         : loopback             ? "nothing: this host's users only"
                    : "nothing: INSECURE, anyone who reaches the port";
+    auto token_copy = token; // announcements prove it to clients too
     auto gate = std::make_unique<node_gate>(bind, port, bound, std::move(token),
                                             tls, limits);
+    if (advertise.empty() && !announce.empty()) {
+      if (bind == "0.0.0.0" || bind == "::")
+        throw InvalidArgument("--announce with --bind " + bind
+                              + " needs --advertise ADDR:PORT: the address "
+                                "clients reach this node at");
+      advertise = bind + ":" + std::to_string(gate->port());
+    }
+    for (auto& client : announce)
+      stopping.all.push_back(sys.spawn<caf::detached>(
+        node_announcer, client, advertise,
+        std::make_shared<client_gate>(client, token_copy, tls)));
     std::printf("actorrt-node listening on %s:%u\n", bind.c_str(),
                 unsigned(gate->port()));
     std::fprintf(stderr, "actorrt-node: clients need %s\n", who.c_str());
