@@ -99,6 +99,11 @@ struct fixture : actorrt::test::deterministic_system {
     return r;
   }
 
+  /// How job `id` ended, for Wait (it must have).
+  errc ended_with(job_id id) {
+    return books->table.wait(id, std::chrono::milliseconds(0)).error.code;
+  }
+
   engine_report report() {
     self->send(engine, report_atom::value);
     sched.run();
@@ -132,8 +137,7 @@ TEST_CASE("the engine actor ends each job once: callback, then Wait, credit",
   CHECK_FALSE(out.error);
   REQUIRE(out.outputs.size() == 1);
   CHECK(out.outputs[0].info().name == f.m->outputs()[0].name);
-  CHECK(f.books->table.wait(b, std::chrono::milliseconds(0)).error.code
-        == errc::device_io);
+  CHECK(f.ended_with(b) == errc::device_io);
   CHECK_THROWS_AS(f.books->table.wait(c, std::chrono::milliseconds(0)),
                   Timeout);
   CHECK(f.books->counters.done.load() == 1);
@@ -174,8 +178,7 @@ TEST_CASE("cancel ends what is open; a late result then ends nothing",
   CHECK(f.calls[1] == std::make_pair(uintptr_t(b), errc::cancelled));
   f.deliver({f.ok(b)});
   CHECK(f.calls.size() == 2);
-  CHECK(f.books->table.wait(b, std::chrono::milliseconds(0)).error.code
-        == errc::cancelled);
+  CHECK(f.ended_with(b) == errc::cancelled);
   CHECK(f.books->credit->load(0) == 0);
 }
 
@@ -258,10 +261,8 @@ TEST_CASE("cancel takes jobs still in the intake too", "[actors][engine]") {
   f.self->receive([&](uint64_t n) { cancelled = n; });
   CHECK(cancelled == 2);
   REQUIRE(f.calls.size() == 2);
-  CHECK(f.books->table.wait(a, std::chrono::milliseconds(0)).error.code
-        == errc::cancelled);
-  CHECK(f.books->table.wait(b, std::chrono::milliseconds(0)).error.code
-        == errc::cancelled);
+  CHECK(f.ended_with(a) == errc::cancelled);
+  CHECK(f.ended_with(b) == errc::cancelled);
   CHECK(f.books->credit->load(0) == 0);
 }
 

@@ -224,140 +224,126 @@ def test_a_model_travels_once_per_node(nodes):
     assert log.count("received model") == 1, log
 
 
-def test_a_restarted_node_rejoins_a_running_client(nodes):
-    node, a = nodes("sim:2")
-    port = a.rsplit(":", 1)[1]
-    env = dict(os.environ, ACTORRT_DEVICES="sim:1", ACTORRT_NODES=a)
-    script = textwrap.dedent(f"""
-        import sys, time, numpy as np
-        from dx_engine import InferenceEngine
-        ie = InferenceEngine({model('tiny_cnn')!r})
-        x = [np.zeros(ie.get_input_size(), np.uint8)]
-        def remote_lanes():
-            return sum(l.startswith("1:") for l in ie.get_lane_backends())
-        print("before", remote_lanes(), flush=True)
-        sys.stdin.readline()  # the node is killed and restarted meanwhile
+STEPPED_CLIENT = """
+    import sys, time, numpy as np
+    from dx_engine import InferenceEngine
+    ie = InferenceEngine(MODEL)
+    x = [np.zeros(ie.get_input_size(), np.uint8)]
+    def remote_lanes():
+        return sum(l.startswith("1:") for l in ie.get_lane_backends())
+    def step(name):  # the test acts meanwhile
+        print(name, remote_lanes(), flush=True)
+        sys.stdin.readline()
+    def until_remote(serve_locally=False):
         deadline = time.time() + 20
         while remote_lanes() < 2 and time.time() < deadline:
-            ie.run(x)  # served locally meanwhile
+            if serve_locally:
+                ie.run(x)
             time.sleep(0.1)
+    def run_all(n):
+        ids = [ie.run_async(x) for _ in range(n)]
+        return sum(len(ie.wait(i)) for i in ids)
+    def remote_jobs():
+        return sum(c["jobs_done"] for c in ie.get_stats()["cores"] if c["device"] == 1)
+"""
+
+
+def stepped_client(env, script):
+    """A client on 1 local core and the nodes `env` names: STEPPED_CLIENT's
+    helpers, then `script`, which waits for the test at each step()."""
+    body = (textwrap.dedent(STEPPED_CLIENT).replace("MODEL", repr(model("tiny_cnn")))
+            + textwrap.dedent(script))
+    return subprocess.Popen([sys.executable, "-c", body], text=True,
+                            env=dict(os.environ, ACTORRT_DEVICES="sim:1", **env),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def go_on(client):
+    client.stdin.write("go\n")
+    client.stdin.flush()
+
+
+def start_node_at(port, *args):
+    """A node with 2 simulated cores on `port` (0: any free one)."""
+    node = subprocess.Popen([os.path.join(TOOLS, "actorrt-node"), "--devices", "sim:2:1ms",
+                             "--port", str(port), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = node.stdout.readline().strip()
+    assert line.startswith("actorrt-node listening on"), line
+    assert port == 0 or line.endswith(f":{port}"), line
+    return node
+
+
+def stop(*processes):
+    for p in processes:
+        if p is not None and p.poll() is None:
+            p.kill()
+            p.wait(10)
+
+
+def test_a_restarted_node_rejoins_a_running_client(nodes):
+    node, a = nodes("sim:2")
+    c = stepped_client({"ACTORRT_NODES": a}, """
+        step("before")
+        until_remote(serve_locally=True)
         print("after", remote_lanes(), len(ie.run(x)), flush=True)
     """)
-    c = subprocess.Popen([sys.executable, "-c", script], env=env, text=True,
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    again = None
     try:
         assert c.stdout.readline().strip() == "before 2"
         node.kill()
         node.wait(10)
         time.sleep(0.5)
-        again = subprocess.Popen([os.path.join(TOOLS, "actorrt-node"), "--devices", "sim:2",
-                                  "--port", port], stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True)
-        try:
-            assert again.stdout.readline().strip().endswith(a)
-            c.stdin.write("go\n")
-            c.stdin.flush()
-            out, err = c.communicate(timeout=60)
-        finally:
-            again.kill()
-            again.wait(10)
+        again = start_node_at(a.rsplit(":", 1)[1])
+        go_on(c)
+        out, err = c.communicate(timeout=60)
     finally:
-        if c.poll() is None:
-            c.kill()
+        stop(c, again)
     assert c.returncode == 0, err
     assert "after 2 1" in out, out + err
 
 
 def test_a_node_named_by_dns_that_starts_after_the_client_joins_it():
     port = free_port()
-    env = dict(os.environ, ACTORRT_DEVICES="sim:1", ACTORRT_NODES=f"dns:localhost:{port}",
-               ACTORRT_NODES_REFRESH_MS="200")
-    script = textwrap.dedent(f"""
-        import sys, time, numpy as np
-        from dx_engine import InferenceEngine
-        ie = InferenceEngine({model('tiny_cnn')!r})  # no node up yet: local only
-        x = [np.zeros(ie.get_input_size(), np.uint8)]
-        def remote_lanes():
-            return sum(l.startswith("1:") for l in ie.get_lane_backends())
-        print("before", remote_lanes(), flush=True)
-        sys.stdin.readline()  # the node starts meanwhile
-        deadline = time.time() + 20
-        while remote_lanes() < 2 and time.time() < deadline:
-            time.sleep(0.1)
-        ids = [ie.run_async(x) for _ in range(400)]
-        for i in ids:
-            ie.wait(i)
-        remote = sum(c["jobs_done"] for c in ie.get_stats()["cores"] if c["device"] == 1)
-        print("after", remote_lanes(), remote > 0, flush=True)
+    c = stepped_client({"ACTORRT_NODES": f"dns:localhost:{port}",
+                        "ACTORRT_NODES_REFRESH_MS": "200"}, """
+        step("before")  # no node up yet: local only
+        until_remote()
+        run_all(400)
+        print("after", remote_lanes(), remote_jobs() > 0, flush=True)
     """)
-    c = subprocess.Popen([sys.executable, "-c", script], env=env, text=True,
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     node = None
     try:
         assert c.stdout.readline().strip() == "before 0"
-        node = subprocess.Popen([os.path.join(TOOLS, "actorrt-node"), "--devices", "sim:2:1ms",
-                                 "--port", str(port)], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
-        assert node.stdout.readline().strip().endswith(f":{port}")
-        c.stdin.write("go\n")
-        c.stdin.flush()
+        node = start_node_at(port)
+        go_on(c)
         out, err = c.communicate(timeout=60)
     finally:
-        for p in (c, node):
-            if p is not None and p.poll() is None:
-                p.kill()
-                p.wait(10)
+        stop(c, node)
     assert c.returncode == 0, err
     assert "after 2 True" in out, out + err
 
 
 def test_a_node_announces_itself_to_a_running_client():
     port = free_port()
-    env = dict(os.environ, ACTORRT_DEVICES="sim:1",
-               ACTORRT_NODES=f"listen:127.0.0.1:{port}")
-    script = textwrap.dedent(f"""
-        import sys, time, numpy as np
-        from dx_engine import InferenceEngine
-        ie = InferenceEngine({model('tiny_cnn')!r})
-        x = [np.zeros(ie.get_input_size(), np.uint8)]
-        def remote_lanes():
-            return sum(l.startswith("1:") for l in ie.get_lane_backends())
-        print("before", remote_lanes(), flush=True)
-        sys.stdin.readline()  # a node starts and announces itself meanwhile
-        deadline = time.time() + 20
-        while remote_lanes() < 2 and time.time() < deadline:
-            time.sleep(0.1)
-        ids = [ie.run_async(x) for _ in range(400)]
-        for i in ids:
-            ie.wait(i)
-        remote = sum(c["jobs_done"] for c in ie.get_stats()["cores"] if c["device"] == 1)
-        print("after", remote_lanes(), remote > 0, flush=True)
-        sys.stdin.readline()  # the node is killed meanwhile
-        ids = [ie.run_async(x) for _ in range(100)]
-        print("without it", sum(len(ie.wait(i)) for i in ids), flush=True)
+    c = stepped_client({"ACTORRT_NODES": f"listen:127.0.0.1:{port}"}, """
+        step("before")  # a node starts and announces itself meanwhile
+        until_remote()
+        run_all(400)
+        step(f"after {remote_jobs() > 0}")  # the node is killed meanwhile
+        print("without it", run_all(100), flush=True)
     """)
-    c = subprocess.Popen([sys.executable, "-c", script], env=env, text=True,
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     node = None
     try:
         assert c.stdout.readline().strip() == "before 0"
-        node = subprocess.Popen([os.path.join(TOOLS, "actorrt-node"), "--devices", "sim:2:1ms",
-                                 "--announce", f"127.0.0.1:{port}"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert node.stdout.readline().startswith("actorrt-node listening on")
-        c.stdin.write("go\n")
-        c.stdin.flush()
-        assert c.stdout.readline().strip() == "after 2 True"
-        node.kill()
-        node.wait(10)
-        c.stdin.write("go\n")
-        c.stdin.flush()
+        node = start_node_at(0, "--announce", f"127.0.0.1:{port}")
+        go_on(c)
+        assert c.stdout.readline().strip() == "after True 2"
+        stop(node)
+        go_on(c)
         out, err = c.communicate(timeout=60)
     finally:
-        for p in (c, node):
-            if p is not None and p.poll() is None:
-                p.kill()
-                p.wait(10)
+        stop(c, node)
     assert c.returncode == 0, err
     assert "without it 100" in out, out + err
 
