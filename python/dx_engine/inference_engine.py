@@ -198,7 +198,19 @@ class InferenceEngine(_native.Engine):
         success). ``None`` unregisters. Exceptions it raises are reported
         once per job (stderr, or ``set_callback_error_handler``)."""
         with_error = callback is not None and _takes_three(callback)
-        self._register_callback(callback, callback_arg, with_error)
+        self._register_callback(callback, callback_arg, with_error, False)
+        self._callback = callback
+
+    def register_batch_callback(self, callback: Optional[Callable[[list], None]]) -> None:
+        """ActorRT's own (DX-RT has none), in place of ``register_callback``:
+        ``callback(results)`` runs once per group of jobs that end together
+        on the result thread, ``results`` a list of ``(outputs, user_arg,
+        error)`` with one entry per job: ``user_arg`` as given to
+        ``run_async``; ``outputs`` ``[]`` and ``error`` its exception when it
+        failed, else ``error`` None. One Python call per group instead of one
+        per job. ``None`` unregisters. An exception it raises is reported
+        once for the group."""
+        self._register_callback(callback, None, True, True)
         self._callback = callback
 
     def run_batch(self, input_buffers: List[Arrays],

@@ -25,12 +25,16 @@ struct python_callback {
   py::object fn;
   py::object wrap_user_arg;
   bool with_error = false;
+  /// fn takes a batch's (outputs, user_arg, error) tuples in one call.
+  bool batched = false;
+  py::list ended; // a batch's tuples so far (batched only; GIL held)
   py::object on_error;
 
   ~python_callback() {
     with_gil gil;
     fn = py::object();
     wrap_user_arg = py::object();
+    ended.release().dec_ref(); // leaves no list to free without the GIL
     on_error = py::object();
   }
 };
@@ -151,7 +155,7 @@ public:
   }
 
   void register_callback(py::object fn, py::object wrap_user_arg,
-                         bool with_error) {
+                         bool with_error, bool batched) {
     if (fn.is_none()) {
       std::lock_guard<std::mutex> guard{mtx_};
       callback_.reset();
@@ -164,14 +168,25 @@ public:
     cb->fn = std::move(fn);
     cb->wrap_user_arg = std::move(wrap_user_arg);
     cb->with_error = with_error;
+    cb->batched = batched;
     {
       std::lock_guard<std::mutex> guard{mtx_};
       cb->on_error = on_error_;
       callback_ = cb;
     }
-    auto scope = [](const std::function<void()>& batch) {
+    auto scope = [cb](const std::function<void()>& batch) {
       with_gil gil; // once per batch of callbacks
       batch();
+      if (!cb->batched || cb->ended.empty())
+        return;
+      py::list ended = std::move(cb->ended);
+      cb->ended = py::list();
+      try {
+        if (cb->fn)
+          cb->fn(ended);
+      } catch (py::error_already_set& e) {
+        report_callback_error(*cb, e);
+      }
     };
     ie_->RegisterCallback(
       [cb](const tensors& outputs, void* user_arg, const failure& error) {
@@ -185,10 +200,12 @@ public:
         try {
           py::object outs
             = error ? py::object(py::list()) : py::object(to_arrays(outputs));
-          if (cb->with_error)
-            cb->fn(outs, cb->wrap_user_arg(value),
-                   error ? exception_of(error.code, error.message)
-                         : py::object(py::none()));
+          py::object why = error ? exception_of(error.code, error.message)
+                                 : py::object(py::none());
+          if (cb->batched) // the user argument as given
+            cb->ended.append(py::make_tuple(outs, value, why));
+          else if (cb->with_error)
+            cb->fn(outs, cb->wrap_user_arg(value), why);
           else
             cb->fn(outs, cb->wrap_user_arg(value));
         } catch (py::error_already_set& e) {

@@ -482,3 +482,45 @@ def test_run_batch_arguments_are_checked_once_and_typed(sim, tiny):
     got = ie.run_batch([keyed(ie, 7), keyed(ie, 8)], [out(), out()])
     assert [key_of(o) for o in got] == [7, 8]
     ie.dispose()
+
+
+def test_a_batch_callback_gets_every_job_once_with_its_own_outputs(sim, tiny):
+    sim("sim:3::fail=0.2")  # each call fails with probability 0.2
+    calls = []
+    ended = {}
+    done = threading.Event()
+
+    def cb(results):
+        calls.append(len(results))
+        for outputs, user_arg, error in results:
+            assert user_arg not in ended
+            ended[user_arg] = (outputs, error)
+        if len(ended) == 2000:
+            done.set()
+
+    with InferenceEngine(tiny) as ie:
+        ie.register_batch_callback(cb)
+        for k in range(2000):
+            ie.run_async(keyed(ie, k), user_arg=k)
+        assert done.wait(60)
+        ie.register_batch_callback(None)
+    assert sorted(ended) == list(range(2000))
+    failed = [k for k, (_, error) in ended.items() if error is not None]
+    assert 0 < len(failed) < 2000
+    assert all(isinstance(ended[k][1], RuntimeError) and ended[k][0] == [] for k in failed)
+    assert all(key_of(out) == k for k, (out, error) in ended.items() if error is None)
+    assert sum(calls) == 2000 and len(calls) < 2000  # groups, not one call per job
+
+
+def test_a_batch_callback_that_raises_is_reported_and_the_engine_goes_on(sim, tiny):
+    reported = []
+    with InferenceEngine(tiny) as ie:
+        ie.set_callback_error_handler(lambda t, v, tb: reported.append(v))
+
+        def cb(results):
+            raise ValueError("boom")
+
+        ie.register_batch_callback(cb)
+        ids = [ie.run_async(keyed(ie, k), user_arg=k) for k in range(20)]
+        assert [key_of(ie.wait(i)) for i in ids] == list(range(20))
+        assert reported and all("boom" in str(e) for e in reported)
