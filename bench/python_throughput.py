@@ -25,7 +25,10 @@ from dx_engine import InferenceEngine, InferenceOption  # noqa: E402
 REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 
-def with_callback(ie, x, n):
+def with_callback(ie, x, n, batched=False):
+    """run_async + a callback that takes a lock, as the seed's does: one call
+    per job, or with `batched` one (and one lock) per group of jobs that end
+    together (register_batch_callback)."""
     done = threading.Event()
     count = [0]
     lock = threading.Lock()
@@ -36,36 +39,20 @@ def with_callback(ie, x, n):
             if count[0] == n:
                 done.set()
 
-    ie.register_callback(cb)
-    start = time.perf_counter()
-    for i in range(n):
-        ie.run_async(x, user_arg=i)
-    done.wait()
-    elapsed = time.perf_counter() - start
-    ie.register_callback(None)
-    return n / elapsed
-
-
-def with_batch_callback(ie, x, n):
-    """The same through register_batch_callback: one call (and one lock) per
-    group of jobs that end together."""
-    done = threading.Event()
-    count = [0]
-    lock = threading.Lock()
-
-    def cb(results):
+    def batch_cb(results):
         with lock:
             count[0] += len(results)
             if count[0] == n:
                 done.set()
 
-    ie.register_batch_callback(cb)
+    register = ie.register_batch_callback if batched else ie.register_callback
+    register(batch_cb if batched else cb)
     start = time.perf_counter()
     for i in range(n):
         ie.run_async(x, user_arg=i)
     done.wait()
     elapsed = time.perf_counter() - start
-    ie.register_batch_callback(None)
+    register(None)
     return n / elapsed
 
 
@@ -108,7 +95,7 @@ def main():
         x = [np.zeros(ie.get_input_size(), dtype=np.uint8)]
         with_callback(ie, x, n // 10)  # warm-up
         deep_rate = with_callback(ie, x, n)
-        deep_batch_rate = with_batch_callback(ie, x, n)
+        deep_batch_rate = with_callback(ie, x, n, batched=True)
     cpp = cpp_rate(n)
     print(f"python throughput: SIMULATED NPU (sim:3, zero latency), {n} jobs, "
           f"{os.cpu_count()} cores")
