@@ -9,13 +9,16 @@ client with ACTORRT_DEVICES=none, through run_async + callback:
 3. 1 node vs 2 nodes of 3 cores at 2 ms each (ideal: 2.0);
 4. with --scale 1,4,8: that many such nodes with default options (max load
    6 per device), 4 s worth of jobs, against the ideal (1,500 jobs/s per
-   node).
+   node);
+5. with --fleet: a 64-core fleet on 4 nodes, each 4 devices of 4 cores at
+   5/10/15/20 ms, at default options and at buffer_count 12.
 Each figure runs in its own client process, so the runtimes do not mix.
 With --tls, 1 and 2 again over TLS (certificates made with the openssl
 CLI), and the ratio to plain TCP from the same run.
 """
 
 import argparse
+import contextlib
 import os
 import pathlib
 import subprocess
@@ -102,6 +105,7 @@ def main():
     p.add_argument("-n", "--jobs", type=int, default=20000)
     p.add_argument("--tls", action="store_true", help="also over TLS")
     p.add_argument("--scale", default="", help="node counts, as 1,4,8")
+    p.add_argument("--fleet", action="store_true", help="64 cores on 4 nodes")
     a = p.parse_args()
     print("SIMULATED NPU cores on actorrt-node processes, loopback")
     plain = link(a.jobs, "")
@@ -124,19 +128,39 @@ def main():
         two.kill()
     for count in [int(k) for k in a.scale.split(",") if k]:
         scale(count)
+    if a.fleet:
+        fleet()
+
+
+@contextlib.contextmanager
+def nodes_of(count, devices):
+    """`count` node processes serving `devices`; their addresses."""
+    nodes = [start(devices) for _ in range(count)]
+    try:
+        yield [addr for _, addr in nodes]
+    finally:
+        for node, _ in nodes:
+            node.kill()
 
 
 def scale(count):
     """`count` nodes of 3 cores at 2 ms, default options: efficiency."""
-    nodes = [start("sim:3:2ms") for _ in range(count)]
-    try:
+    with nodes_of(count, "sim:3:2ms") as addresses:
         ideal = count * 3 * 500.0
-        rate = measure([addr for _, addr in nodes], int(ideal * 4), depth=6)
+        rate = measure(addresses, int(ideal * 4), depth=6)
         print(f"{count} node(s) x 3 cores at 2 ms, default options: {rate:,.0f} jobs/s, "
               f"ideal {ideal:,.0f}, efficiency {rate / ideal:.3f}  (aim >= 0.95)")
-    finally:
-        for node, _ in nodes:
-            node.kill()
+
+
+def fleet():
+    """64 cores on 4 nodes of 16 (latencies 5 to 20 ms): efficiency."""
+    latencies = [5, 10, 15, 20]
+    with nodes_of(4, ",".join(f"sim:4:{ms}ms" for ms in latencies)) as addresses:
+        ideal = 4 * 4 * sum(1000.0 / ms for ms in latencies)
+        for depth in (6, 12):
+            rate = measure(addresses, int(ideal * 4), depth=depth)
+            print(f"64 cores on 4 nodes, buffer_count {depth}: {rate:,.0f} jobs/s, "
+                  f"ideal {ideal:,.0f}, efficiency {rate / ideal:.3f}  (aim >= 0.95)")
 
 
 if __name__ == "__main__":
