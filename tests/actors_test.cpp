@@ -193,6 +193,39 @@ TEST_CASE("a thread polls for its budget, then gives up", "[actors]") {
   t.join();
 }
 
+TEST_CASE("an engine that may use every device uses those added later, "
+          "and the living first",
+          "[actors]") {
+  admission credit;
+  std::atomic<bool> open{false};
+  credit.add_device(0);
+  CHECK(credit.device_count() == 1);
+  CHECK(credit.acquire({}, 2, open) == 0);
+  CHECK(credit.acquire({}, 2, open) == 0);
+  // Device 0 is full; a waiter gets device 1 as soon as it is added.
+  std::atomic<int> got{-2};
+  std::thread t([&] { got = credit.acquire({}, 2, open); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(got == -2);
+  credit.add_device(1);
+  t.join();
+  CHECK(got == 1);
+  CHECK(credit.device_count() == 2);
+  // Device 1 stops: its load of 1 no longer draws jobs, device 0 does.
+  credit.release(0, 2);
+  credit.remove_device(1);
+  credit.release(1);
+  CHECK(credit.device_count() == 1);
+  CHECK(credit.acquire({}, 2, open) == 0);
+  // With no device alive, jobs still get a credit (and end with the
+  // scheduler's error) instead of waiting forever.
+  credit.remove_device(0);
+  CHECK(credit.device_count() == 2);
+  CHECK(credit.acquire_now({}) >= 0);
+  // A named list is unaffected.
+  CHECK(credit.acquire({1}, 2, open) == 1);
+}
+
 TEST_CASE("Wait and admission get what comes while they poll and after",
           "[actors]") {
   // Each result comes once right away (caught while polling) and once long
