@@ -4,7 +4,8 @@
 For each model: one 2-thread ORT session (bench_ort_batch) at batch 1, 8 and
 32, then dx_engine run_async + callback (a callback that takes a lock) with
 default options, with buffer_count 64 and batching off, and with
-buffer_count 64 and batching on; samples/s and the ratios the batching
+buffer_count 64 and batching on (also with register_batch_callback);
+samples/s and the ratios the batching
 issue asks for. Then, open loop at half the batched rate, p99 latency with
 batching on and off.
 
@@ -42,19 +43,22 @@ def engine(path, buffer_count=None, max_batch=None):
     return InferenceEngine(path, o)
 
 
-def closed_loop(ie, n):
-    """run_async + callback as fast as it goes: samples/s."""
+def closed_loop(ie, n, batched=False):
+    """run_async + callback as fast as it goes: samples/s. With `batched`,
+    through register_batch_callback (one call per group of jobs)."""
     x = [np.zeros(ie.get_input_size(), np.uint8)]
     lock, done, count = threading.Lock(), threading.Event(), [0]
     target = [0]
 
-    def cb(outputs, arg):
+    def ended(k):
         with lock:
-            count[0] += 1
+            count[0] += k
             if count[0] == target[0]:
                 done.set()
 
-    ie.register_callback(cb)
+    register = ie.register_batch_callback if batched else ie.register_callback
+    register((lambda results: ended(len(results))) if batched
+             else (lambda outputs, arg: ended(1)))
     rate = 0.0
     for jobs in (n // 5, n):  # warm-up, then measured
         count[0], target[0] = 0, jobs
@@ -64,7 +68,7 @@ def closed_loop(ie, n):
             ie.run_async(x, user_arg=i)
         done.wait()
         rate = jobs / (time.perf_counter() - start)
-    ie.register_callback(None)
+    register(None)
     return rate
 
 
@@ -116,6 +120,7 @@ def main():
         with engine(path, 64, 32) as ie:
             on = closed_loop(ie, a.jobs)
             mean_batch = ie.get_stats()["mean_batch"]
+            grouped = closed_loop(ie, a.jobs, batched=True)
             p99_on = open_loop_p99(ie, on / 2)
             compute = ie.get_stats()["compute_ms"]["mean"] * mean_batch
         print(f"{name}: ORT 2-thread session batch 1 {ort[1]:,.0f}, batch 8 {ort[8]:,.0f}, "
@@ -125,6 +130,8 @@ def main():
         print(f"  dx_engine bc64, max batch 32    {on:9,.0f}  ({on / ort[1]:.2f}x ORT batch 1 "
               f"(target >= 2.0), {on / best:.2f}x its best batch (target >= 0.8)); "
               f"mean batch {mean_batch:.1f}")
+        print(f"  the same, batch callback        {grouped:9,.0f}  ({grouped / ort[1]:.2f}x ORT "
+              f"batch 1, {grouped / best:.2f}x its best batch)")
         print(f"  p99 at half that load: batched {p99_on:.3f} ms, unbatched at half its own "
               f"{p99_off:.3f} ms; one batch's compute {compute:.3f} ms "
               f"(target: batched <= unbatched + delay 0 + one batch)")
