@@ -17,14 +17,13 @@ namespace {
 
 using self_ptr = engine_actor::stateful_pointer<engine_state>;
 
-thread_local const engine_books* current_books = nullptr;
+/// The state of the engine whose handler runs on this thread, if any.
 thread_local const engine_state* current_state = nullptr;
 
 /// Marks the running handler's thread as the thread of the engine whose
 /// state is `st`.
 struct engine_thread {
   explicit engine_thread(const engine_state& st) {
-    current_books = st.books.get();
     current_state = &st;
   }
 };
@@ -42,7 +41,7 @@ void in_scope(const job_callback& cb, const std::function<void()>& run) {
 }
 
 /// Reports an exception thrown by the callback of job `id`.
-void report(self_ptr self, job_id id, const std::string& what) {
+void report_callback_error(self_ptr self, job_id id, const std::string& what) {
   if (self->state.on_error)
     self->state.on_error(id, what);
   else
@@ -122,9 +121,9 @@ void finish(self_ptr self, credit_return& credit, job_id id, job_ticket& t,
       try {
         cb(result.outputs, t.ptr, result.error);
       } catch (const std::exception& e) {
-        report(self, id, e.what());
+        report_callback_error(self, id, e.what());
       } catch (...) {
-        report(self, id, "unknown exception");
+        report_callback_error(self, id, "unknown exception");
       }
       if (traced)
         traced->callback_end = now_ns();
@@ -319,7 +318,8 @@ caf::typed_response_promise<tensors> infer(self_ptr self,
 } // namespace
 
 bool on_engine_thread(const engine_books* books) {
-  return books ? current_books == books : current_books != nullptr;
+  return current_state
+         && (books == nullptr || current_state->books.get() == books);
 }
 
 engine_books::~engine_books() {
@@ -453,7 +453,7 @@ engine(engine_actor::stateful_pointer<engine_state> self,
 
 engine_report report_of(caf::actor_system& sys, const engine_actor& engine,
                         const engine_books& books) {
-  if (current_books == &books)
+  if (on_engine_thread(&books))
     return report(*current_state);
   unpinned_logger unpinned;
   caf::scoped_actor self{sys};

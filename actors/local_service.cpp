@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/errors.hpp"
+#include "core/parse.hpp"
 
 namespace actorrt {
 
@@ -44,12 +45,11 @@ uint16_t service_port() {
   const char* env = std::getenv("ACTORRT_SERVICE_PORT");
   if (!env)
     return 7749;
-  char* end = nullptr;
-  long port = std::strtol(env, &end, 10);
-  if (end == env || *end != '\0' || port < 1 || port > 65535)
+  auto port = parse_integer(env, 1, 65535);
+  if (!port)
     throw InvalidArgument(std::string("ACTORRT_SERVICE_PORT '") + env
                           + "' is not a port (1..65535)");
-  return static_cast<uint16_t>(port);
+  return static_cast<uint16_t>(*port);
 }
 
 std::string service_address() {

@@ -8,24 +8,20 @@
 
 #include "actors/node_discovery.hpp"
 #include "actors/unpinned_logger.hpp"
+#include "core/parse.hpp"
 
 namespace actorrt {
 
-namespace {
-
-/// Throws InvalidArgument unless `address` is ADDR:PORT.
-void check_address(const std::string& address) {
+uint16_t node_port(const std::string& address) {
   auto colon = address.rfind(':');
-  char* end = nullptr;
-  long port = colon == std::string::npos
-                ? -1
-                : std::strtol(address.c_str() + colon + 1, &end, 10);
-  if (colon == 0 || port <= 0 || port > 65535 || *end != '\0')
+  auto port = colon == std::string::npos || colon == 0
+                ? std::nullopt
+                : parse_integer(address.c_str() + colon + 1, 1, 65535);
+  if (!port)
     throw InvalidArgument("node address '" + address
                           + "' is not ADDR:PORT (port 1..65535)");
+  return static_cast<uint16_t>(*port);
 }
-
-} // namespace
 
 std::string protocol_id() {
   // Bump when a message or a serialised type changes.
@@ -97,14 +93,14 @@ std::vector<std::string> default_nodes() {
       for (auto& prefix : {dns_prefix, listen_prefix})
         if (item.rfind(prefix, 0) == 0)
           address = item.substr(prefix.size());
-      check_address(address);
+      node_port(address);
       result.push_back(item);
     }
   return result;
 }
 
 std::shared_ptr<client_gate> gate_to(const std::string& address) {
-  check_address(address); // a clear error for a malformed one
+  node_port(address); // a clear error for a malformed one
   return std::make_shared<client_gate>(address, node_token::from_environment(),
                                        tls_files::from_environment());
 }

@@ -39,6 +39,10 @@ node_actor::behavior_type node(node_actor::pointer self,
                                usage_bounds per_client,
                                std::shared_ptr<usage_book> all_clients);
 
+/// The PORT of a node address ADDR:PORT. Throws InvalidArgument for anything
+/// else.
+uint16_t node_port(const std::string& address);
+
 /// The nodes named by ACTORRT_NODES ("ADDR:PORT[,ADDR:PORT...]"), in order;
 /// an entry "dns:HOST:PORT" stands for every address HOST resolves to, now
 /// and later (see node_finder), and "listen:HOST:PORT" for the nodes that

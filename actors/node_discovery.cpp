@@ -11,6 +11,7 @@
 
 #include "actors/node_actor.hpp"
 #include "actors/unpinned_logger.hpp"
+#include "core/parse.hpp"
 
 namespace actorrt {
 
@@ -31,10 +32,8 @@ std::vector<std::string> resolve_addresses(const std::string& host,
     auto address = a->ai_family == AF_INET6
                      ? "[" + std::string(ip) + "]:" + port
                      : std::string(ip) + ":" + port;
-    bool seen = false;
-    for (auto& known : addresses)
-      seen = seen || known == address;
-    if (!seen)
+    if (std::find(addresses.begin(), addresses.end(), address)
+        == addresses.end())
       addresses.push_back(address);
   }
   ::freeaddrinfo(found);
@@ -45,13 +44,12 @@ caf::timespan node_refresh() {
   const char* env = std::getenv("ACTORRT_NODES_REFRESH_MS");
   if (!env)
     return std::chrono::seconds(5);
-  char* end = nullptr;
-  long ms = std::strtol(env, &end, 10);
-  if (*env == '\0' || *end != '\0' || ms < 100 || ms > 3600 * 1000)
+  auto ms = parse_integer(env, 100, 3600 * 1000);
+  if (!ms)
     throw InvalidArgument("ACTORRT_NODES_REFRESH_MS='" + std::string(env)
                           + "' is not a number of milliseconds in 100.."
                             "3600000");
-  return std::chrono::milliseconds(ms);
+  return std::chrono::milliseconds(*ms);
 }
 
 node_links::~node_links() {

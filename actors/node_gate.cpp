@@ -309,6 +309,10 @@ void no_delay(int fd) {
 
 } // namespace
 
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
 std::pair<std::string, std::string> split_address(const std::string& address) {
   auto colon = address.rfind(':');
   if (colon == std::string::npos)

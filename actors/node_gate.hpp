@@ -92,6 +92,10 @@ private:
   std::shared_ptr<state> state_;
 };
 
+/// True for a host name or address only this host reaches (127.0.0.0/8,
+/// ::1, localhost): listening there needs neither a token nor TLS.
+bool is_loopback(const std::string& host);
+
 /// HOST and PORT of "HOST:PORT" ("[v6]:PORT" too). Throws InvalidArgument.
 std::pair<std::string, std::string> split_address(const std::string& address);
 

@@ -177,18 +177,12 @@ void runtime::find_nodes(const std::string& name, caf::timespan refresh,
 }
 
 void runtime::listen_for_nodes(const std::string& address) {
-  auto [host, port_text] = split_address(address);
-  char* end = nullptr;
-  long port = std::strtol(port_text.c_str(), &end, 10);
-  if (port_text.empty() || *end != '\0' || port < 1 || port > 65535)
-    throw InvalidArgument("cannot listen for nodes on '" + address
-                          + "': not HOST:PORT (port 1..65535)");
+  auto port = node_port(address);
+  auto host = split_address(address).first;
   auto token = node_token::from_environment();
   auto tls = tls_files::from_environment();
   tls.check();
-  bool loopback
-    = host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-  if (!loopback && !token && !tls.enabled())
+  if (!is_loopback(host) && !token && !tls.enabled())
     throw InvalidArgument(
       "listening for nodes on " + address
       + " with neither a token nor TLS would let anyone who reaches it make "
@@ -202,8 +196,8 @@ void runtime::listen_for_nodes(const std::string& address) {
   if (!bound)
     throw DeviceIO("cannot listen for nodes: "
                    + system_->render(bound.error()));
-  registry_gate_ = std::make_unique<node_gate>(
-    host, static_cast<uint16_t>(port), *bound, std::move(token), tls);
+  registry_gate_
+    = std::make_unique<node_gate>(host, port, *bound, std::move(token), tls);
 }
 
 runtime::~runtime() {

@@ -408,21 +408,14 @@ void unload(self_ptr self, uint64_t model) {
   fail_unservable(self);
 }
 
-/// Some core of `device` is alive.
-bool device_alive(const scheduler_state& st, int device) {
-  for (size_t slot = 0; slot < st.reports.size(); ++slot)
-    if (st.reports[slot].device == device && st.policy.alive(slot))
-      return true;
-  return false;
-}
-
 void core_down(self_ptr self, const caf::down_msg& msg) {
   auto& st = self->state;
   for (size_t slot = 0; slot < st.cores.size(); ++slot)
     if (st.cores[slot].address() == msg.source) {
       st.policy.set_alive(slot, false);
       st.shipped.erase(st.reports[slot].host); // a node back there is new
-      if (st.settings.credit && !device_alive(st, st.reports[slot].device))
+      if (st.settings.credit
+          && !st.policy.device_alive(st.reports[slot].device))
         st.settings.credit->remove_device(st.reports[slot].device);
     }
   // Its batches end here: a dead core's answers may never come.

@@ -46,6 +46,13 @@ bool scheduling_policy::eligible(const core_load& c, const placement& where,
          && where.allows(c.device, c.core);
 }
 
+bool scheduling_policy::device_alive(int device) const {
+  for (auto& c : cores_)
+    if (c.device == device && c.alive)
+      return true;
+  return false;
+}
+
 int scheduling_policy::device_load(int device) const {
   int load = 0;
   for (auto& c : cores_)

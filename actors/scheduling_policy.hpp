@@ -62,6 +62,8 @@ public:
   bool alive(size_t slot) const {
     return cores_[slot].alive;
   }
+  /// Some core of `device` is alive.
+  bool device_alive(int device) const;
 
 private:
   struct core_load {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/errors.hpp"
+#include "core/parse.hpp"
 
 namespace actorrt {
 
@@ -49,14 +50,8 @@ namespace {
 /// `name`'s value when it is an integer in lo..hi, else `fallback` (as
 /// DX-RT ignores an out-of-range DXRT_TASK_MAX_LOAD).
 int env_int(const char* name, int fallback, long lo, long hi) {
-  const char* env = std::getenv(name);
-  if (env == nullptr)
-    return fallback;
-  char* end = nullptr;
-  long value = std::strtol(env, &end, 10);
-  if (end == env || *end != '\0' || value < lo || value > hi)
-    return fallback;
-  return static_cast<int>(value);
+  auto value = parse_integer(std::getenv(name), lo, hi);
+  return value ? static_cast<int>(*value) : fallback;
 }
 
 } // namespace

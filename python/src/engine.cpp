@@ -200,14 +200,16 @@ public:
         try {
           py::object outs
             = error ? py::object(py::list()) : py::object(to_arrays(outputs));
+          if (!cb->batched && !cb->with_error) {
+            cb->fn(outs, cb->wrap_user_arg(value));
+            return 0;
+          }
           py::object why = error ? exception_of(error.code, error.message)
                                  : py::object(py::none());
           if (cb->batched) // the user argument as given
             cb->ended.append(py::make_tuple(outs, value, why));
-          else if (cb->with_error)
-            cb->fn(outs, cb->wrap_user_arg(value), why);
           else
-            cb->fn(outs, cb->wrap_user_arg(value));
+            cb->fn(outs, cb->wrap_user_arg(value), why);
         } catch (py::error_already_set& e) {
           report_callback_error(*cb, e);
         }

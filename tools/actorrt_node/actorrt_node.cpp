@@ -165,14 +165,18 @@ int main(int argc, char** argv) {
         throw InvalidArgument("--local listens on 127.0.0.1; drop --bind");
       port = service_port();
     }
+    if (!announce.empty() && advertise.empty()
+        && (bind == "0.0.0.0" || bind == "::"))
+      throw InvalidArgument("--announce with --bind " + bind
+                            + " needs --advertise ADDR:PORT: the address "
+                              "clients reach this node at");
     auto specs = devices.empty() ? default_devices() : parse_devices(devices);
     if (specs.empty())
       throw InvalidArgument("a node needs at least one device");
     tls.check();
     auto token = token_file.empty() ? node_token::from_environment()
                                     : node_token::from_file(token_file);
-    bool loopback
-      = bind == "localhost" || bind == "::1" || bind.rfind("127.", 0) == 0;
+    bool loopback = is_loopback(bind);
     if (!loopback && !tls.enabled() && !token && !insecure)
       throw InvalidArgument(
         "refusing to listen on " + bind
@@ -225,13 +229,8 @@ int main(int argc, char** argv) {
     auto token_copy = token; // announcements prove it to clients too
     auto gate = std::make_unique<node_gate>(bind, port, bound, std::move(token),
                                             tls, limits);
-    if (advertise.empty() && !announce.empty()) {
-      if (bind == "0.0.0.0" || bind == "::")
-        throw InvalidArgument("--announce with --bind " + bind
-                              + " needs --advertise ADDR:PORT: the address "
-                                "clients reach this node at");
+    if (advertise.empty())
       advertise = bind + ":" + std::to_string(gate->port());
-    }
     for (auto& client : announce)
       stopping.all.push_back(sys.spawn<caf::detached>(
         node_announcer, client, advertise,
