@@ -225,15 +225,24 @@ struct checked_bytes {
   Bytes& bytes;
 };
 
+/// Begins loading a byte sequence of `n` bytes, refused when the message
+/// holds fewer than it claims.
+template <class Deserializer>
+caf::error begin_checked_sequence(Deserializer& f, size_t& n) {
+  if (auto err = f.begin_sequence(n))
+    return err;
+  auto* source = dynamic_cast<caf::binary_deserializer*>(&f);
+  if (source && n > source->remaining())
+    return caf::make_error(caf::sec::end_of_stream);
+  return caf::none;
+}
+
 template <class Inspector, class Bytes>
 typename Inspector::result_type inspect(Inspector& f, checked_bytes<Bytes>& x) {
   if constexpr (std::is_base_of<caf::deserializer, Inspector>::value) {
     size_t n = 0;
-    if (auto err = f.begin_sequence(n))
+    if (auto err = begin_checked_sequence(f, n))
       return err;
-    auto* source = dynamic_cast<caf::binary_deserializer*>(&f);
-    if (source && n > source->remaining())
-      return caf::make_error(caf::sec::end_of_stream);
     x.bytes.resize(n);
     if (n > 0)
       if (auto err = f.apply_raw(n, &x.bytes[0]))
@@ -260,19 +269,32 @@ typename Inspector::result_type inspect(Inspector& f, placement& x) {
   return f(caf::meta::type_name("placement"), x.devices, x.core_mask);
 }
 
+/// A blob travels as a byte sequence, written from and read into its own
+/// memory: no copy on either side beyond CAF's buffer (inputs of megabytes
+/// cross a node link).
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, blob& x) {
-  std::vector<uint8_t> bytes;
-  checked_bytes<std::vector<uint8_t>> checked{bytes};
-  return f(caf::meta::type_name("blob"),
-           caf::meta::save_callback([&]() -> caf::error {
-             bytes.assign(x.data, x.data + x.size);
-             return caf::none;
-           }),
-           checked, caf::meta::load_callback([&]() -> caf::error {
-             x = blob::copy_of(bytes.data(), bytes.size());
-             return caf::none;
-           }));
+  if constexpr (std::is_base_of<caf::serializer, Inspector>::value) {
+    size_t n = x.size;
+    if (auto err = f.begin_sequence(n))
+      return err;
+    if (n > 0)
+      if (auto err = f.apply_raw(n, x.data))
+        return err;
+    return f.end_sequence();
+  } else if constexpr (std::is_base_of<caf::deserializer, Inspector>::value) {
+    size_t n = 0;
+    if (auto err = begin_checked_sequence(f, n))
+      return err;
+    x = blob::allocate(n);
+    if (n > 0)
+      if (auto err = f.apply_raw(n, x.data))
+        return err;
+    return f.end_sequence();
+  } else {
+    std::vector<uint8_t> bytes(x.data, x.data + x.size);
+    return f(caf::meta::type_name("blob"), bytes);
+  }
 }
 
 template <class Inspector>

@@ -7,7 +7,6 @@
 #include <thread>
 
 #include <pthread.h>
-#include <unistd.h>
 
 #include "actors/local_service.hpp"
 #include "actors/node_actor.hpp"
@@ -90,11 +89,24 @@ std::atomic<bool>& serving_metrics() {
   return serving;
 }
 
+/// How many fork()s made this process, counted in the child: asked on
+/// every job, and cheaper than getpid(), a system call.
+std::atomic<int> forks{0};
+
+int fork_count() {
+  static std::once_flag counting;
+  std::call_once(counting, [] {
+    pthread_atfork(nullptr, nullptr,
+                   [] { forks.fetch_add(1, std::memory_order_relaxed); });
+  });
+  return forks.load(std::memory_order_relaxed);
+}
+
 } // namespace
 
 runtime::runtime(std::vector<device_spec> devices, scheduler_settings settings,
                  std::vector<std::string> nodes, bool network)
-  : devices_(std::move(devices)), pid_(::getpid()),
+  : devices_(std::move(devices)), forks_(fork_count()),
     cfg_(network || !nodes.empty()) {
   // Said once per process, so no result can pass for a real one unnoticed.
   static std::once_flag said;
@@ -161,7 +173,7 @@ std::string runtime::status_path() const {
 }
 
 bool runtime::forked() const {
-  return pid_ != ::getpid();
+  return forks_ != fork_count();
 }
 
 void runtime::find_nodes(const std::string& name, caf::timespan refresh,

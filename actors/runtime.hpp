@@ -131,7 +131,7 @@ private:
   };
 
   std::vector<device_spec> devices_;
-  long pid_; // of the process that started it
+  int forks_; // fork()s that made the process that started it
   config cfg_;
   std::unique_ptr<caf::actor_system> system_;
   topology top_;

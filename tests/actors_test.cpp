@@ -306,6 +306,29 @@ TEST_CASE("messages survive CAF serialisation (remote cores)", "[actors]") {
   CHECK(outputs2[0].bytes.size == 40);
 }
 
+TEST_CASE("a blob that claims more bytes than its message holds is refused",
+          "[actors]") {
+  caf::actor_system_config cfg;
+  add_actorrt_types(cfg);
+  caf::actor_system sys{cfg};
+  auto bytes = blob::allocate(1000);
+  std::fill(bytes.data, bytes.data + bytes.size, uint8_t{7});
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  REQUIRE_FALSE(sink(bytes));
+  blob whole;
+  caf::binary_deserializer all{sys, buf};
+  REQUIRE_FALSE(all(whole));
+  REQUIRE(whole.size == 1000);
+  CHECK(whole.data[999] == 7);
+  // Cut short: the size still claims 1000 bytes.
+  buf.resize(buf.size() - 1);
+  blob cut;
+  caf::binary_deserializer source{sys, buf};
+  CHECK(source(cut) == caf::sec::end_of_stream);
+  CHECK(cut.size == 0);
+}
+
 TEST_CASE("model bytes from the network pass the untrusted-model checks",
           "[actors]") {
   caf::actor_system_config cfg;
