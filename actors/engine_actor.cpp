@@ -433,7 +433,9 @@ engine(engine_actor::stateful_pointer<engine_state> self,
     [=](submit_atom) {
       engine_thread here{self->state};
       take_intake(self);
-      if (!self->state.finished.empty())
+      // Open jobs come back as results soon: waking from sleep for them
+      // cost a synchronous Run about 30 us of its 45 here.
+      if (!self->state.finished.empty() || !self->state.open.empty())
         linger(self);
       end_arrived(self);
     },
