@@ -30,6 +30,8 @@ void fail(self_ptr self, const engine_actor& engine,
 
 void drain(self_ptr self);
 void fail_unservable(self_ptr self);
+void enqueue(self_ptr self, uint64_t model, const engine_actor& engine,
+             std::vector<job> jobs, std::string lost = {}, bool first = false);
 void end_lost_batch(self_ptr self, scheduler_state::outstanding& o,
                     const std::string& why);
 
@@ -98,7 +100,6 @@ void send_batch(self_ptr self, size_t slot, job_batch batch) {
 
 void end_lost_batch(self_ptr self, scheduler_state::outstanding& o,
                     const std::string& why) {
-  auto& st = self->state;
   if (o.late)
     return; // ended already (timed out)
   if (o.kept.empty()) {
@@ -107,9 +108,7 @@ void end_lost_batch(self_ptr self, scheduler_state::outstanding& o,
   }
   // Again, first in line; jobs no core can serve any more fail there
   // (fail_unservable), naming this core's node.
-  for (auto j = o.kept.rbegin(); j != o.kept.rend(); ++j)
-    st.queue.push_front(
-      {o.model, o.engine, std::move(*j), why, self->clock().now()});
+  enqueue(self, o.model, o.engine, std::move(o.kept), why, true);
   o.kept.clear();
   o.late = true;
 }
@@ -119,17 +118,20 @@ void end_lost_batch(self_ptr self, scheduler_state::outstanding& o,
 void end_expired(self_ptr self) {
   auto& st = self->state;
   auto now = now_ns();
-  for (auto i = st.queue.begin(); i != st.queue.end();) {
-    if (i->j.control && i->j.control->cancelled()) {
-      i = st.queue.erase(i);
-    } else if (i->j.expired(now)) {
-      fail(self, i->engine, {i->j.id}, errc::timeout,
-           "job " + std::to_string(i->j.id)
+  for (auto w = st.queue.begin(); w != st.queue.end();) {
+    auto& jobs = w->jobs;
+    auto gone = std::remove_if(jobs.begin(), jobs.end(), [&](job& j) {
+      if (j.control && j.control->cancelled())
+        return true;
+      if (!j.expired(now))
+        return false;
+      fail(self, w->engine, {j.id}, errc::timeout,
+           "job " + std::to_string(j.id)
              + " passed its deadline before a core started it");
-      i = st.queue.erase(i);
-    } else {
-      ++i;
-    }
+      return true;
+    });
+    jobs.erase(gone, jobs.end());
+    w = jobs.empty() ? st.queue.erase(w) : std::next(w);
   }
 }
 
@@ -138,16 +140,16 @@ void end_expired(self_ptr self) {
 /// among equals. A queue of one level stays as it is (arrival order).
 void order_by_priority(self_ptr self) {
   auto& st = self->state;
-  auto first = st.queue.front().j.priority;
+  auto first = st.queue.front().priority;
   if (std::all_of(st.queue.begin(), st.queue.end(),
-                  [first](auto& q) { return q.j.priority == first; }))
+                  [first](auto& w) { return w.priority == first; }))
     return;
   auto now = self->clock().now();
-  auto level = [now](const scheduler_state::queued& q) {
+  auto level = [now](const scheduler_state::waiting& w) {
     auto waited
-      = std::chrono::duration_cast<std::chrono::milliseconds>(now - q.since);
+      = std::chrono::duration_cast<std::chrono::milliseconds>(now - w.since);
     return std::min<int64_t>(InferenceOption::max_priority,
-                             q.j.priority
+                             w.priority
                                + waited.count() / InferenceOption::aging_ms);
   };
   std::stable_sort(st.queue.begin(), st.queue.end(),
@@ -171,59 +173,109 @@ void drain(self_ptr self) {
   order_by_priority(self);
   // Every queued job can be served (unservable ones end on arrival or when
   // a core goes), so the scan stops as soon as no core has room.
-  for (auto i = st.queue.begin();
-       i != st.queue.end() && st.policy.has_room();) {
-    auto& where = st.models.at(i->model).where;
-    auto slot = st.policy.pick(i->model, where, i->j.device);
-    if (!slot) {
-      ++i;
-      continue;
+  for (auto w = st.queue.begin();
+       w != st.queue.end() && st.policy.has_room();) {
+    auto& where = st.models.at(w->model).where;
+    auto& jobs = w->jobs;
+    size_t left = 0; // jobs no core takes now stay, in order
+    for (size_t k = 0; k < jobs.size(); ++k) {
+      auto slot = st.policy.has_room()
+                    ? st.policy.pick(w->model, where, jobs[k].device)
+                    : std::nullopt;
+      if (!slot) {
+        if (left != k)
+          jobs[left] = std::move(jobs[k]);
+        ++left;
+        continue;
+      }
+      st.policy.started(*slot);
+      ++st.reports[*slot].jobs;
+      auto same = std::find_if(out.begin(), out.end(), [&](const outgoing& o) {
+        return o.slot == *slot && o.batch.model == w->model
+               && o.batch.engine == w->engine;
+      });
+      if (same == out.end())
+        same = out.insert(out.end(),
+                          outgoing{*slot, job_batch{w->model,
+                                                    w->engine,
+                                                    {},
+                                                    st.reports[*slot].device,
+                                                    st.reports[*slot].core}});
+      same->batch.jobs.push_back(std::move(jobs[k]));
     }
-    st.policy.started(*slot);
-    ++st.reports[*slot].jobs;
-    auto same = std::find_if(out.begin(), out.end(), [&](const outgoing& o) {
-      return o.slot == *slot && o.batch.model == i->model
-             && o.batch.engine == i->engine;
-    });
-    if (same == out.end())
-      same = out.insert(out.end(),
-                        outgoing{*slot, job_batch{i->model,
-                                                  i->engine,
-                                                  {},
-                                                  st.reports[*slot].device,
-                                                  st.reports[*slot].core}});
-    same->batch.jobs.push_back(std::move(i->j));
-    i = st.queue.erase(i);
+    jobs.resize(left);
+    w = jobs.empty() ? st.queue.erase(w) : std::next(w);
   }
   for (auto& o : out)
     send_batch(self, o.slot, std::move(o.batch));
 }
 
-/// Why no core will ever run `q`, or nothing when one may.
-std::optional<failure> unservable(const scheduler_state& st,
-                                  const scheduler_state::queued& q) {
-  auto m = st.models.find(q.model);
+std::vector<job_id> ids_of(const std::vector<job>& jobs) {
+  std::vector<job_id> ids;
+  ids.reserve(jobs.size());
+  for (auto& j : jobs)
+    ids.push_back(j.id);
+  return ids;
+}
+
+/// Why no core will ever run `model`'s jobs (`lost`: why they were on the
+/// move), or nothing when one may.
+std::optional<failure> unservable(const scheduler_state& st, uint64_t model,
+                                  const std::string& lost) {
+  auto m = st.models.find(model);
   if (m == st.models.end())
     return failure{errc::invalid_operation,
                    "the engine's model is no longer loaded (disposed?)"};
-  if (!st.policy.can_serve(q.model, m->second.where, q.j.device))
+  // A job may run on any device its engine may use when its own cannot.
+  if (!st.policy.can_serve(model, m->second.where, -1))
     return failure{errc::device_io,
                    "no running NPU core that holds this engine's model "
                    "matches its devices and bound option"
-                     + (q.lost.empty() ? "" : " (" + q.lost + ")")};
+                     + (lost.empty() ? "" : " (" + lost + ")")};
   return std::nullopt;
+}
+
+/// Queues `jobs` of `engine`'s `model` (first in line with `first`), one
+/// entry per priority level among them, or ends them if no core ever will
+/// run them.
+void enqueue(self_ptr self, uint64_t model, const engine_actor& engine,
+             std::vector<job> jobs, std::string lost, bool first) {
+  auto& st = self->state;
+  if (jobs.empty())
+    return;
+  if (auto why = unservable(st, model, lost)) {
+    fail(self, engine, ids_of(jobs), why->code, why->message);
+    return;
+  }
+  auto higher
+    = [](const job& a, const job& b) { return a.priority > b.priority; };
+  if (!std::is_sorted(jobs.begin(), jobs.end(), higher))
+    std::stable_sort(jobs.begin(), jobs.end(), higher);
+  std::vector<scheduler_state::waiting> levels;
+  for (auto& j : jobs) {
+    if (levels.empty() || levels.back().priority != j.priority)
+      levels.push_back(
+        {model, engine, {}, j.priority, lost, self->clock().now()});
+    levels.back().jobs.push_back(std::move(j));
+  }
+  if (first)
+    st.queue.insert(st.queue.begin(), std::make_move_iterator(levels.begin()),
+                    std::make_move_iterator(levels.end()));
+  else
+    st.queue.insert(st.queue.end(), std::make_move_iterator(levels.begin()),
+                    std::make_move_iterator(levels.end()));
 }
 
 /// Ends the queued jobs no core will ever run (after a core stopped, a
 /// model was unloaded or a lane failed to load).
 void fail_unservable(self_ptr self) {
   auto& st = self->state;
-  for (auto i = st.queue.begin(); i != st.queue.end();) {
-    if (auto why = unservable(st, *i)) {
-      fail(self, i->engine, {i->j.id}, why->code, why->message);
-      i = st.queue.erase(i);
+  for (auto w = st.queue.begin(); w != st.queue.end();) {
+    if (auto why = unservable(st, w->model, w->lost)) {
+      fail(self, w->engine, ids_of(w->jobs), why->code, why->message);
+      w = st.queue.erase(w);
     } else {
-      ++i;
+      ++w;
     }
   }
 }
@@ -454,15 +506,7 @@ scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
     },
     [=](unload_atom, uint64_t model) { unload(self, model); },
     [=](submit_atom, job_batch& batch) {
-      auto& st = self->state;
-      for (auto& j : batch.jobs) {
-        scheduler_state::queued q{
-          batch.model, batch.engine, std::move(j), {}, self->clock().now()};
-        if (auto why = unservable(st, q))
-          fail(self, q.engine, {q.j.id}, why->code, why->message);
-        else
-          st.queue.push_back(std::move(q));
-      }
+      enqueue(self, batch.model, batch.engine, std::move(batch.jobs));
       drain(self);
     },
     [=](report_atom) {

@@ -54,14 +54,17 @@ struct scheduler_state {
   };
   std::unordered_map<uint64_t, model_entry> models;
 
-  struct queued {
+  /// Jobs of one engine's model waiting for cores, as they came (a batch
+  /// stays whole), all of one priority.
+  struct waiting {
     uint64_t model;
     engine_actor engine;
-    job j;
-    std::string lost; // why it runs again: the core it was on is gone
+    std::vector<job> jobs;
+    int priority;
+    std::string lost; // why they run again: the core they were on is gone
     caf::actor_clock::time_point since{}; // queued since (for aging)
   };
-  std::deque<queued> queue;
+  std::deque<waiting> queue;
 
   struct outstanding {
     size_t slot;

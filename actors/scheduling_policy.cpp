@@ -16,6 +16,8 @@ bool placement::allows(int device, int core) const {
 }
 
 size_t scheduling_policy::add_core(int device, int core) {
+  if (device >= 0 && static_cast<size_t>(device) >= device_load_.size())
+    device_load_.resize(device + 1);
   core_load c;
   c.device = device;
   c.core = core;
@@ -53,14 +55,6 @@ bool scheduling_policy::device_alive(int device) const {
   return false;
 }
 
-int scheduling_policy::device_load(int device) const {
-  int load = 0;
-  for (auto& c : cores_)
-    if (c.device == device)
-      load += c.in_flight;
-  return load;
-}
-
 std::optional<size_t>
 scheduling_policy::pick(uint64_t model, const placement& where, int device) {
   // A job holds its device's credit, but when no core of that device can
@@ -79,8 +73,8 @@ scheduling_policy::pick(uint64_t model, const placement& where, int device) {
     // Among equally loaded cores, the one picked last: its thread is still
     // polling for work and its caches are warm (one job at a time, as Run
     // sends them, stays on one core instead of waking each in turn).
-    auto key
-      = std::make_tuple(device_load(c.device), c.in_flight, ~c.last_pick);
+    auto key = std::make_tuple(c.device >= 0 ? device_load_[c.device] : 0,
+                               c.in_flight, ~c.last_pick);
     if (!best || key < best_key) {
       best = i;
       best_key = key;
@@ -118,11 +112,14 @@ bool scheduling_policy::has_room() const {
 }
 
 void scheduling_policy::started(size_t slot, int n) {
-  cores_[slot].in_flight += n;
+  auto& c = cores_[slot];
+  c.in_flight += n;
+  if (c.device >= 0)
+    device_load_[c.device] += n;
 }
 
 void scheduling_policy::finished(size_t slot, int n) {
-  cores_[slot].in_flight -= n;
+  started(slot, -n);
 }
 
 } // namespace actorrt

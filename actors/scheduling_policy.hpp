@@ -77,9 +77,9 @@ private:
   };
 
   bool eligible(const core_load& c, const placement& where, int device) const;
-  int device_load(int device) const;
 
   int depth_;
+  std::vector<int> device_load_; // jobs on each device's cores
   uint64_t picks_ = 0;
 
   bool can_serve_on(uint64_t model, const placement& where, int device) const;

@@ -370,3 +370,28 @@ TEST_CASE("queued jobs go by priority, and a waiting job rises with age",
   CHECK(next_batch() == std::vector<job_id>{3, 4});
   CHECK(next_batch() == std::vector<job_id>{7, 8});
 }
+
+TEST_CASE("a batch of mixed priorities waits as one entry per level",
+          "[actors][scheduler]") {
+  fixture f;
+  auto a = f.join(0, 0);
+  REQUIRE_FALSE(f.load(1));
+  a->hold_runs = true;
+  f.submit(1, 2); // jobs 1, 2 fill the core (depth 2)
+  job_batch mixed{1, f.engine, {}};
+  for (int priority : {0, 2, 0, 2})
+    mixed.jobs.push_back({++f.last_id, {}, {}, -1, 1, 0, priority, nullptr});
+  f.self->send(f.scheduler, submit_atom::value, std::move(mixed));
+  f.sched.run();
+  auto next_batch = [&] {
+    f.self->send(caf::actor_cast<caf::actor>(f.cores[0]), tick_atom::value);
+    f.sched.run();
+    REQUIRE_FALSE(a->held_runs.empty());
+    std::vector<job_id> ids;
+    for (auto& j : a->held_runs.back().second.jobs)
+      ids.push_back(j.id);
+    return ids;
+  };
+  CHECK(next_batch() == std::vector<job_id>{4, 6});
+  CHECK(next_batch() == std::vector<job_id>{3, 5});
+}
