@@ -27,9 +27,10 @@ int admission::least_loaded(const std::vector<int>& listed) const {
   return best;
 }
 
-int admission::acquire(const std::vector<int>& devices, int limit,
-                       const std::atomic<bool>& closed,
-                       const std::function<void()>& interrupt) {
+int admission::acquire(
+  const std::vector<int>& devices, int limit, const std::atomic<bool>& closed,
+  const std::function<void()>& interrupt,
+  const std::function<void(const std::function<void()>&)>& scope) {
   int got = -1;
   // Takes a credit if one is free (or gives up when closed): done.
   auto take = [&] {
@@ -42,33 +43,44 @@ int admission::acquire(const std::vector<int>& devices, int limit,
     got = d;
     return true;
   };
-  wait_interruptibly(
-    [&](std::chrono::milliseconds slice) {
-      auto end = std::chrono::steady_clock::now() + slice;
-      std::unique_lock<std::mutex> guard{mtx_};
-      for (;;) {
-        if (take())
-          return true;
-        // A credit usually comes back within a job's time: poll first.
-        auto seen = released_.load(std::memory_order_acquire);
-        guard.unlock();
-        spin_until(
-          [&] {
-            return released_.load(std::memory_order_acquire) != seen
-                   || closed.load(std::memory_order_acquire);
-          },
-          spin_budget());
-        guard.lock();
-        if (take())
-          return true;
-        if (std::chrono::steady_clock::now() >= end)
-          return false;
-        ++waiting_;
-        cv_.wait_until(guard, end);
-        --waiting_;
-      }
-    },
-    std::chrono::steady_clock::time_point::max(), interrupt);
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (take())
+      return got;
+  }
+  auto wait = [&] {
+    wait_interruptibly(
+      [&](std::chrono::milliseconds slice) {
+        auto end = std::chrono::steady_clock::now() + slice;
+        std::unique_lock<std::mutex> guard{mtx_};
+        for (;;) {
+          if (take())
+            return true;
+          // A credit usually comes back within a job's time: poll first.
+          auto seen = released_.load(std::memory_order_acquire);
+          guard.unlock();
+          spin_until(
+            [&] {
+              return released_.load(std::memory_order_acquire) != seen
+                     || closed.load(std::memory_order_acquire);
+            },
+            spin_budget());
+          guard.lock();
+          if (take())
+            return true;
+          if (std::chrono::steady_clock::now() >= end)
+            return false;
+          ++waiting_;
+          cv_.wait_until(guard, end);
+          --waiting_;
+        }
+      },
+      std::chrono::steady_clock::time_point::max(), interrupt);
+  };
+  if (scope)
+    scope(wait);
+  else
+    wait();
   return got;
 }
 

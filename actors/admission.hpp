@@ -18,9 +18,12 @@ public:
   /// while none has room. Returns that device, or -1
   /// once `closed` is true (see wake_all). While it waits, `interrupt` (if
   /// set) runs every 100 ms and may throw to give up; no credit is taken.
+  /// A wait runs inside `scope` (if set), which must call it.
   int acquire(const std::vector<int>& devices, int limit,
               const std::atomic<bool>& closed,
-              const std::function<void()>& interrupt = nullptr);
+              const std::function<void()>& interrupt = nullptr,
+              const std::function<void(const std::function<void()>&)>& scope
+              = nullptr);
 
   /// The same without blocking: past the limit when every device is full
   /// (for threads that must not block, like an engine's result thread).

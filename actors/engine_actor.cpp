@@ -351,7 +351,8 @@ job_id engine_books::submit(const std::vector<blob>& inputs,
   // On a result thread only this thread frees credit: never block there.
   int device = on_engine_thread()
                  ? credit->acquire_now(devices)
-                 : credit->acquire(devices, buffer_count, closed, interrupt);
+                 : credit->acquire(devices, buffer_count, closed, interrupt,
+                                   blocking_scope);
   if (device < 0)
     throw InvalidOperation("InferenceEngine disposed while RunAsync waited");
   t.device = device;

@@ -43,6 +43,8 @@ struct engine_books {
   /// Runs every 100 ms while a submitter waits for credit; may throw to
   /// give up (a binding raises Ctrl-C there). Set before the first job.
   std::function<void()> interrupt;
+  /// Runs a submitter's wait for credit (see admission::acquire).
+  std::function<void(const std::function<void()>&)> blocking_scope;
 
   job_table table;
   metrics counters;         // this engine's jobs, per core too

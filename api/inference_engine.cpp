@@ -176,6 +176,7 @@ InferenceEngine::state_ptr open_engine(std::shared_ptr<runtime> rt,
   d.books = place_model(sys, d.rt->scheduler(), d.rt->credit(), m, option,
                         d.settings.retention);
   d.books->interrupt = d.settings.interrupt;
+  d.books->blocking_scope = d.settings.blocking_scope;
   d.books->count_in(d.rt->counters());
   d.engine = spawn_engine(sys, d.books);
   return state;

@@ -30,6 +30,11 @@ struct EngineSettings {
   /// still end exactly once; Run's and RunBatch's results are then dropped
   /// (their buffers must stay alive: a binding's blobs own them).
   std::function<void()> interrupt;
+  /// Runs RunAsync's wait for credit at the in-flight limit, the one wait
+  /// of a call that does not always block: a binding lets go of its
+  /// interpreter lock around it, and keeps it through RunAsync calls that
+  /// find credit free. Empty: the wait runs as it is.
+  std::function<void(const std::function<void()>& wait)> blocking_scope;
   /// The devices to use, as ACTORRT_DEVICES says them ("cpu:3", "sim:2",
   /// ...; the process shares one runtime per spec); empty: the default.
   std::string devices;

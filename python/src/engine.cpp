@@ -102,7 +102,9 @@ public:
     auto blobs = prepare(inputs);
     auto outputs = output_blobs(output_buffers);
     auto keep = held(std::move(user_arg));
-    without_gil nogil;
+    // Keeps the GIL unless it waits for credit (settings.blocking_scope):
+    // letting it go at every call handed it to the result thread and back
+    // for each job.
     return ie_->RunAsync(blobs, {timeout_ms, priority}, keep.get(), keep,
                          std::move(outputs));
   }
@@ -317,6 +319,12 @@ private:
     EngineSettings settings;
     settings.retention = retention;
     settings.interrupt = raise_pending_signals;
+    settings.blocking_scope = [](const std::function<void()>& wait) {
+      if (!PyGILState_Check())
+        return wait(); // a call that let the GIL go already (run, run_batch)
+      without_gil nogil;
+      wait();
+    };
     without_gil nogil;
     settings.devices = device_spec;
     return std::make_unique<InferenceEngine>(path, opt, settings);
