@@ -168,6 +168,18 @@ struct fixture : actorrt::test::deterministic_system {
     sched.run();
   }
 
+  /// Has core `slot` answer the runs it holds; the ids of the next batch
+  /// it then got.
+  std::vector<job_id> answer_held_runs(size_t slot, fake_core_log& log) {
+    self->send(caf::actor_cast<caf::actor>(cores[slot]), tick_atom::value);
+    sched.run();
+    REQUIRE_FALSE(log.held_runs.empty());
+    std::vector<job_id> ids;
+    for (auto& j : log.held_runs.back().second.jobs)
+      ids.push_back(j.id);
+    return ids;
+  }
+
   int ended(errc code) const {
     int n = 0;
     for (auto& [id, rs] : results->results)
@@ -352,15 +364,7 @@ TEST_CASE("queued jobs go by priority, and a waiting job rises with age",
   f.submit(1, 2);        // jobs 1, 2 fill the core (depth 2)
   f.submit(1, 2, -1, 0); // 3, 4: low
   f.submit(1, 2, -1, 2); // 5, 6: high
-  auto next_batch = [&] {
-    f.self->send(caf::actor_cast<caf::actor>(f.cores[0]), tick_atom::value);
-    f.sched.run();
-    REQUIRE_FALSE(a->held_runs.empty());
-    std::vector<job_id> ids;
-    for (auto& j : a->held_runs.back().second.jobs)
-      ids.push_back(j.id);
-    return ids;
-  };
+  auto next_batch = [&] { return f.answer_held_runs(0, *a); };
   CHECK(next_batch() == std::vector<job_id>{5, 6});
   // The low ones waited two aging periods: level 0 + 2, as high as new
   // high-priority jobs, and earlier.
@@ -383,15 +387,7 @@ TEST_CASE("a batch of mixed priorities waits as one entry per level",
     mixed.jobs.push_back({++f.last_id, {}, {}, -1, 1, 0, priority, nullptr});
   f.self->send(f.scheduler, submit_atom::value, std::move(mixed));
   f.sched.run();
-  auto next_batch = [&] {
-    f.self->send(caf::actor_cast<caf::actor>(f.cores[0]), tick_atom::value);
-    f.sched.run();
-    REQUIRE_FALSE(a->held_runs.empty());
-    std::vector<job_id> ids;
-    for (auto& j : a->held_runs.back().second.jobs)
-      ids.push_back(j.id);
-    return ids;
-  };
+  auto next_batch = [&] { return f.answer_held_runs(0, *a); };
   CHECK(next_batch() == std::vector<job_id>{4, 6});
   CHECK(next_batch() == std::vector<job_id>{3, 5});
 }
