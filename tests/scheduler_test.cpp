@@ -168,6 +168,16 @@ struct fixture : actorrt::test::deterministic_system {
     sched.run();
   }
 
+  /// One core, model 1 loaded, holding the runs it gets: jobs 1 and 2 fill
+  /// it (depth 2).
+  std::shared_ptr<fake_core_log> full_core_holding_runs() {
+    auto log = join(0, 0);
+    REQUIRE_FALSE(load(1));
+    log->hold_runs = true;
+    submit(1, 2);
+    return log;
+  }
+
   /// Has core `slot` answer the runs it holds; the ids of the next batch
   /// it then got.
   std::vector<job_id> answer_held_runs(size_t slot, fake_core_log& log) {
@@ -358,10 +368,7 @@ TEST_CASE("a core that never answers a load fails it in bounded time",
 TEST_CASE("queued jobs go by priority, and a waiting job rises with age",
           "[actors][scheduler]") {
   fixture f;
-  auto a = f.join(0, 0);
-  REQUIRE_FALSE(f.load(1));
-  a->hold_runs = true;
-  f.submit(1, 2);        // jobs 1, 2 fill the core (depth 2)
+  auto a = f.full_core_holding_runs();
   f.submit(1, 2, -1, 0); // 3, 4: low
   f.submit(1, 2, -1, 2); // 5, 6: high
   auto next_batch = [&] { return f.answer_held_runs(0, *a); };
@@ -378,10 +385,7 @@ TEST_CASE("queued jobs go by priority, and a waiting job rises with age",
 TEST_CASE("a batch of mixed priorities waits as one entry per level",
           "[actors][scheduler]") {
   fixture f;
-  auto a = f.join(0, 0);
-  REQUIRE_FALSE(f.load(1));
-  a->hold_runs = true;
-  f.submit(1, 2); // jobs 1, 2 fill the core (depth 2)
+  auto a = f.full_core_holding_runs();
   job_batch mixed{1, f.engine, {}};
   for (int priority : {0, 2, 0, 2})
     mixed.jobs.push_back({++f.last_id, {}, {}, -1, 1, 0, priority, nullptr});
