@@ -64,25 +64,21 @@ std::vector<blob> into_caller_buffers(std::vector<blob> outputs,
   return outputs;
 }
 
-/// What ending a batch of jobs gives back once for all of them: their
-/// credits (one lock and at most one wake-up) and their outcomes for Wait
-/// (one lock).
-struct batch_end {
-  std::vector<int> credits; // per device
-  std::vector<job_table::ending> outcomes;
+/// Credits of ended jobs, returned once per batch: one lock and at most
+/// one wake-up for many jobs.
+struct credit_return {
+  std::vector<int> per_device;
 
-  void credit(int device) {
+  void add(int device) {
     if (device < 0)
       return;
-    if (static_cast<size_t>(device) >= credits.size())
-      credits.resize(device + 1);
-    ++credits[device];
+    if (static_cast<size_t>(device) >= per_device.size())
+      per_device.resize(device + 1);
+    ++per_device[device];
   }
-  void to(engine_books& b) {
-    if (!outcomes.empty())
-      b.table.publish(std::move(outcomes));
-    for (size_t d = 0; d < credits.size(); ++d)
-      b.credit->release(static_cast<int>(d), credits[d]);
+  void to(admission& credit) {
+    for (size_t d = 0; d < per_device.size(); ++d)
+      credit.release(static_cast<int>(d), per_device[d]);
   }
 };
 
@@ -101,10 +97,10 @@ tensors outputs_of(const model& m, int64_t batch,
 /// Ends one claimed job: its client's answer, or callback then Wait's
 /// result; its credit goes back with the batch's. A traced job is in the
 /// trace before anybody sees it end.
-void finish(self_ptr self, batch_end& end, job_id id, job_ticket& t,
+void finish(self_ptr self, credit_return& credit, job_id id, job_ticket& t,
             job_table::outcome result, trace::job_record* traced = nullptr) {
   auto& b = *self->state.books;
-  end.credit(t.device);
+  credit.add(t.device);
   if (t.client) {
     if (traced)
       trace::record(*traced);
@@ -138,17 +134,19 @@ void finish(self_ptr self, batch_end& end, job_id id, job_ticket& t,
     // synchronous Run's own result is always waited for.
     bool bounded = cb && !t.silent;
     t = {}; // the user argument lives until its callback has run
-    end.outcomes.push_back({id, std::move(result), bounded});
+    // Published now, not with the batch: a later callback of the batch may
+    // Wait for this job.
+    b.table.publish(id, std::move(result), bounded);
   }
 }
 
-/// Runs `end_jobs(end)` in one callback scope, then publishes the ended
-/// jobs' outcomes and returns their credits at once.
+/// Runs `end_jobs(credit)` in one callback scope, then returns the ended
+/// jobs' credits at once.
 template <class F>
 void end_batch(self_ptr self, F end_jobs) {
-  batch_end end;
-  in_scope(self->state.callback, [&] { end_jobs(end); });
-  end.to(*self->state.books);
+  credit_return credit;
+  in_scope(self->state.callback, [&] { end_jobs(credit); });
+  credit.to(*self->state.books->credit);
 }
 
 /// Ends the ticket of open job `id` (the exactly-once gate): the ticket for
@@ -250,7 +248,7 @@ void done(self_ptr self) {
     return;
   stats.flush(self->state);
   bool tracing = trace::enabled();
-  end_batch(self, [&](batch_end& end) {
+  end_batch(self, [&](credit_return& credit) {
     for (auto& [r, t] : claimed) {
       std::optional<trace::job_record> traced;
       if (tracing)
@@ -269,7 +267,7 @@ void done(self_ptr self) {
         if (r == claimed.back().first)
           self->state.latest = o.outputs;
       }
-      finish(self, end, r->id, t, std::move(o), traced ? &*traced : nullptr);
+      finish(self, credit, r->id, t, std::move(o), traced ? &*traced : nullptr);
     }
   });
 }
@@ -285,9 +283,9 @@ uint64_t cancel(self_ptr self, const std::string& reason) {
   for (auto& [id, t] : open)
     stats.count(self->state, cancelled, (now - t.submitted) / 1000);
   stats.flush(self->state);
-  end_batch(self, [&](batch_end& end) {
+  end_batch(self, [&](credit_return& credit) {
     for (auto& [id, t] : open)
-      finish(self, end, id, t, {{}, cancelled.error});
+      finish(self, credit, id, t, {{}, cancelled.error});
   });
   return open.size();
 }

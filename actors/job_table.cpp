@@ -15,9 +15,8 @@ job_id job_table::open(std::shared_ptr<job_control> control) {
   return id;
 }
 
-void job_table::ended(std::unique_lock<std::mutex>& guard, int n) {
-  open_ -= n;
-  if (n == 0 || open_ != 0)
+void job_table::ended_one(std::unique_lock<std::mutex>& guard) {
+  if (--open_ != 0)
     return;
   guard.unlock();
   idle_.notify_all();
@@ -29,7 +28,7 @@ void job_table::forget(job_id id) {
   if (i == entries_.end() || i->second.st != state::open)
     return;
   entries_.erase(i);
-  ended(guard);
+  ended_one(guard);
 }
 
 void job_table::abandon(job_id id) {
@@ -60,35 +59,32 @@ int job_table::peak_open() const {
   return peak_open_;
 }
 
-void job_table::publish(std::vector<ending> ended_jobs) {
+void job_table::publish(job_id id, outcome result, bool bounded) {
   std::unique_lock<std::mutex> guard{mtx_};
-  int n = 0;
-  for (auto& e : ended_jobs)
-    n += end_locked(e);
-  ended(guard, n);
-}
-
-bool job_table::end_locked(ending& ended) {
-  auto i = entries_.find(ended.id);
+  auto i = entries_.find(id);
   if (i == entries_.end() || i->second.st != state::open)
-    return false;
+    return;
   auto& e = i->second;
   if (e.abandoned) {
     entries_.erase(i);
-    return true;
+    ended_one(guard);
+    return;
   }
-  e.result = std::move(ended.result);
+  e.result = std::move(result);
   e.control = nullptr;
   e.st = state::done;
   e.finished.store(true, std::memory_order_release);
   ++held_;
   if (e.waited) {
     e.cv.notify_one();
-    return true;
+    ended_one(guard);
+    return;
   }
-  if (!ended.bounded)
-    return true;
-  bounded_.push_back(ended.id);
+  if (!bounded) {
+    ended_one(guard);
+    return;
+  }
+  bounded_.push_back(id);
   while (bounded_.size() > retention_) {
     auto old = entries_.find(bounded_.front());
     bounded_.pop_front();
@@ -98,7 +94,7 @@ bool job_table::end_locked(ending& ended) {
       --held_;
     }
   }
-  return true;
+  ended_one(guard);
 }
 
 job_table::outcome

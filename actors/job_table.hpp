@@ -33,18 +33,9 @@ public:
   /// Opens a job under the next id (ids start at 1, never reused).
   job_id open(std::shared_ptr<job_control> control = nullptr);
 
-  /// A job's end: its outcome becomes available to Wait. With `bounded`,
+  /// Ends a job: its outcome becomes available to Wait. With `bounded`,
   /// the result counts against the retention window.
-  struct ending {
-    job_id id;
-    outcome result;
-    bool bounded;
-  };
-  /// Ends jobs, under one lock for all of them.
-  void publish(std::vector<ending> ended);
-  void publish(job_id id, outcome result, bool bounded) {
-    publish({{id, std::move(result), bounded}});
-  }
+  void publish(job_id id, outcome result, bool bounded);
 
   /// Blocks until the job ends and hands its outcome over (once). Throws
   /// InvalidArgument for ids never issued or no longer held, Timeout when
@@ -78,10 +69,8 @@ public:
 private:
   enum class state { open, done };
 
-  /// `n` open jobs fewer (called with `mtx_` held by `guard`; may unlock).
-  void ended(std::unique_lock<std::mutex>& guard, int n = 1);
-  /// Ends one job, with `mtx_` held; false if it had ended already.
-  bool end_locked(ending& e);
+  /// One open job fewer (called with `mtx_` held by `guard`; may unlock).
+  void ended_one(std::unique_lock<std::mutex>& guard);
 
   struct entry {
     state st = state::open;

@@ -278,3 +278,19 @@ TEST_CASE("results followed by a message that brings no result still end",
   CHECK(f.calls.size() == 1);
   CHECK(f.books->table.open_count() == 0);
 }
+
+TEST_CASE("a callback may Wait for a job that ended before it in its batch",
+          "[actors][engine]") {
+  fixture f;
+  auto a = f.open_with_arg(), b = f.open_with_arg();
+  bool got_a = false;
+  f.books->intake->set_callback(
+    {[&](const tensors&, void* arg, const failure&) {
+       if (reinterpret_cast<uintptr_t>(arg) == b)
+         got_a = !f.books->table.wait(a, std::chrono::milliseconds(0)).error;
+     },
+     nullptr});
+  f.sched.run();
+  f.deliver({f.ok(a), f.ok(b)});
+  CHECK(got_a);
+}
