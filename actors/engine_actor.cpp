@@ -29,8 +29,9 @@ struct engine_thread {
 };
 
 engine_report report(const engine_state& st) {
-  return {st.latency.summary(), st.npu_time.summary(), st.latency.recent(),
-          st.npu_time.recent(), st.latest};
+  auto& counters = st.books->counters;
+  return {counters.latency.read().summary(), counters.compute.read().summary(),
+          st.recent_latency.values(), st.recent_npu_time.values(), st.latest};
 }
 
 void in_scope(const job_callback& cb, const std::function<void()>& run) {
@@ -180,48 +181,36 @@ void take_intake(self_ptr self) {
   self->send(st.books->scheduler, submit_atom::value, std::move(batch));
 }
 
-/// The statistics of a batch of ended jobs, recorded once per job (count)
-/// into the engine's counters (histograms, per core: the process's totals
-/// read them) and, at the batch's end, its latency and NPU-time windows
-/// (DX-RT's latency lists; one lock each per batch).
-struct batch_stats {
-  std::vector<int64_t> latency, npu_time;
-
-  void count(engine_state& st, const job_result& r, int64_t latency_us) {
-    auto& b = *st.books;
-    auto compute = r.error ? 0 : r.compute_us();
-    auto& ended = r.error ? b.counters.failed : b.counters.done;
-    ended.fetch_add(1, std::memory_order_relaxed);
-    if (r.first_in_run && r.device >= 0)
-      b.counters.runs.fetch_add(1, std::memory_order_relaxed);
-    b.counters.latency.record(latency_us);
-    latency.push_back(latency_us);
-    if (!r.error) {
-      b.counters.compute.record(compute);
-      b.counters.queue.record(latency_us - compute);
-      npu_time.push_back(compute);
-    }
-    if (r.device >= 0) {
-      auto*& found = st.core_counters[{r.device, r.core}];
-      if (!found)
-        found = &b.counters.core(r.device, r.core);
-      auto& core = *found;
-      (r.error ? core.failed : core.done)
-        .fetch_add(1, std::memory_order_relaxed);
-      if (r.first_in_run)
-        core.runs.fetch_add(1, std::memory_order_relaxed);
-      if (!r.error)
-        core.compute.record(compute);
-    }
+/// Records an ended job once: into the engine's histograms (which give
+/// Prometheus its buckets and DX-RT its mean, deviation and latest; the
+/// process's totals read them), per core too, and its times into the
+/// recent lists DX-RT returns.
+void count_ended(engine_state& st, const job_result& r, int64_t latency_us) {
+  auto& b = *st.books;
+  auto compute = r.error ? 0 : r.compute_us();
+  auto& ended = r.error ? b.counters.failed : b.counters.done;
+  ended.fetch_add(1, std::memory_order_relaxed);
+  if (r.first_in_run && r.device >= 0)
+    b.counters.runs.fetch_add(1, std::memory_order_relaxed);
+  b.counters.latency.record(latency_us);
+  st.recent_latency.add(latency_us);
+  if (!r.error) {
+    b.counters.compute.record(compute);
+    b.counters.queue.record(latency_us - compute);
+    st.recent_npu_time.add(compute);
   }
-
-  void flush(engine_state& st) {
-    if (!latency.empty())
-      st.latency.record(latency);
-    if (!npu_time.empty())
-      st.npu_time.record(npu_time);
+  if (r.device >= 0) {
+    auto*& found = st.core_counters[{r.device, r.core}];
+    if (!found)
+      found = &b.counters.core(r.device, r.core);
+    auto& core = *found;
+    (r.error ? core.failed : core.done).fetch_add(1, std::memory_order_relaxed);
+    if (r.first_in_run)
+      core.runs.fetch_add(1, std::memory_order_relaxed);
+    if (!r.error)
+      core.compute.record(compute);
   }
-};
+}
 
 /// Ends the results gathered so far (one callback scope for all of them).
 /// Jobs are claimed and counted first, so that whoever sees one end sees
@@ -232,7 +221,6 @@ void done(self_ptr self) {
   auto& b = *self->state.books;
   auto now = now_ns();
   std::vector<std::pair<job_result*, job_ticket>> claimed;
-  batch_stats stats;
   for (auto& r : results)
     if (auto t = claim(self->state, r.id)) { // else ended (cancelled)
       if (t->control && t->control->end() && !r.error) {
@@ -241,12 +229,11 @@ void done(self_ptr self) {
                      + " was cancelled while it ran; its outputs were dropped"};
         r.outputs.clear();
       }
-      stats.count(self->state, r, (now - t->submitted) / 1000);
+      count_ended(self->state, r, (now - t->submitted) / 1000);
       claimed.emplace_back(&r, std::move(*t));
     }
   if (claimed.empty())
     return;
-  stats.flush(self->state);
   bool tracing = trace::enabled();
   end_batch(self, [&](credit_return& credit) {
     for (auto& [r, t] : claimed) {
@@ -277,12 +264,10 @@ uint64_t cancel(self_ptr self, const std::string& reason) {
   auto open = std::move(self->state.open);
   self->state.open.clear();
   auto now = now_ns();
-  batch_stats stats;
   job_result cancelled;
   cancelled.error = {errc::cancelled, reason};
   for (auto& [id, t] : open)
-    stats.count(self->state, cancelled, (now - t.submitted) / 1000);
-  stats.flush(self->state);
+    count_ended(self->state, cancelled, (now - t.submitted) / 1000);
   end_batch(self, [&](credit_return& credit) {
     for (auto& [id, t] : open)
       finish(self, credit, id, t, {{}, cancelled.error});

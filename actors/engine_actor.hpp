@@ -87,8 +87,9 @@ struct engine_state {
   std::unordered_map<job_id, job_ticket> open;
   job_callback callback;
   job_callback::error_handler on_error;
-  time_stats latency;   // submitted → outputs ready, µs
-  time_stats npu_time;  // compute on the core, µs
+  /// DX-RT's lists: submitted → outputs ready, and compute on the core
+  /// (jobs that ran), µs.
+  recent_samples recent_latency, recent_npu_time;
   tensors latest;       // of the latest job to succeed (a batch's last)
   job_results finished; // arrived, not yet ended (see the done handler)
   std::unordered_map<job_id, caf::typed_response_promise<tensors>> clients;

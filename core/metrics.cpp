@@ -44,6 +44,9 @@ void histogram::record(int64_t micros) {
   auto& count = counts_[bucket_of(micros)];
   count.store(count.load(relaxed) + 1, relaxed);
   sum_.store(sum_.load(relaxed) + uint64_t(micros), relaxed);
+  sum_sq_.store(sum_sq_.load(relaxed) + double(micros) * double(micros),
+                relaxed);
+  last_.store(micros, relaxed);
   if (micros > max_.load(relaxed))
     max_.store(micros, relaxed);
 }
@@ -55,8 +58,16 @@ histogram::snapshot histogram::read() const {
     s.count += s.counts[i];
   }
   s.sum = double(sum_.load(std::memory_order_relaxed));
+  s.sum_sq = sum_sq_.load(std::memory_order_relaxed);
   s.max = max_.load(std::memory_order_relaxed);
+  s.last = last_.load(std::memory_order_relaxed);
   return s;
+}
+
+stats_summary histogram::snapshot::summary() const {
+  auto m = mean();
+  auto variance = count > 1 ? sum_sq / double(count) - m * m : 0.0;
+  return {last, m, std::sqrt(std::max(variance, 0.0)), count};
 }
 
 double histogram::snapshot::quantile(double q) const {
@@ -82,7 +93,10 @@ void histogram::snapshot::add(const snapshot& other) {
     counts[i] += other.counts[i];
   count += other.count;
   sum += other.sum;
+  sum_sq += other.sum_sq;
   max = std::max(max, other.max);
+  if (other.count > 0)
+    last = other.last;
 }
 
 void job_totals::add(const metrics& m) {

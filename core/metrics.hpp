@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/stats.hpp"
 
 namespace actorrt {
 
@@ -31,12 +32,17 @@ public:
   struct snapshot {
     std::array<uint64_t, buckets> counts{}; // per bucket, not cumulative
     uint64_t count = 0;
-    double sum = 0; // µs
+    double sum = 0;    // µs
+    double sum_sq = 0; // µs²
     int64_t max = 0;
+    int64_t last = 0; // the latest sample
 
     double mean() const {
       return count ? sum / double(count) : 0.0;
     }
+    /// DX-RT's figures: last, mean, deviation, count (exact, not from
+    /// buckets).
+    stats_summary summary() const;
     /// Estimated by interpolating inside the bucket that holds it (µs).
     double quantile(double q) const;
     void add(const snapshot& other);
@@ -46,7 +52,9 @@ public:
 private:
   std::array<std::atomic<uint64_t>, buckets> counts_{};
   std::atomic<uint64_t> sum_{0};
+  std::atomic<double> sum_sq_{0};
   std::atomic<int64_t> max_{0};
+  std::atomic<int64_t> last_{0};
 };
 
 /// What one NPU core did: jobs ended there, and their compute time.

@@ -5,6 +5,7 @@
 
 #include "core/errors.hpp"
 #include "core/inference_option.hpp"
+#include "core/metrics.hpp"
 #include "core/model.hpp"
 #include "core/stats.hpp"
 #include "core/tensor.hpp"
@@ -126,16 +127,22 @@ TEST_CASE("every error code has a name and an exception type", "[core]") {
   CHECK_THROWS_AS(throw_error(errc::timeout, "t"), Timeout);
 }
 
-TEST_CASE("time stats keep mean, deviation and a window", "[core]") {
-  time_stats s{3};
-  for (int v : {10, 20, 30, 40})
-    s.record(v);
-  auto sum = s.summary();
+TEST_CASE("a histogram gives DX-RT's latest, mean and deviation exactly; "
+          "recent samples keep a window",
+          "[core]") {
+  histogram h;
+  recent_samples recent{3};
+  for (int v : {10, 20, 30, 40}) {
+    h.record(v);
+    recent.add(v);
+  }
+  auto sum = h.read().summary();
   CHECK(sum.last == 40);
   CHECK(sum.count == 4);
   CHECK(sum.mean == Approx(25));
   CHECK(sum.stddev == Approx(11.1803).epsilon(1e-3));
-  CHECK(s.recent() == std::vector<int64_t>{20, 30, 40});
+  CHECK(recent.values() == std::vector<int64_t>{20, 30, 40});
+  CHECK(histogram{}.read().summary().count == 0);
 }
 
 TEST_CASE("dynamic dimensions resolve to 1 with a note", "[core]") {
