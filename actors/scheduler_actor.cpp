@@ -87,11 +87,13 @@ void send_batch(self_ptr self, size_t slot, job_batch batch) {
         if (i != st.batches.end()) {
           // A remote core only answers with an error when it or its
           // link is gone: take it out now, before its down message.
-          if (!i->second.kept.empty())
+          auto why = "NPU core " + core_name(st, i->second.slot)
+                     + " failed: " + self->system().render(e);
+          if (!i->second.kept.empty()) {
             st.policy.set_alive(i->second.slot, false);
-          end_lost_batch(self, i->second,
-                         "NPU core " + core_name(st, i->second.slot)
-                           + " failed: " + self->system().render(e));
+            st.last_lost = why;
+          }
+          end_lost_batch(self, i->second, why);
         }
         batch_answered(self, seq);
         fail_unservable(self);
@@ -227,11 +229,13 @@ std::optional<failure> unservable(const scheduler_state& st, uint64_t model,
     return failure{errc::invalid_operation,
                    "the engine's model is no longer loaded (disposed?)"};
   // A job may run on any device its engine may use when its own cannot.
-  if (!st.policy.can_serve(model, m->second.where, -1))
+  if (!st.policy.can_serve(model, m->second.where, -1)) {
+    auto& why = lost.empty() ? st.last_lost : lost;
     return failure{errc::device_io,
                    "no running NPU core that holds this engine's model "
                    "matches its devices and bound option"
-                     + (lost.empty() ? "" : " (" + lost + ")")};
+                     + (why.empty() ? "" : " (" + why + ")")};
+  }
   return std::nullopt;
 }
 
@@ -401,6 +405,7 @@ void join(self_ptr self, npu_core_actor core, core_report report) {
   if (st.settings.credit)
     st.settings.credit->add_device(report.device);
   self->monitor(core);
+  st.last_lost.clear(); // a core to run on again: an older loss is moot
   auto slot = st.policy.add_core(report.device, report.core);
   st.cores.push_back(std::move(core));
   st.reports.push_back(std::move(report));
@@ -465,6 +470,8 @@ void core_down(self_ptr self, const caf::down_msg& msg) {
   for (size_t slot = 0; slot < st.cores.size(); ++slot)
     if (st.cores[slot].address() == msg.source) {
       st.policy.set_alive(slot, false);
+      st.last_lost = "NPU core " + core_name(st, slot)
+                     + " stopped: " + self->system().render(msg.reason);
       st.shipped.erase(st.reports[slot].host); // a node back there is new
       if (st.settings.credit
           && !st.policy.device_alive(st.reports[slot].device))

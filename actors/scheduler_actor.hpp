@@ -65,6 +65,9 @@ struct scheduler_state {
     caf::actor_clock::time_point since{}; // queued since (for aging)
   };
   std::deque<waiting> queue;
+  /// How the latest core was lost ("NPU core 0:1 on node ... stopped: ..."):
+  /// jobs no core is left for say it, also those that never reached it.
+  std::string last_lost;
 
   struct outstanding {
     size_t slot;

@@ -261,9 +261,12 @@ TEST_CASE("a dead core's jobs fail: on it and queued for it",
   f.sched.run();
   CHECK(f.ended(errc::device_io) == 3);
   CHECK(f.results->results.size() == 3);
-  // Nothing is left to run new jobs: they fail at once, not never.
+  // Nothing is left to run new jobs: they fail at once, not never, saying
+  // which core was lost although they never reached it.
   f.submit(1, 1);
   CHECK(f.ended(errc::device_io) == 4);
+  CHECK_THAT(f.results->results.at(4).at(0).message,
+             Catch::Contains("NPU core 0:0 stopped"));
 }
 
 TEST_CASE("jobs holding a lost device's credit run on another device",
