@@ -187,6 +187,7 @@ def test_jobs_fail_naming_the_node_only_when_no_core_is_left(nodes):
         print("typed", sum(isinstance(e, RuntimeError) and {a!r} in str(e)
                            for e in errors if e is not None))
         print("failed", sum(e is not None for e in errors))
+        print("errors", [repr(e) for e in errors])  # shown if it fails
     """, [a])
     assert r.returncode == 0, r.stderr
     assert "ended 6" in r.stdout
