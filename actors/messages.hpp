@@ -225,29 +225,30 @@ struct checked_bytes {
   Bytes& bytes;
 };
 
-/// Begins loading a byte sequence of `n` bytes, refused when the message
-/// holds fewer than it claims.
-template <class Deserializer>
-caf::error begin_checked_sequence(Deserializer& f, size_t& n) {
+/// Loads a byte sequence into the `n` bytes `room(n)` returns, refused
+/// when the message holds fewer than it claims.
+template <class Deserializer, class Room>
+caf::error load_checked_bytes(Deserializer& f, Room room) {
+  size_t n = 0;
   if (auto err = f.begin_sequence(n))
     return err;
   auto* source = dynamic_cast<caf::binary_deserializer*>(&f);
   if (source && n > source->remaining())
     return caf::make_error(caf::sec::end_of_stream);
-  return caf::none;
+  void* into = room(n);
+  if (n > 0)
+    if (auto err = f.apply_raw(n, into))
+      return err;
+  return f.end_sequence();
 }
 
 template <class Inspector, class Bytes>
 typename Inspector::result_type inspect(Inspector& f, checked_bytes<Bytes>& x) {
   if constexpr (std::is_base_of<caf::deserializer, Inspector>::value) {
-    size_t n = 0;
-    if (auto err = begin_checked_sequence(f, n))
-      return err;
-    x.bytes.resize(n);
-    if (n > 0)
-      if (auto err = f.apply_raw(n, &x.bytes[0]))
-        return err;
-    return f.end_sequence();
+    return load_checked_bytes(f, [&x](size_t n) -> void* {
+      x.bytes.resize(n);
+      return x.bytes.data();
+    });
   } else {
     return f(x.bytes);
   }
@@ -283,14 +284,10 @@ typename Inspector::result_type inspect(Inspector& f, blob& x) {
         return err;
     return f.end_sequence();
   } else if constexpr (std::is_base_of<caf::deserializer, Inspector>::value) {
-    size_t n = 0;
-    if (auto err = begin_checked_sequence(f, n))
-      return err;
-    x = blob::allocate(n);
-    if (n > 0)
-      if (auto err = f.apply_raw(n, x.data))
-        return err;
-    return f.end_sequence();
+    return load_checked_bytes(f, [&x](size_t n) -> void* {
+      x = blob::allocate(n);
+      return x.data;
+    });
   } else {
     std::vector<uint8_t> bytes(x.data, x.data + x.size);
     return f(caf::meta::type_name("blob"), bytes);

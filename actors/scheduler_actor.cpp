@@ -30,6 +30,14 @@ void fail(self_ptr self, const engine_actor& engine,
 
 void drain(self_ptr self);
 void fail_unservable(self_ptr self);
+
+/// Core `slot` is gone (`why`): it takes nothing more, and jobs that no
+/// core is left for say why.
+void lose_core(scheduler_state& st, size_t slot, std::string why) {
+  st.policy.set_alive(slot, false);
+  st.last_lost = std::move(why);
+}
+
 void enqueue(self_ptr self, uint64_t model, const engine_actor& engine,
              std::vector<job> jobs, std::string lost = {}, bool first = false);
 void end_lost_batch(self_ptr self, scheduler_state::outstanding& o,
@@ -89,10 +97,8 @@ void send_batch(self_ptr self, size_t slot, job_batch batch) {
           // link is gone: take it out now, before its down message.
           auto why = "NPU core " + core_name(st, i->second.slot)
                      + " failed: " + self->system().render(e);
-          if (!i->second.kept.empty()) {
-            st.policy.set_alive(i->second.slot, false);
-            st.last_lost = why;
-          }
+          if (!i->second.kept.empty())
+            lose_core(st, i->second.slot, why);
           end_lost_batch(self, i->second, why);
         }
         batch_answered(self, seq);
@@ -262,12 +268,9 @@ void enqueue(self_ptr self, uint64_t model, const engine_actor& engine,
         {model, engine, {}, j.priority, lost, self->clock().now()});
     levels.back().jobs.push_back(std::move(j));
   }
-  if (first)
-    st.queue.insert(st.queue.begin(), std::make_move_iterator(levels.begin()),
-                    std::make_move_iterator(levels.end()));
-  else
-    st.queue.insert(st.queue.end(), std::make_move_iterator(levels.begin()),
-                    std::make_move_iterator(levels.end()));
+  st.queue.insert(first ? st.queue.begin() : st.queue.end(),
+                  std::make_move_iterator(levels.begin()),
+                  std::make_move_iterator(levels.end()));
 }
 
 /// Ends the queued jobs no core will ever run (after a core stopped, a
@@ -469,9 +472,9 @@ void core_down(self_ptr self, const caf::down_msg& msg) {
   auto& st = self->state;
   for (size_t slot = 0; slot < st.cores.size(); ++slot)
     if (st.cores[slot].address() == msg.source) {
-      st.policy.set_alive(slot, false);
-      st.last_lost = "NPU core " + core_name(st, slot)
-                     + " stopped: " + self->system().render(msg.reason);
+      lose_core(st, slot,
+                "NPU core " + core_name(st, slot)
+                  + " stopped: " + self->system().render(msg.reason));
       st.shipped.erase(st.reports[slot].host); // a node back there is new
       if (st.settings.credit
           && !st.policy.device_alive(st.reports[slot].device))

@@ -50,12 +50,9 @@ lane_job merge(const std::vector<lane_job>& jobs,
   return call;
 }
 
-/// Gives the jobs `members` their part of `call`'s outputs. Their time on
-/// the lane is the call's from `began`, when gathering their inputs began,
-/// to the end of this: what merging costs counts when a lane weighs
-/// whether it pays (batch_gain), not only the compute.
+/// Gives the jobs `members` their part of `call`'s outputs.
 void scatter(lane_job& call, std::vector<lane_job>& jobs,
-             const std::vector<size_t>& members, int64_t began) {
+             const std::vector<size_t>& members) {
   std::vector<size_t> at(call.outputs.size(), 0);
   for (auto j : members) {
     auto& job = jobs[j];
@@ -71,11 +68,6 @@ void scatter(lane_job& call, std::vector<lane_job>& jobs,
     }
     job.run_jobs = static_cast<int>(members.size());
     job.first_in_run = j == members.front();
-  }
-  auto ended = now_ns();
-  for (auto j : members) {
-    jobs[j].started = began;
-    jobs[j].finished = ended;
   }
 }
 
@@ -118,10 +110,19 @@ void run_merged(executor& lane, std::vector<lane_job>& jobs, int max_samples,
     auto began = now_ns();
     std::vector<lane_job> call{merge(jobs, members, n, reuse)};
     lane.run_batch(call);
-    if (call[0].error)
+    if (call[0].error) {
       run_alone(lane, jobs, members); // each its own outcome
-    else
-      scatter(call[0], jobs, members, began);
+      continue;
+    }
+    scatter(call[0], jobs, members);
+    // Their time on the lane runs from gathering their inputs to the end of
+    // scattering the outputs: what merging costs counts when the lane
+    // weighs whether it pays (batch_gain), not only the compute.
+    auto ended = now_ns();
+    for (auto j : members) {
+      jobs[j].started = began;
+      jobs[j].finished = ended;
+    }
   }
 }
 
@@ -177,7 +178,7 @@ failure check_batching(executor& lane, const model& m) {
   lane.run_batch(call);
   if (call[0].error)
     return call[0].error;
-  scatter(call[0], jobs, {0, 1}, call[0].started);
+  scatter(call[0], jobs, {0, 1});
   for (size_t j = 0; j < jobs.size(); ++j) {
     if (one_by_one[j].error)
       return one_by_one[j].error;

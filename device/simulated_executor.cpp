@@ -144,8 +144,8 @@ int64_t simulated_executor::run(const tensors& inputs, tensors& outputs) {
   if (latency_.count() > 0) {
     // The kernel lets a sleeper wake up to 50 us late by default (timer
     // slack): 2.5% of a 2 ms job, a device slower than its model.
-    thread_local bool exact = prctl(PR_SET_TIMERSLACK, 1UL) == 0;
-    (void) exact;
+    [[maybe_unused]] thread_local const bool exact
+      = prctl(PR_SET_TIMERSLACK, 1UL) == 0;
     std::this_thread::sleep_until(deadline);
   }
   return started;
