@@ -41,13 +41,22 @@ double measure(const std::string& devices, const std::string& path, int n) {
   auto input = bench::zero_input(ie);
   for (int i = 0; i < 50; ++i)
     ie.Run({input});
+  // NPU times are read from the engine's recent list between chunks of
+  // runs: asking after every Run put a request to the engine between any
+  // two Runs, which a plain Run loop does not have.
+  const size_t chunk = 1000; // within DX-RT's recent window
   std::vector<double> added, total;
-  for (int i = 0; i < n; ++i) {
-    auto start = std::chrono::steady_clock::now();
-    ie.Run({input});
-    double us = bench::seconds_since(start) * 1e6;
-    total.push_back(us);
-    added.push_back(us - ie.GetNpuInferenceTime().last);
+  while (total.size() < size_t(n)) {
+    size_t from = total.size();
+    for (size_t i = from; i < std::min(size_t(n), from + chunk); ++i) {
+      auto start = std::chrono::steady_clock::now();
+      ie.Run({input});
+      total.push_back(bench::seconds_since(start) * 1e6);
+    }
+    auto npu = ie.GetNpuInferenceTimeVector();
+    auto runs = total.size() - from;
+    for (size_t i = 0; i < runs; ++i)
+      added.push_back(total[from + i] - double(npu[npu.size() - runs + i]));
   }
   std::printf("%-8s Run total p50 %7.1f us p99 %7.1f us | added by runtime "
               "p50 %6.1f us p99 %6.1f us (target p50 <= 20 us)%s\n",
@@ -75,7 +84,7 @@ int main(int argc, char** argv) {
     run = std::min(run, measure("ort:3", path, n));
     direct = std::min(direct, direct_ort_p50(path, n));
     std::printf("one 1-thread ORT session Run p50 %.1f us: ActorRT adds "
-                "%.1f us (target <= 50 us)\n",
+                "%.1f us (target <= 20 us)\n",
                 direct, run - direct);
   } else {
     measure("cpu:3", path, n);
