@@ -13,7 +13,7 @@ using lane = scheduling_policy::lane;
 
 /// "device:core", and the node's address for a remote core.
 std::string core_name(const scheduler_state& st, size_t slot) {
-  auto& r = st.reports[slot];
+  auto& r = st.policy.report(slot);
   auto name = std::to_string(r.device) + ":" + std::to_string(r.core);
   return r.host == st.local_host ? name : name + " on node " + r.host;
 }
@@ -75,7 +75,7 @@ void send_batch(self_ptr self, size_t slot, job_batch batch) {
   o.ids.reserve(batch.jobs.size());
   for (auto& j : batch.jobs)
     o.ids.push_back(j.id);
-  if (st.reports[slot].host != st.local_host) {
+  if (st.policy.report(slot).host != st.local_host) {
     o.model = batch.model;
     o.kept = batch.jobs; // blobs are shared, not copied
   }
@@ -197,18 +197,17 @@ void drain(self_ptr self) {
         continue;
       }
       st.policy.started(*slot);
-      ++st.reports[*slot].jobs;
       auto same = std::find_if(out.begin(), out.end(), [&](const outgoing& o) {
         return o.slot == *slot && o.batch.model == w->model
                && o.batch.engine == w->engine;
       });
       if (same == out.end())
-        same = out.insert(out.end(),
-                          outgoing{*slot, job_batch{w->model,
-                                                    w->engine,
-                                                    {},
-                                                    st.reports[*slot].device,
-                                                    st.reports[*slot].core}});
+        same = out.insert(
+          out.end(), outgoing{*slot, job_batch{w->model,
+                                               w->engine,
+                                               {},
+                                               st.policy.report(*slot).device,
+                                               st.policy.report(*slot).core}});
       same->batch.jobs.push_back(std::move(jobs[k]));
     }
     jobs.resize(left);
@@ -312,16 +311,15 @@ bool load_on(self_ptr self, size_t slot,
              const scheduler_state::model_entry& entry,
              std::function<void(failure)> done, bool ship = false) {
   auto& st = self->state;
-  if (!st.policy.alive(slot)
-      || !entry.where.allows(st.policy.device_of(slot),
-                             st.policy.core_of(slot)))
+  auto& core = st.policy.report(slot);
+  if (!core.alive || !entry.where.allows(core.device, core.core))
     return false;
   auto model = entry.handle.id;
   st.policy.set_lane(slot, model, lane::loading);
   // A node gets a model's bytes at most once: one of its cores asks for
   // them, the others then load it by digest (their loads wait for it).
   auto handle = entry.handle;
-  auto& host = st.reports[slot].host;
+  auto& host = core.host;
   std::string shipping_key;
   if (host != st.local_host) {
     auto key = host + "|" + handle.ptr->digest();
@@ -367,9 +365,8 @@ bool load_on(self_ptr self, size_t slot,
           }
         } else {
           if (entry != st.models.end()) {
-            st.policy.set_lane(slot, model, f ? lane::failed : lane::ready);
-            if (!f)
-              st.reports[slot].lanes[model] = std::move(backend);
+            st.policy.set_lane(slot, model, f ? lane::failed : lane::ready,
+                               std::move(backend));
           }
           done(std::move(f));
         }
@@ -409,9 +406,8 @@ void join(self_ptr self, npu_core_actor core, core_report report) {
     st.settings.credit->add_device(report.device);
   self->monitor(core);
   st.last_lost.clear(); // a core to run on again: an older loss is moot
-  auto slot = st.policy.add_core(report.device, report.core);
+  auto slot = st.policy.add_core(std::move(report));
   st.cores.push_back(std::move(core));
-  st.reports.push_back(std::move(report));
   // Models loaded before this core came: it gets them before any job.
   for (auto& [id, entry] : st.models)
     load_on(self, slot, entry, [](failure) {});
@@ -461,8 +457,6 @@ void unload(self_ptr self, uint64_t model) {
         digests.erase(digest);
   }
   st.policy.forget_model(model);
-  for (auto& r : st.reports)
-    r.lanes.erase(model);
   for (auto& core : st.cores)
     self->send(core, unload_atom::value, model);
   fail_unservable(self);
@@ -475,10 +469,10 @@ void core_down(self_ptr self, const caf::down_msg& msg) {
       lose_core(st, slot,
                 "NPU core " + core_name(st, slot)
                   + " stopped: " + self->system().render(msg.reason));
-      st.shipped.erase(st.reports[slot].host); // a node back there is new
-      if (st.settings.credit
-          && !st.policy.device_alive(st.reports[slot].device))
-        st.settings.credit->remove_device(st.reports[slot].device);
+      auto& lost = st.policy.report(slot);
+      st.shipped.erase(lost.host); // a node back there is new
+      if (st.settings.credit && !st.policy.device_alive(lost.device))
+        st.settings.credit->remove_device(lost.device);
     }
   // Its batches end here: a dead core's answers may never come.
   for (auto i = st.batches.begin(); i != st.batches.end();) {
@@ -519,14 +513,7 @@ scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
       enqueue(self, batch.model, batch.engine, std::move(batch.jobs));
       drain(self);
     },
-    [=](report_atom) {
-      auto& st = self->state;
-      for (size_t slot = 0; slot < st.reports.size(); ++slot) {
-        st.reports[slot].alive = st.policy.alive(slot);
-        st.reports[slot].in_flight = st.policy.in_flight(slot);
-      }
-      return st.reports;
-    },
+    [=](report_atom) { return self->state.policy.reports(); },
     [=](tick_atom) { tick(self); },
   };
 }

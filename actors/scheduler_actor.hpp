@@ -40,7 +40,6 @@ struct scheduler_state {
   scheduler_settings settings;
   scheduling_policy policy;
   std::vector<npu_core_actor> cores;
-  std::vector<core_report> reports;
   std::map<std::string, int> device_numbers; // device_key → device id
   std::string local_host; // this process's CAF node, as reports name it
   /// Model digests each node (by host) received from here, and the loads

@@ -15,42 +15,59 @@ bool placement::allows(int device, int core) const {
   return false;
 }
 
-size_t scheduling_policy::add_core(int device, int core) {
+size_t scheduling_policy::add_core(core_report report) {
+  auto device = report.device;
   if (device >= 0 && static_cast<size_t>(device) >= device_load_.size())
     device_load_.resize(device + 1);
-  core_load c;
-  c.device = device;
-  c.core = core;
+  report.in_flight = 0; // counted from here
+  core_state c;
+  c.report = std::move(report);
   cores_.push_back(std::move(c));
   return cores_.size() - 1;
 }
 
+std::vector<core_report> scheduling_policy::reports() const {
+  std::vector<core_report> result;
+  for (auto& c : cores_)
+    result.push_back(c.report);
+  return result;
+}
+
 void scheduling_policy::set_alive(size_t slot, bool alive) {
-  cores_[slot].alive = alive;
+  cores_[slot].report.alive = alive;
 }
 
 void scheduling_policy::set_stalled(size_t slot, bool stalled) {
   cores_[slot].stalled = stalled;
 }
 
-void scheduling_policy::set_lane(size_t slot, uint64_t model, lane state) {
-  cores_[slot].lanes[model] = state;
+void scheduling_policy::set_lane(size_t slot, uint64_t model, lane state,
+                                 std::string backend) {
+  auto& c = cores_[slot];
+  c.lanes[model] = state;
+  if (state == lane::ready)
+    c.report.lanes[model] = std::move(backend);
+  else
+    c.report.lanes.erase(model);
 }
 
 void scheduling_policy::forget_model(uint64_t model) {
-  for (auto& c : cores_)
+  for (auto& c : cores_) {
     c.lanes.erase(model);
+    c.report.lanes.erase(model);
+  }
 }
 
-bool scheduling_policy::eligible(const core_load& c, const placement& where,
+bool scheduling_policy::eligible(const core_state& c, const placement& where,
                                  int device) const {
-  return c.alive && (device < 0 || c.device == device)
-         && where.allows(c.device, c.core);
+  auto& r = c.report;
+  return r.alive && (device < 0 || r.device == device)
+         && where.allows(r.device, r.core);
 }
 
 bool scheduling_policy::device_alive(int device) const {
   for (auto& c : cores_)
-    if (c.device == device && c.alive)
+    if (c.report.device == device && c.report.alive)
       return true;
   return false;
 }
@@ -65,7 +82,8 @@ scheduling_policy::pick(uint64_t model, const placement& where, int device) {
   std::tuple<int, int, uint64_t> best_key;
   for (size_t i = 0; i < cores_.size(); ++i) {
     auto& c = cores_[i];
-    if (c.stalled || c.in_flight >= depth_ || !eligible(c, where, device))
+    auto& r = c.report;
+    if (c.stalled || r.in_flight >= depth_ || !eligible(c, where, device))
       continue;
     auto lane_state = c.lanes.find(model);
     if (lane_state == c.lanes.end() || lane_state->second != lane::ready)
@@ -73,8 +91,8 @@ scheduling_policy::pick(uint64_t model, const placement& where, int device) {
     // Among equally loaded cores, the one picked last: its thread is still
     // polling for work and its caches are warm (one job at a time, as Run
     // sends them, stays on one core instead of waking each in turn).
-    auto key = std::make_tuple(c.device >= 0 ? device_load_[c.device] : 0,
-                               c.in_flight, ~c.last_pick);
+    auto key = std::make_tuple(r.device >= 0 ? device_load_[r.device] : 0,
+                               r.in_flight, ~c.last_pick);
     if (!best || key < best_key) {
       best = i;
       best_key = key;
@@ -106,20 +124,24 @@ bool scheduling_policy::can_serve_on(uint64_t model, const placement& where,
 
 bool scheduling_policy::has_room() const {
   for (auto& c : cores_)
-    if (c.alive && !c.stalled && c.in_flight < depth_)
+    if (c.report.alive && !c.stalled && c.report.in_flight < depth_)
       return true;
   return false;
 }
 
 void scheduling_policy::started(size_t slot, int n) {
-  auto& c = cores_[slot];
-  c.in_flight += n;
-  if (c.device >= 0)
-    device_load_[c.device] += n;
+  cores_[slot].report.jobs += n;
+  add_load(cores_[slot].report, n);
 }
 
 void scheduling_policy::finished(size_t slot, int n) {
-  started(slot, -n);
+  add_load(cores_[slot].report, -n);
+}
+
+void scheduling_policy::add_load(core_report& r, int n) {
+  r.in_flight += n;
+  if (r.device >= 0)
+    device_load_[r.device] += n;
 }
 
 } // namespace actorrt

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -18,15 +19,18 @@ public:
   /// its mailbox, so it never idles for a scheduler round trip).
   explicit scheduling_policy(int depth = 2) : depth_(depth) {}
 
-  /// Adds a core; returns its slot number.
-  size_t add_core(int device, int core);
+  /// Adds a core, described by `report` (whose device, core, liveness,
+  /// load and lanes it keeps up to date from now on); returns its slot.
+  size_t add_core(core_report report);
   void set_alive(size_t slot, bool alive);
   /// A core that did not answer in time takes nothing new until it does.
   void set_stalled(size_t slot, bool stalled);
 
   /// What a core knows of a model: nothing, loading, ready, or refused.
   enum class lane { none, loading, ready, failed };
-  void set_lane(size_t slot, uint64_t model, lane state);
+  /// `backend`: the executor a ready lane runs, for the report.
+  void set_lane(size_t slot, uint64_t model, lane state,
+                std::string backend = {});
   void forget_model(uint64_t model);
 
   /// The least-loaded core that may take a job of `model`: alive, not
@@ -44,46 +48,46 @@ public:
   /// True when some living core has room at all.
   bool has_room() const;
 
+  /// `n` jobs were dispatched to core `slot` / answered by it.
   void started(size_t slot, int n = 1);
   void finished(size_t slot, int n = 1);
 
   size_t size() const {
     return cores_.size();
   }
-  int device_of(size_t slot) const {
-    return cores_[slot].device;
+  /// What is known of core `slot`.
+  const core_report& report(size_t slot) const {
+    return cores_[slot].report;
   }
-  int core_of(size_t slot) const {
-    return cores_[slot].core;
-  }
+  std::vector<core_report> reports() const;
   int in_flight(size_t slot) const {
-    return cores_[slot].in_flight;
+    return report(slot).in_flight;
   }
   bool alive(size_t slot) const {
-    return cores_[slot].alive;
+    return report(slot).alive;
   }
   /// Some core of `device` is alive.
   bool device_alive(int device) const;
 
 private:
-  struct core_load {
-    int device = 0;
-    int core = 0;
-    int in_flight = 0;
-    bool alive = true;
+  /// The one record of a core on this side: its report, and what only
+  /// picking needs.
+  struct core_state {
+    core_report report;
     bool stalled = false;
     uint64_t last_pick = 0;
     std::unordered_map<uint64_t, lane> lanes;
   };
 
-  bool eligible(const core_load& c, const placement& where, int device) const;
+  bool eligible(const core_state& c, const placement& where, int device) const;
+  void add_load(core_report& r, int n);
 
   int depth_;
   std::vector<int> device_load_; // jobs on each device's cores
   uint64_t picks_ = 0;
 
   bool can_serve_on(uint64_t model, const placement& where, int device) const;
-  std::vector<core_load> cores_;
+  std::vector<core_state> cores_;
 };
 
 } // namespace actorrt

@@ -19,12 +19,19 @@ using lane = scheduling_policy::lane;
 
 namespace {
 
+core_report core_at(int device, int core) {
+  core_report r;
+  r.device = device;
+  r.core = core;
+  return r;
+}
+
 /// A policy over `devices` × 3 cores with model 1 ready everywhere.
 scheduling_policy three_core_devices(int devices, int depth = 2) {
   scheduling_policy p{depth};
   for (int d = 0; d < devices; ++d)
     for (int c = 0; c < 3; ++c)
-      p.set_lane(p.add_core(d, c), 1, lane::ready);
+      p.set_lane(p.add_core(core_at(d, c)), 1, lane::ready);
   return p;
 }
 
@@ -40,7 +47,7 @@ TEST_CASE("the policy picks the least-loaded eligible core", "[actors]") {
     REQUIRE(slot);
     CHECK(p.in_flight(*slot) == 0);
     p.started(*slot);
-    ++per_device[p.device_of(*slot)];
+    ++per_device[p.report(*slot).device];
   }
   CHECK(per_device == std::vector<int>{3, 3});
   for (int i = 0; i < 6; ++i)
@@ -84,8 +91,8 @@ TEST_CASE("the policy honours devices, bound cores and dead cores",
   for (int i = 0; i < 2; ++i) {
     auto slot = p.pick(1, npu1_dev1, -1);
     REQUIRE(slot);
-    CHECK(p.device_of(*slot) == 1);
-    CHECK(p.core_of(*slot) == 1);
+    CHECK(p.report(*slot).device == 1);
+    CHECK(p.report(*slot).core == 1);
     p.started(*slot);
   }
   CHECK_FALSE(p.pick(1, npu1_dev1, -1));
@@ -98,14 +105,14 @@ TEST_CASE("the policy honours devices, bound cores and dead cores",
 TEST_CASE("the policy only routes a model to cores whose lane is ready",
           "[actors]") {
   scheduling_policy p{2};
-  auto a = p.add_core(0, 0);
-  auto b = p.add_core(0, 1);
+  auto a = p.add_core(core_at(0, 0));
+  auto b = p.add_core(core_at(0, 1));
   placement all;
   CHECK_FALSE(p.can_serve(7, all, -1)); // nowhere loaded
   p.set_lane(a, 7, lane::loading);
   CHECK(p.can_serve(7, all, -1)); // will be: the job waits
   CHECK_FALSE(p.pick(7, all, -1));
-  p.set_lane(a, 7, lane::ready);
+  p.set_lane(a, 7, lane::ready, "onnxruntime");
   p.set_lane(b, 7, lane::failed);
   for (int i = 0; i < 2; ++i) {
     auto slot = p.pick(7, all, -1);
@@ -113,14 +120,24 @@ TEST_CASE("the policy only routes a model to cores whose lane is ready",
     CHECK(*slot == a);
     p.started(*slot);
   }
+  // Its report is the policy's own record: the lanes it runs, its load.
+  CHECK(p.report(a).lanes
+        == std::map<uint64_t, std::string>{{7, "onnxruntime"}});
+  CHECK(p.report(b).lanes.empty());
+  CHECK(p.report(a).in_flight == 2);
+  CHECK(p.report(a).jobs == 2);
   CHECK_FALSE(p.pick(7, all, -1)); // b has room, but not the model
   p.set_stalled(a, true);
   p.finished(a, 2);
   CHECK_FALSE(p.pick(7, all, -1)); // a stalled: nothing new until it answers
   p.set_stalled(a, false);
   CHECK(p.pick(7, all, -1) == a);
+  p.started(a);
+  CHECK(p.reports()[a].in_flight == 1);
+  CHECK(p.reports()[a].jobs == 3);
   p.forget_model(7);
   CHECK_FALSE(p.can_serve(7, all, -1));
+  CHECK(p.report(a).lanes.empty());
 }
 
 TEST_CASE("admission blocks per device, shared by engines, and closes",
