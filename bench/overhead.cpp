@@ -58,12 +58,15 @@ int main(int argc, char** argv) {
       std::string(ACTORRT_MODEL_DIR) + "/tiny_cnn.onnx", "sim:3", opt);
     auto& ie = *engine;
     jobs_per_second(ie, jobs / 10, 1); // warm-up
+    // The aims: 300k jobs/s at DX-RT's default of 6, 1M at 100.
+    double target = buffer_count < 100 ? 300e3 : 1e6;
     for (int threads : thread_counts) {
       double rate = jobs_per_second(ie, jobs, threads);
       std::printf("buffer_count %3d, RunAsync -> callback, %d submitting "
-                  "thread(s): %9.0f jobs/s %6.2f us/job (target 1M jobs/s: "
-                  "ratio %.3f)\n",
-                  buffer_count, threads, rate, 1e6 / rate, rate / 1e6);
+                  "thread(s): %9.0f jobs/s %6.2f us/job (target %.0fk "
+                  "jobs/s: ratio %.3f)\n",
+                  buffer_count, threads, rate, 1e6 / rate, target / 1e3,
+                  rate / target);
     }
   }
   return 0;
