@@ -29,11 +29,13 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "actors/claim_budget.hpp"
 #include "core/errors.hpp"
 
 namespace actorrt {
@@ -213,10 +215,16 @@ public:
                     + X509_verify_cert_error_string(verified)
                 : why_);
   }
-  /// Up to `n` bytes; 0 or less when the stream ended (or timed out).
+  /// What read_some returns when the peer sent nothing within the timeout.
+  static constexpr long timed_out = -2;
+
+  /// Up to `n` bytes; timed_out, or 0 or less when the stream ended.
   long read_some(void* data, size_t n) {
-    if (!ssl_)
-      return ::recv(fd(), data, n, 0);
+    if (!ssl_) {
+      auto got = ::recv(fd(), data, n, 0);
+      return got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? timed_out
+                                                                  : got;
+    }
     auto* p = static_cast<uint8_t*>(data);
     long got = tls_call([&](SSL* s) { return SSL_read(s, p, int(n)); });
     // One record at most came: take the others OpenSSL already holds too,
@@ -260,7 +268,7 @@ public:
 
 private:
   /// `call` on the SSL object until it succeeds (its result) or fails (0
-  /// or less), waiting for the socket as OpenSSL asks.
+  /// or less; timed_out), waiting for the socket as OpenSSL asks.
   template <class Call>
   int tls_call(Call call) {
     for (;;) {
@@ -288,7 +296,7 @@ private:
       int n = ::poll(&p, 1, timeout_ms_);
       if (n == 0) {
         why_ = "timed out";
-        return -1;
+        return int(timed_out);
       }
       if (n < 0 && errno != EINTR)
         return -1;
@@ -451,11 +459,51 @@ private:
   std::string tail_; // of the current payload, at most `keep` bytes
 };
 
+/// What the frames of a gate's peers share: the bytes they may claim at
+/// once, and how long a peer may send nothing in the middle of a frame that
+/// holds a claim (`from`'s timeout).
+struct frame_claims {
+  claim_budget& budget;
+  std::chrono::milliseconds stall;
+};
+
+/// A frame's claim on the budget, held until its payload has passed whole
+/// (or the connection ends).
+class held_claim {
+public:
+  explicit held_claim(claim_budget& budget) : budget_(budget) {}
+  ~held_claim() {
+    release();
+  }
+  held_claim(const held_claim&) = delete;
+  held_claim& operator=(const held_claim&) = delete;
+
+  bool take(uint64_t n) {
+    bytes_ = budget_.take(n) ? n : 0;
+    return bytes_ == n;
+  }
+  void release() {
+    if (bytes_ > 0)
+      budget_.give(bytes_);
+    bytes_ = 0;
+  }
+  uint64_t bytes() const {
+    return bytes_;
+  }
+
+private:
+  claim_budget& budget_;
+  uint64_t bytes_ = 0;
+};
+
 /// Moves `from` to `to` until either ends; with `rules`, checks each
 /// frame's header before any of the frame passes, and stops (returning
-/// why) at the first that breaks them. Frames pass in batches: one read
-/// and one write for all that arrived.
-std::string pump(stream& from, stream& to, basp_rules* rules) {
+/// why) at the first that breaks them. A frame whose payload is not all in
+/// yet passes its header only with a claim on `claims` for that payload
+/// (waiting for it), and its peer must go on sending until it is whole.
+/// Frames pass in batches: one read and one write for all that arrived.
+std::string pump(stream& from, stream& to, basp_rules* rules,
+                 const frame_claims* claims = nullptr) {
   constexpr size_t capacity = 256 * 1024;
   std::vector<uint8_t> buffer(capacity);
   if (!rules) {
@@ -467,8 +515,17 @@ std::string pump(stream& from, stream& to, basp_rules* rules) {
   }
   size_t have = 0;   // bytes in the buffer
   uint64_t rest = 0; // of the current frame's payload, not yet in the buffer
+  std::optional<held_claim> claim;
+  if (claims)
+    claim.emplace(claims->budget);
   for (;;) {
     auto got = from.read_some(buffer.data() + have, capacity - have);
+    if (got == stream::timed_out && !(claim && claim->bytes() > 0))
+      continue; // a quiet peer between frames holds nothing
+    if (got == stream::timed_out)
+      return "sent nothing for " + std::to_string(claims->stall.count())
+             + " ms in the middle of a frame of "
+             + std::to_string(claim->bytes()) + " bytes";
     if (got <= 0)
       return "";
     have += size_t(got);
@@ -485,6 +542,15 @@ std::string pump(stream& from, stream& to, basp_rules* rules) {
         rest -= take;
         if (rest > 0)
           break;
+        if (claim && claim->bytes() > 0) {
+          // Whole now: CAF reads it at once, so its claim ends here.
+          if (!to.write_all(buffer.data(), pos))
+            return "";
+          claim->release();
+          std::memmove(buffer.data(), buffer.data() + pos, have - pos);
+          have -= pos;
+          pos = 0;
+        }
       }
       if (have - pos < basp_header_bytes)
         break;
@@ -493,6 +559,17 @@ std::string pump(stream& from, stream& to, basp_rules* rules) {
       if (!why.empty()) {
         to.write_all(buffer.data(), pos); // what came before it is good
         return why;
+      }
+      if (claim && payload > have - pos - basp_header_bytes) {
+        // CAF would hold the whole payload while the rest comes: what came
+        // before passes now, then the header waits for its claim.
+        if (!to.write_all(buffer.data(), pos))
+          return "";
+        std::memmove(buffer.data(), buffer.data() + pos, have - pos);
+        have -= pos;
+        pos = 0;
+        if (!claim->take(payload))
+          return ""; // the gate ends
       }
       pos += basp_header_bytes;
       rest = payload;
@@ -573,7 +650,7 @@ void spawn(thread_count& threads, F fn) {
 /// ends; the peer's frames follow `rules`. Returns why the peer was
 /// dropped, or "".
 std::string relay(thread_count& threads, stream& peer, stream& local,
-                  basp_rules rules) {
+                  basp_rules rules, const frame_claims& claims) {
   threads.track(peer.fd(), true);
   threads.track(local.fd(), true);
   std::string why;
@@ -583,7 +660,7 @@ std::string relay(thread_count& threads, stream& peer, stream& local,
     peer.shut();
     local.shut();
   });
-  why = pump(peer, local, &rules);
+  why = pump(peer, local, &rules, &claims);
   peer.shut();
   local.shut();
   back.join();
@@ -695,12 +772,24 @@ tls_files tls_files::from_environment() {
   return t;
 }
 
+// -- gate_limits -------------------------------------------------------------
+
+std::unique_ptr<claim_budget> gate_limits::make_budget() const {
+  if (max_claimed_bytes < max_frame_bytes)
+    throw InvalidArgument(
+      "a gate's budget of claimed bytes (" + std::to_string(max_claimed_bytes)
+      + ") is smaller than its largest message ("
+      + std::to_string(max_frame_bytes) + "): such a message could never pass");
+  return std::make_unique<claim_budget>(max_claimed_bytes);
+}
+
 // -- node_gate ---------------------------------------------------------------
 
 struct node_gate::state {
   node_token token;
   tls_context tls;
   gate_limits limits;
+  std::unique_ptr<claim_budget> budget;
   uint16_t caf_port = 0;
   listening net;
   std::atomic<int> pending{0};
@@ -816,11 +905,12 @@ struct node_gate::state {
       return failed(who, std::memcmp(answer, magic, 8) == 0
                            ? "wrong token"
                            : "not an ActorRT client");
-    peer.set_timeout(std::chrono::milliseconds(0));
+    peer.set_timeout(limits.stall_timeout);
     no_delay(peer.fd());
     stream local{connect_to("127.0.0.1", std::to_string(caf_port))};
     auto why = relay(net.threads, peer, local,
-                     basp_rules{client_handshake, limits.max_frame_bytes});
+                     basp_rules{client_handshake, limits.max_frame_bytes},
+                     {*budget, limits.stall_timeout});
     if (!why.empty())
       failed(who, why);
   }
@@ -833,6 +923,7 @@ node_gate::node_gate(const std::string& bind, uint16_t port, uint16_t caf_port,
   s.token = std::move(token);
   s.tls = make_tls_context(tls, true);
   s.limits = limits;
+  s.budget = limits.make_budget();
   s.caf_port = caf_port;
   auto* st = state_.get();
   s.net.open(
@@ -849,6 +940,7 @@ node_gate::node_gate(const std::string& bind, uint16_t port, uint16_t caf_port,
 }
 
 node_gate::~node_gate() {
+  state_->budget->close(); // frames waiting for a claim end too
   state_->net.close();
 }
 
@@ -863,6 +955,7 @@ struct client_gate::state {
   node_token token;
   tls_context tls;
   gate_limits limits;
+  std::unique_ptr<claim_budget> budget;
   listening net;
   mutable std::mutex mtx;
   std::string last_error;
@@ -916,10 +1009,11 @@ struct client_gate::state {
       return fail("node " + address
                   + " does not know the token: it is not "
                     "the node this client was configured for");
-    node.set_timeout(std::chrono::milliseconds(0));
+    node.set_timeout(limits.stall_timeout);
     fail("");
     auto why = relay(net.threads, node, local,
-                     basp_rules{server_handshake, limits.max_frame_bytes});
+                     basp_rules{server_handshake, limits.max_frame_bytes},
+                     {*budget, limits.stall_timeout});
     if (!why.empty())
       fail("dropped node " + address + ": " + why);
   }
@@ -934,6 +1028,7 @@ client_gate::client_gate(const std::string& address, node_token token,
   s.token = std::move(token);
   s.tls = make_tls_context(tls, false);
   s.limits = limits;
+  s.budget = limits.make_budget();
   auto* st = state_.get();
   s.net.open(
     "127.0.0.1", 0, [](const std::string&) { return true; },
@@ -949,6 +1044,7 @@ client_gate::client_gate(const std::string& address, node_token token,
 }
 
 client_gate::~client_gate() {
+  state_->budget->close();
   state_->net.close();
 }
 

@@ -56,9 +56,22 @@ struct tls_files {
   static tls_files from_environment();
 };
 
+class claim_budget;
+
 struct gate_limits {
   /// The largest BASP payload a peer may send (a job's inputs, a model).
   uint32_t max_frame_bytes = 1u << 30;
+  /// Payload bytes that frames still arriving may claim at once, over all
+  /// of a gate's peers: CAF allocates a frame's whole payload when its
+  /// header arrives, so this bounds what peers, authenticated ones too,
+  /// make the process hold for frames in transit. A frame that would pass
+  /// it waits (its peer with it) for earlier ones. At least
+  /// max_frame_bytes.
+  uint64_t max_claimed_bytes = 2ull << 30;
+  /// A peer that sends nothing for this long in the middle of a frame is
+  /// dropped, and its claim with it; the gate's writes to a peer that
+  /// reads nothing for this long fail too.
+  std::chrono::milliseconds stall_timeout{30000};
   /// Failed handshakes from one address within `failure_window` before it
   /// is refused for `ban`.
   int max_failures = 5;
@@ -68,6 +81,10 @@ struct gate_limits {
   std::chrono::milliseconds handshake_timeout{5000};
   /// Connections still in their handshake at once; more are closed.
   int max_pending = 32;
+
+  /// The budget of claimed bytes. Throws InvalidArgument when it is
+  /// smaller than max_frame_bytes.
+  std::unique_ptr<claim_budget> make_budget() const;
 };
 
 /// A node's gate: listens on `bind`:`port` (0: any free port) and lets

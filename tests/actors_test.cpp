@@ -5,6 +5,7 @@
 #include <onnx/onnx_pb.h>
 
 #include "actors/admission.hpp"
+#include "actors/claim_budget.hpp"
 #include "actors/engine_actor.hpp"
 #include "actors/job_table.hpp"
 #include "actors/runtime.hpp"
@@ -138,6 +139,51 @@ TEST_CASE("the policy only routes a model to cores whose lane is ready",
   p.forget_model(7);
   CHECK_FALSE(p.can_serve(7, all, -1));
   CHECK(p.report(a).lanes.empty());
+}
+
+TEST_CASE("a claim budget serves claims in turn and ends waits when closed",
+          "[actors]") {
+  claim_budget budget{100};
+  REQUIRE(budget.take(60));
+  std::vector<int> order;
+  std::mutex mtx;
+  auto claim = [&](int who, uint64_t n) {
+    return std::thread([&, who, n] {
+      if (budget.take(n)) {
+        std::lock_guard<std::mutex> guard{mtx};
+        order.push_back(who);
+      }
+    });
+  };
+  // Whether `n` claims wait (within 5 s).
+  auto waiting = [&](uint64_t n) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (budget.waiting() != n && std::chrono::steady_clock::now() < end)
+      std::this_thread::yield();
+    return budget.waiting() == n;
+  };
+  auto big = claim(1, 80);
+  // The big claim waits for 80 of which 40 are free; a small one that came
+  // after it waits behind it although 40 would do.
+  REQUIRE(waiting(1));
+  auto small = claim(2, 10);
+  CHECK(waiting(2));
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    CHECK(order.empty());
+  }
+  budget.give(60);
+  big.join();
+  small.join();
+  CHECK(order == std::vector<int>{1, 2});
+  CHECK(budget.available() == 10);
+  // Closing ends a wait that could never be served.
+  auto stuck = claim(3, 50);
+  CHECK(waiting(1));
+  budget.close();
+  stuck.join();
+  CHECK(order == std::vector<int>{1, 2});
+  CHECK_FALSE(budget.take(1));
 }
 
 TEST_CASE("admission blocks per device, shared by engines, and closes",

@@ -293,6 +293,60 @@ def test_a_message_claiming_a_huge_caf_byte_buffer_drops_the_peer(tmp_path):
     assert log.count("naming CAF's @charbuf") == 2
 
 
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) // 1024 for line in f
+                    if line.startswith("VmRSS:"))
+
+
+def test_messages_still_arriving_claim_no_more_than_the_budget(tmp_path):
+    # CAF holds a message's whole size from its header on: four clients
+    # that each start a 100 MiB message and stall held 400 MiB before.
+    fz = fuzz_tools()
+    token = tmp_path / "token"
+    token.write_bytes(fz.TOKEN + b"\n")
+    token.chmod(0o600)
+    node = Node("--token-file", str(token), "--max-message-mib", "100",
+                "--message-budget-mib", "150", "--stall-timeout-s", "2")
+    env = dict(os.environ, PYTHONPATH=PYTHONPATH, ACTORRT_DEVICES="none",
+               ACTORRT_NODE_TOKEN_FILE=str(token), ACTORRT_STATUS="off")
+    stalled = []
+    try:
+        recorded = fz.record_client_frames(node.port, env)
+        handshake_frame = b"".join(recorded[0])
+        direct = next(h for h, _ in recorded if h[0] == 2)
+        claim = 100 << 20
+        header = direct[:4] + struct.pack(">I", claim) + direct[8:]
+        base = rss_mib(node.p.pid)
+        started = time.monotonic()
+        for _ in range(4):
+            s = fz.connect(node.port)
+            fz.authenticate(s)
+            s.sendall(handshake_frame + header + bytes(1000))
+            stalled.append(s)
+        time.sleep(1)
+        # One claim of 100 MiB fits the budget of 150; the others wait.
+        assert rss_mib(node.p.pid) - base < 200
+        # The first stalls for 2 s mid-message: dropped, its claim freed.
+        stalled[0].settimeout(10)
+        with pytest.raises(OSError):
+            while stalled[0].recv(65536):
+                pass
+            raise ConnectionResetError("closed")
+        assert time.monotonic() - started >= 1.5
+        for s in stalled[1:]:
+            s.close()
+        assert node.alive()
+        r = run_client(node.port, ACTORRT_NODE_TOKEN_FILE=str(token))
+        assert r.returncode == 0 and "served 20" in r.stdout, r.stderr
+    finally:
+        for s in stalled:
+            s.close()
+        log = node.stop()
+    assert ("sent nothing for 2000 ms in the middle of a frame of "
+            f"{100 << 20} bytes") in log
+
+
 def test_open_listening_needs_tls_a_token_or_insecure(tmp_path, token_file):
     r = subprocess.run([NODE, "--bind", "0.0.0.0", "--port", "0"],
                        capture_output=True, text=True, timeout=30)

@@ -89,6 +89,20 @@ int main(int argc, char** argv) {
                 "the largest message a client may send (a job's inputs, a "
                 "model), MiB")
     ->check(CLI::Range(1, 4095));
+  uint64_t claimed_mib = 2048;
+  app
+    .add_option("--message-budget-mib", claimed_mib,
+                "bytes that messages still arriving may claim at once, over "
+                "all clients (the process holds a message's whole size from "
+                "its first bytes; more waits), MiB, at least "
+                "--max-message-mib")
+    ->check(CLI::Range(1, 1 << 20));
+  int stall_s = 30;
+  app
+    .add_option("--stall-timeout-s", stall_s,
+                "drop a client that sends nothing for this long in the "
+                "middle of a message, or reads nothing for this long")
+    ->check(CLI::Range(1, 3600));
   usage_bounds bounds, all;
   all.max_models = 128;
   all.max_model_bytes = 8ull << 30;
@@ -170,6 +184,11 @@ int main(int argc, char** argv) {
       throw InvalidArgument("--announce with --bind " + bind
                             + " needs --advertise ADDR:PORT: the address "
                               "clients reach this node at");
+    if (claimed_mib < max_frame_mib)
+      throw InvalidArgument(
+        "--message-budget-mib " + std::to_string(claimed_mib)
+        + " is below --max-message-mib " + std::to_string(max_frame_mib)
+        + ": a message of the largest size could never pass");
     auto specs = devices.empty() ? default_devices() : parse_devices(devices);
     if (specs.empty())
       throw InvalidArgument("a node needs at least one device");
@@ -220,6 +239,8 @@ int main(int argc, char** argv) {
     auto bound = publish_node(sys, served);
     gate_limits limits;
     limits.max_frame_bytes = max_frame_mib << 20;
+    limits.max_claimed_bytes = claimed_mib << 20;
+    limits.stall_timeout = std::chrono::seconds(stall_s);
     std::string who
       = tls.enabled() && token ? "a certificate of --tls-ca and the token"
         : tls.enabled()        ? "a certificate of --tls-ca"
