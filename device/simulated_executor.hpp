@@ -60,11 +60,15 @@ public:
 
 private:
   void misbehave();
+  /// Returns at `deadline`, not later by the kernel's wake-up delay.
+  void wait_until(std::chrono::steady_clock::time_point deadline);
 
   simulated_settings settings_;
   std::chrono::nanoseconds latency_;
   bool faulty_; // die_after and stall_after apply to this core
   int64_t jobs_ = 0;
+  /// How late sleeps end here lately (a moving average).
+  std::chrono::nanoseconds late_{std::chrono::microseconds(50)};
   std::mt19937_64 draws_;
 };
 
