@@ -245,22 +245,41 @@ def fuzz_tools():
     return fz
 
 
-def peak_rss_mib(pid):
+def memory_mib(pid, field="VmHWM"):
+    """A process's memory figure from /proc (VmHWM: its peak RSS)."""
     with open(f"/proc/{pid}/status") as f:
         return next(int(line.split()[1]) // 1024 for line in f
-                    if line.startswith("VmHWM:"))
+                    if line.startswith(field + ":"))
+
+
+def assert_dropped(s):
+    """The node closes `s`: it ends or is reset, before `s` times out."""
+    try:
+        while s.recv(65536):
+            pass
+    except socket.timeout:
+        pytest.fail("the node did not drop the connection")
+    except OSError:
+        pass  # reset
+
+
+def fuzzed_node(tmp_path, *args):
+    """The fuzzer's tools, a node that needs their token (with `args`),
+    and a client environment holding it."""
+    fz = fuzz_tools()
+    token = tmp_path / "token"
+    token.write_bytes(fz.TOKEN + b"\n")
+    token.chmod(0o600)
+    node = Node("--token-file", str(token), *args)
+    env = dict(os.environ, PYTHONPATH=PYTHONPATH, ACTORRT_DEVICES="none",
+               ACTORRT_NODE_TOKEN_FILE=str(token), ACTORRT_STATUS="off")
+    return fz, node, env
 
 
 def test_a_message_claiming_a_huge_caf_byte_buffer_drops_the_peer(tmp_path):
     # CAF 0.17 sizes a std::vector<char> ("@charbuf") to its claim before
     # reading it: 24 bytes claiming 2 GiB took a node to 1.7 GB before.
-    fz = fuzz_tools()
-    token = tmp_path / "token"
-    token.write_bytes(fz.TOKEN + b"\n")
-    token.chmod(0o600)
-    node = Node("--token-file", str(token))
-    env = dict(os.environ, PYTHONPATH=PYTHONPATH, ACTORRT_DEVICES="none",
-               ACTORRT_NODE_TOKEN_FILE=str(token), ACTORRT_STATUS="off")
+    fz, node, env = fuzzed_node(tmp_path)
     try:
         recorded = fz.record_client_frames(node.port, env)
         handshake_frame = b"".join(recorded[0])
@@ -279,37 +298,24 @@ def test_a_message_claiming_a_huge_caf_byte_buffer_drops_the_peer(tmp_path):
                 s.sendall(frame[split:])
             else:
                 s.sendall(frame)
-            with pytest.raises(OSError):  # dropped (or a timeout: fails below)
-                while s.recv(65536):
-                    pass
-                raise ConnectionResetError("closed")
+            assert_dropped(s)
             s.close()
         assert node.alive()
-        assert peak_rss_mib(node.p.pid) < 500
-        r = run_client(node.port, ACTORRT_NODE_TOKEN_FILE=str(token))
+        assert memory_mib(node.p.pid) < 500
+        r = run_client(node.port,
+                       ACTORRT_NODE_TOKEN_FILE=env["ACTORRT_NODE_TOKEN_FILE"])
         assert r.returncode == 0 and "served 20" in r.stdout, r.stderr
     finally:
         log = node.stop()
     assert log.count("naming CAF's @charbuf") == 2
 
 
-def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(line.split()[1]) // 1024 for line in f
-                    if line.startswith("VmRSS:"))
-
-
 def test_messages_still_arriving_claim_no_more_than_the_budget(tmp_path):
     # CAF holds a message's whole size from its header on: four clients
     # that each start a 100 MiB message and stall held 400 MiB before.
-    fz = fuzz_tools()
-    token = tmp_path / "token"
-    token.write_bytes(fz.TOKEN + b"\n")
-    token.chmod(0o600)
-    node = Node("--token-file", str(token), "--max-message-mib", "100",
-                "--message-budget-mib", "150", "--stall-timeout-s", "2")
-    env = dict(os.environ, PYTHONPATH=PYTHONPATH, ACTORRT_DEVICES="none",
-               ACTORRT_NODE_TOKEN_FILE=str(token), ACTORRT_STATUS="off")
+    fz, node, env = fuzzed_node(tmp_path, "--max-message-mib", "100",
+                                "--message-budget-mib", "150",
+                                "--stall-timeout-s", "2")
     stalled = []
     try:
         recorded = fz.record_client_frames(node.port, env)
@@ -317,7 +323,7 @@ def test_messages_still_arriving_claim_no_more_than_the_budget(tmp_path):
         direct = next(h for h, _ in recorded if h[0] == 2)
         claim = 100 << 20
         header = direct[:4] + struct.pack(">I", claim) + direct[8:]
-        base = rss_mib(node.p.pid)
+        base = memory_mib(node.p.pid, "VmRSS")
         started = time.monotonic()
         for _ in range(4):
             s = fz.connect(node.port)
@@ -326,18 +332,16 @@ def test_messages_still_arriving_claim_no_more_than_the_budget(tmp_path):
             stalled.append(s)
         time.sleep(1)
         # One claim of 100 MiB fits the budget of 150; the others wait.
-        assert rss_mib(node.p.pid) - base < 200
+        assert memory_mib(node.p.pid, "VmRSS") - base < 200
         # The first stalls for 2 s mid-message: dropped, its claim freed.
         stalled[0].settimeout(10)
-        with pytest.raises(OSError):
-            while stalled[0].recv(65536):
-                pass
-            raise ConnectionResetError("closed")
+        assert_dropped(stalled[0])
         assert time.monotonic() - started >= 1.5
         for s in stalled[1:]:
             s.close()
         assert node.alive()
-        r = run_client(node.port, ACTORRT_NODE_TOKEN_FILE=str(token))
+        r = run_client(node.port,
+                       ACTORRT_NODE_TOKEN_FILE=env["ACTORRT_NODE_TOKEN_FILE"])
         assert r.returncode == 0 and "served 20" in r.stdout, r.stderr
     finally:
         for s in stalled:
