@@ -15,7 +15,8 @@ namespace actorrt {
 
 class claim_budget {
 public:
-  explicit claim_budget(uint64_t capacity) : free_(capacity) {}
+  explicit claim_budget(uint64_t capacity)
+    : capacity_(capacity), free_(capacity) {}
 
   /// Takes `n` bytes (at most the capacity), waiting for them in turn.
   /// False when the budget was closed meanwhile (the gate ends).
@@ -24,6 +25,9 @@ public:
   /// Ends every wait, now and later, with false.
   void close();
 
+  uint64_t capacity() const {
+    return capacity_;
+  }
   /// Bytes not claimed now.
   uint64_t available() const;
   /// Claims waiting for their turn or their bytes.
@@ -32,6 +36,7 @@ public:
 private:
   mutable std::mutex mtx_;
   std::condition_variable turn_;
+  const uint64_t capacity_;
   uint64_t free_;
   uint64_t next_ticket_ = 0, serving_ = 0;
   bool closed_ = false;

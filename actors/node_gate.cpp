@@ -948,6 +948,10 @@ uint16_t node_gate::port() const {
   return state_->net.port;
 }
 
+const claim_budget& node_gate::budget() const {
+  return *state_->budget;
+}
+
 // -- client_gate -------------------------------------------------------------
 
 struct client_gate::state {

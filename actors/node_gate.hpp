@@ -102,6 +102,8 @@ public:
   node_gate& operator=(const node_gate&) = delete;
 
   uint16_t port() const;
+  /// The budget its peers' frames claim (see gate_limits).
+  const claim_budget& budget() const;
 
   struct state;
 

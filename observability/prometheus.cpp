@@ -97,4 +97,19 @@ std::string prometheus_text(const process_metrics& counters,
   return out.str();
 }
 
+std::string prometheus_gate_text(uint64_t claimed, uint64_t budget,
+                                 uint64_t waiting) {
+  std::ostringstream out;
+  family(out, "actorrt_gate_claimed_bytes", "gauge",
+         "Bytes that messages still arriving claim now (held until whole).");
+  out << "actorrt_gate_claimed_bytes " << claimed << '\n';
+  family(out, "actorrt_gate_budget_bytes", "gauge",
+         "Bytes that messages still arriving may claim at once.");
+  out << "actorrt_gate_budget_bytes " << budget << '\n';
+  family(out, "actorrt_gate_waiting_messages", "gauge",
+         "Messages whose header waits for a claim on the budget.");
+  out << "actorrt_gate_waiting_messages " << waiting << '\n';
+  return out.str();
+}
+
 } // namespace actorrt

@@ -17,4 +17,9 @@ std::string prometheus_text(const process_metrics& counters,
                             const std::vector<core_report>& cores,
                             const std::string& host);
 
+/// A worker node's gate: bytes that messages still arriving claim, its
+/// budget for them, and messages waiting for a claim.
+std::string prometheus_gate_text(uint64_t claimed, uint64_t budget,
+                                 uint64_t waiting);
+
 } // namespace actorrt

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import importlib.util
 import os
+import re
 import socket
 import ssl
 import struct
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.request
 
 import pytest
 
@@ -315,7 +317,16 @@ def test_messages_still_arriving_claim_no_more_than_the_budget(tmp_path):
     # that each start a 100 MiB message and stall held 400 MiB before.
     fz, node, env = fuzzed_node(tmp_path, "--max-message-mib", "100",
                                 "--message-budget-mib", "150",
-                                "--stall-timeout-s", "2")
+                                "--stall-timeout-s", "2",
+                                "--metrics", "127.0.0.1:0")
+    metrics_at = re.search(r"metrics at (http://\S+)",
+                           node.p.stderr.readline()).group(1)
+
+    def gate(name):
+        text = urllib.request.urlopen(metrics_at, timeout=10).read().decode()
+        return int(re.search(rf"^actorrt_gate_{name} (\d+)$", text,
+                             re.M).group(1))
+
     stalled = []
     try:
         recorded = fz.record_client_frames(node.port, env)
@@ -333,12 +344,19 @@ def test_messages_still_arriving_claim_no_more_than_the_budget(tmp_path):
         time.sleep(1)
         # One claim of 100 MiB fits the budget of 150; the others wait.
         assert memory_mib(node.p.pid, "VmRSS") - base < 200
+        assert gate("budget_bytes") == 150 << 20
+        assert gate("claimed_bytes") == claim
+        assert gate("waiting_messages") == 3
         # The first stalls for 2 s mid-message: dropped, its claim freed.
         stalled[0].settimeout(10)
         assert_dropped(stalled[0])
         assert time.monotonic() - started >= 1.5
         for s in stalled[1:]:
             s.close()
+        deadline = time.monotonic() + 10
+        while gate("claimed_bytes") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert gate("claimed_bytes") == 0 and gate("waiting_messages") == 0
         assert node.alive()
         r = run_client(node.port,
                        ACTORRT_NODE_TOKEN_FILE=env["ACTORRT_NODE_TOKEN_FILE"])

@@ -17,6 +17,7 @@
 #include <CLI/CLI.hpp>
 #include <caf/io/all.hpp>
 
+#include "actors/claim_budget.hpp"
 #include "actors/local_service.hpp"
 #include "actors/node_actor.hpp"
 #include "actors/node_discovery.hpp"
@@ -224,17 +225,6 @@ int main(int argc, char** argv) {
     stopping.all.push_back(caf::actor_cast<caf::actor>(served));
     for (auto& core : cores)
       stopping.all.push_back(caf::actor_cast<caf::actor>(core));
-    auto metrics_text
-      = [&counters = *counters, &reports = reports, host = host_name(sys)] {
-          return prometheus_text(counters, reports, host);
-        };
-    auto endpoint
-      = metrics_address.empty()
-          ? metrics_endpoint_from_environment(metrics_text)
-          : std::make_unique<metrics_endpoint>(metrics_address, metrics_text);
-    if (endpoint && !metrics_address.empty())
-      std::fprintf(stderr, "actorrt-node: metrics at http://%s/metrics\n",
-                   endpoint->address().c_str());
     // CAF listens on loopback only; the gate on `bind`.
     auto bound = publish_node(sys, served);
     gate_limits limits;
@@ -250,6 +240,20 @@ int main(int argc, char** argv) {
     auto token_copy = token; // announcements prove it to clients too
     auto gate = std::make_unique<node_gate>(bind, port, bound, std::move(token),
                                             tls, limits);
+    auto metrics_text = [&counters = *counters, &reports = reports,
+                         host = host_name(sys), &budget = gate->budget()] {
+      return prometheus_text(counters, reports, host)
+             + prometheus_gate_text(budget.capacity() - budget.available(),
+                                    budget.capacity(), budget.waiting());
+    };
+    // Ends before the gate, whose budget it reads.
+    auto endpoint
+      = metrics_address.empty()
+          ? metrics_endpoint_from_environment(metrics_text)
+          : std::make_unique<metrics_endpoint>(metrics_address, metrics_text);
+    if (endpoint && !metrics_address.empty())
+      std::fprintf(stderr, "actorrt-node: metrics at http://%s/metrics\n",
+                   endpoint->address().c_str());
     if (advertise.empty())
       advertise = bind + ":" + std::to_string(gate->port());
     for (auto& client : announce)
@@ -268,6 +272,7 @@ int main(int argc, char** argv) {
     // those taken finish and their results reach their clients. Bounded;
     // a second signal stops at once.
     drain(*node_book, std::chrono::seconds(drain_seconds), stop);
+    endpoint.reset();
     gate.reset(); // no new client gets in; connections in it end
     sys.middleman().unpublish(served, bound);
     // The stop is bounded: CAF's teardown can wait for a core's last
