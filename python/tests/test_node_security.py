@@ -369,6 +369,37 @@ def test_messages_still_arriving_claim_no_more_than_the_budget(tmp_path):
             f"{100 << 20} bytes") in log
 
 
+@pytest.mark.parametrize("tls", [False, True])
+def test_a_quiet_peer_outlives_the_stall_timeout(tmp_path, token_file, tls):
+    # The stall timeout is for a peer that stops in the middle of a message;
+    # one that is quiet between messages stays, over TLS too. (CAF's own
+    # heartbeats keep a real client from ever being quiet this long.)
+    flags, context = ["--token-file", token_file, "--stall-timeout-s", "1"], None
+    if tls:
+        certs, ca = make_certificates(tmp_path)
+        flags += ["--tls-cert", certs["node"][0], "--tls-key", certs["node"][1],
+                  "--tls-ca", ca]
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.load_verify_locations(ca)
+        context.load_cert_chain(*certs["client"])
+    node = Node(*flags)
+    try:
+        s, verdict = handshake(node.port, TOKEN, tls=context)
+        assert verdict == b"\1"
+        s.settimeout(0.2)
+        quiet_until = time.monotonic() + 2.5
+        while time.monotonic() < quiet_until:
+            try:
+                assert s.recv(65536), "the node closed a quiet connection"
+            except socket.timeout:
+                pass
+        s.close()
+    finally:
+        log = node.stop()
+    assert "sent nothing" not in log, log
+
+
 def test_open_listening_needs_tls_a_token_or_insecure(tmp_path, token_file):
     r = subprocess.run([NODE, "--bind", "0.0.0.0", "--port", "0"],
                        capture_output=True, text=True, timeout=30)
