@@ -172,6 +172,7 @@ npu_core_actor::behavior_type core_guard(npu_core_actor::pointer self,
       // ends unanswered (its client left): the handlers own the count.
       auto held = std::make_shared<queued_jobs>(client, node, allowed.size());
       batch.jobs = std::move(allowed);
+      batch.sent = now_ns(); // on this host's clock
       auto answer = self->make_response_promise<uint64_t>();
       self->request(core, caf::infinite, run_atom::value, std::move(batch))
         .then([answer, all, held](uint64_t) mutable { answer.deliver(all); },

@@ -183,6 +183,9 @@ struct job_batch {
   std::vector<job> jobs;
   int device = -1;
   int core = -1;
+  /// now_ns() when it was sent to its core, stamped on the core's host by
+  /// the sender there (not carried over the network: 0 on arrival).
+  int64_t sent = 0;
 };
 
 /// One per NPU core, detached: loads lanes (answering with the failure, or

@@ -111,6 +111,7 @@ private:
         = attach(l.runs->output_metas(), std::move(j.outputs), j.batch);
       work[k].deadline = j.deadline;
       work[k].control = std::move(j.control);
+      work[k].queued = group_[call[k].batch].batch.sent;
     }
     if (merge)
       run_merged(*l.lane, work, l.max_batch, l.merged_inputs);
@@ -125,8 +126,10 @@ private:
                                                + done.error.message});
         continue;
       }
-      r.dispatched = dispatched;
       r.started = done.started ? done.started : dispatched;
+      // A device with a queue may have started it before this thread got
+      // to it (a simulated core does).
+      r.dispatched = std::min(dispatched, r.started);
       r.finished = done.finished ? done.finished : now_ns();
       r.run_jobs = done.run_jobs;
       r.first_in_run = done.first_in_run;

@@ -82,6 +82,7 @@ void send_batch(self_ptr self, size_t slot, job_batch batch) {
   schedule_tick(self);
   // Dead cores answer with an error (CAF bounces requests to them); stalled
   // ones are caught by the tick.
+  batch.sent = now_ns();
   self
     ->request(st.cores[slot], caf::infinite, run_atom::value, std::move(batch))
     .then(

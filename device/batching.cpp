@@ -26,6 +26,13 @@ lane_job merge(const std::vector<lane_job>& jobs,
                std::vector<blob>& reuse) {
   lane_job call;
   auto& first = jobs[members.front()];
+  bool known = true; // the call can start once all its jobs have come
+  for (auto j : members) {
+    known = known && jobs[j].queued != 0;
+    call.queued = std::max(call.queued, jobs[j].queued);
+  }
+  if (!known)
+    call.queued = 0;
   reuse.resize(std::max(reuse.size(), first.inputs.size()));
   for (size_t k = 0; k < first.inputs.size(); ++k) {
     auto whole = of_batch(first.inputs[k], n);

@@ -38,6 +38,9 @@ struct lane_job {
   /// none) or cancelled does not start, and ends with that error, unrun.
   int64_t deadline = 0;
   std::shared_ptr<job_control> control;
+  /// When it was sent to its core (now_ns(); 0: not known): a device with a
+  /// queue starts it as soon as the one before it ends.
+  int64_t queued = 0;
 
   /// Whether it may start now; otherwise it is marked ended unrun.
   bool admit(int64_t now) {

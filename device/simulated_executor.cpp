@@ -104,30 +104,62 @@ simulated_executor::simulated_executor(const model& m,
     faulty_(core >= 0 && core < 32 && (settings.fault_cores >> core) & 1u),
     draws_(settings.seed * 1000003u + static_cast<uint64_t>(core)) {}
 
-void simulated_executor::misbehave() {
+bool simulated_executor::misbehave() {
   ++jobs_;
   if (faulty_ && settings_.die_after >= 0 && jobs_ > settings_.die_after)
     throw lane_lost("simulated NPU core crashed (die_after="
                     + std::to_string(settings_.die_after) + ")");
-  if (faulty_ && settings_.stall_after >= 0
-      && jobs_ == settings_.stall_after + 1)
+  bool stall = faulty_ && settings_.stall_after >= 0
+               && jobs_ == settings_.stall_after + 1;
+  if (stall)
     std::this_thread::sleep_for(settings_.stall_for);
   if (settings_.fail_rate > 0
       && std::uniform_real_distribution<double>(0, 1)(draws_)
            < settings_.fail_rate)
     throw DeviceIO(
       "simulated NPU fault (fail=" + std::to_string(settings_.fail_rate) + ")");
+  return stall;
 }
 
 int64_t simulated_executor::run(const tensors& inputs, tensors& outputs) {
-  auto started = now_ns();
+  auto now = now_ns();
+  // Sent while the device still ran the one before: it was next in the
+  // device's queue, and started when that one ended.
+  bool next = latency_.count() > 0 && queued_ != 0 && queued_ <= last_end_;
+  queued_ = 0;
+  auto started = next ? last_end_ : now;
+  compute(inputs, outputs, started);
+  return started;
+}
+
+void simulated_executor::run_batch(std::vector<lane_job>& jobs) {
+  for (auto& j : jobs) {
+    if (!j.admit(now_ns()))
+      continue;
+    queued_ = j.queued;
+    try {
+      j.started = run(j.inputs, j.outputs);
+      j.finished = std::max(last_end_, j.started); // the device's time
+    } catch (const lane_lost&) {
+      throw;
+    } catch (...) {
+      j.error = failure::from_current_exception();
+      j.finished = now_ns();
+    }
+  }
+}
+
+int64_t simulated_executor::compute(const tensors& inputs, tensors& outputs,
+                                    int64_t start) {
+  if (misbehave())
+    start = now_ns(); // it computes once the stall is over
   int64_t n = 1;
   if (!inputs.empty() && inputs.front().info().dynamic_batch)
     n = std::max<int64_t>(inputs.front().info().shape.at(0), 1);
-  auto deadline = std::chrono::steady_clock::now()
-                  + std::chrono::duration_cast<std::chrono::nanoseconds>(
-                    latency_ * (1 + settings_.batch_cost * double(n - 1)));
-  misbehave();
+  auto end = start
+             + std::chrono::duration_cast<std::chrono::nanoseconds>(
+                 latency_ * (1 + settings_.batch_cost * double(n - 1)))
+                 .count();
   for (auto& out : outputs) {
     auto& bytes = output_memory(out);
     auto per = out.info().dynamic_batch ? n : 1;
@@ -142,8 +174,10 @@ int64_t simulated_executor::run(const tensors& inputs, tensors& outputs) {
     }
   }
   if (latency_.count() > 0)
-    wait_until(deadline);
-  return started;
+    wait_until(std::chrono::steady_clock::time_point(
+      std::chrono::nanoseconds(end))); // now_ns() is steady_clock's
+  last_end_ = end;
+  return end;
 }
 
 void simulated_executor::wait_until(

@@ -54,12 +54,19 @@ public:
     return "simulated-npu";
   }
   int64_t run(const tensors& inputs, tensors& outputs) override;
+  /// Like an NPU with a queue: a job sent to the core while the one before
+  /// it ran starts when that one ends, however late this host's thread
+  /// gets to it; its times are the device's.
+  void run_batch(std::vector<lane_job>& jobs) override;
   bool is_simulated() const override {
     return true;
   }
 
 private:
-  void misbehave();
+  /// One call that starts at `start` (now_ns()): when it ends.
+  int64_t compute(const tensors& inputs, tensors& outputs, int64_t start);
+  /// The faults asked for: throws, or stalls (true) or not (false).
+  bool misbehave();
   /// Returns at `deadline`, not later by the kernel's wake-up delay.
   void wait_until(std::chrono::steady_clock::time_point deadline);
 
@@ -69,6 +76,8 @@ private:
   int64_t jobs_ = 0;
   /// How late sleeps end here lately (a moving average).
   std::chrono::nanoseconds late_{std::chrono::microseconds(50)};
+  int64_t last_end_ = 0; // when the device's latest call ended (now_ns())
+  int64_t queued_ = 0;   // when the job run() is given was sent (0: unknown)
   std::mt19937_64 draws_;
 };
 

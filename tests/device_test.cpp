@@ -184,6 +184,43 @@ TEST_CASE("the simulated NPU echoes input 0 and honours its latency",
   CHECK(by_macs.gmacs_per_second == 1.0);
 }
 
+TEST_CASE("the simulated NPU runs a queued job when the one before it ends, "
+          "however late its thread comes",
+          "[device]") {
+  auto m = model::load(model_path("tiny_cnn"));
+  simulated_executor sim{*m, simulated_settings::parse("20ms"), 0};
+  auto job = [&](int64_t queued) {
+    std::vector<lane_job> jobs(1);
+    jobs[0].inputs = random_inputs(*m, 1);
+    jobs[0].outputs = attach(m->output_metas(), {});
+    jobs[0].queued = queued;
+    return jobs;
+  };
+  const int64_t ms = 1000000;
+  auto sent = now_ns();
+  auto first = job(sent), second = job(sent);
+  sim.run_batch(first);
+  CHECK(first[0].finished - first[0].started == 20 * ms);
+  // Its thread comes 15 ms late; the device started the next at once.
+  std::this_thread::sleep_for(std::chrono::milliseconds(15));
+  sim.run_batch(second);
+  CHECK(second[0].started == first[0].finished);
+  CHECK(second[0].finished == first[0].finished + 20 * ms);
+  CHECK(now_ns() >= second[0].finished); // never ahead of its model
+  // One sent after the device fell idle starts when it is run.
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto late = job(now_ns());
+  auto before = now_ns();
+  sim.run_batch(late);
+  CHECK(late[0].started >= before);
+  CHECK(late[0].finished - late[0].started == 20 * ms);
+  // Without a sending time, as before: from when it is run.
+  auto unknown = job(0);
+  before = now_ns();
+  sim.run_batch(unknown);
+  CHECK(unknown[0].started >= before);
+}
+
 TEST_CASE("simulated NPU faults: failures, a crash, a stall, on the cores "
           "named",
           "[device]") {
