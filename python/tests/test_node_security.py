@@ -354,7 +354,8 @@ def test_messages_still_arriving_claim_no_more_than_the_budget(tmp_path):
         for s in stalled[1:]:
             s.close()
         deadline = time.monotonic() + 10
-        while gate("claimed_bytes") and time.monotonic() < deadline:
+        while ((gate("claimed_bytes") or gate("waiting_messages"))
+               and time.monotonic() < deadline):
             time.sleep(0.05)
         assert gate("claimed_bytes") == 0 and gate("waiting_messages") == 0
         assert node.alive()
