@@ -518,18 +518,28 @@ std::string pump(stream& from, stream& to, basp_rules* rules,
   std::optional<held_claim> claim;
   if (claims)
     claim.emplace(claims->budget);
+  size_t pos = 0; // what may pass: whole headers checked, payload bytes
+  // Writes what may pass and keeps the rest at the buffer's start.
+  auto pass = [&] {
+    if (!to.write_all(buffer.data(), pos))
+      return false;
+    std::memmove(buffer.data(), buffer.data() + pos, have - pos);
+    have -= pos;
+    pos = 0;
+    return true;
+  };
   for (;;) {
     auto got = from.read_some(buffer.data() + have, capacity - have);
-    if (got == stream::timed_out && !(claim && claim->bytes() > 0))
-      continue; // a quiet peer between frames holds nothing
-    if (got == stream::timed_out)
+    if (got == stream::timed_out) {
+      if (!claim || claim->bytes() == 0)
+        continue; // a quiet peer between frames holds nothing
       return "sent nothing for " + std::to_string(claims->stall.count())
              + " ms in the middle of a frame of "
              + std::to_string(claim->bytes()) + " bytes";
+    }
     if (got <= 0)
       return "";
     have += size_t(got);
-    size_t pos = 0; // what may pass: whole headers checked, payload bytes
     for (;;) {
       if (rest > 0) {
         auto take = std::min<uint64_t>(rest, have - pos);
@@ -544,12 +554,9 @@ std::string pump(stream& from, stream& to, basp_rules* rules,
           break;
         if (claim && claim->bytes() > 0) {
           // Whole now: CAF reads it at once, so its claim ends here.
-          if (!to.write_all(buffer.data(), pos))
+          if (!pass())
             return "";
           claim->release();
-          std::memmove(buffer.data(), buffer.data() + pos, have - pos);
-          have -= pos;
-          pos = 0;
         }
       }
       if (have - pos < basp_header_bytes)
@@ -563,21 +570,16 @@ std::string pump(stream& from, stream& to, basp_rules* rules,
       if (claim && payload > have - pos - basp_header_bytes) {
         // CAF would hold the whole payload while the rest comes: what came
         // before passes now, then the header waits for its claim.
-        if (!to.write_all(buffer.data(), pos))
+        if (!pass())
           return "";
-        std::memmove(buffer.data(), buffer.data() + pos, have - pos);
-        have -= pos;
-        pos = 0;
         if (!claim->take(payload))
           return ""; // the gate ends
       }
       pos += basp_header_bytes;
       rest = payload;
     }
-    if (!to.write_all(buffer.data(), pos))
+    if (!pass())
       return "";
-    std::memmove(buffer.data(), buffer.data() + pos, have - pos);
-    have -= pos;
   }
 }
 

@@ -81,9 +81,7 @@ public:
   /// (optional) Runs several jobs; a backend that computes a batch at once
   /// overrides it. Each job's failure is its own.
   virtual void run_batch(std::vector<lane_job>& jobs) {
-    run_each(jobs, [this](const tensors& inputs, tensors& outputs) {
-      return run(inputs, outputs);
-    });
+    run_each(jobs, [this](lane_job& j) { return run(j.inputs, j.outputs); });
   }
 
   /// (optional) True when no real compute happens: results are not outputs
@@ -93,21 +91,25 @@ public:
   }
 
 protected:
-  /// Runs `jobs` one after another with `run_one` (which returns when its
-  /// compute began); each job's failure is its own, a lost lane ends all.
+  /// Runs `jobs` one after another with `run_one(job)` (which returns when
+  /// its compute began, and may say when it ended: else it ended on
+  /// return); each job's failure is its own, a lost lane ends all.
   template <class F>
   static void run_each(std::vector<lane_job>& jobs, F run_one) {
     for (auto& j : jobs) {
       if (!j.admit(now_ns()))
         continue;
+      j.finished = 0;
       try {
-        j.started = run_one(j.inputs, j.outputs);
+        j.started = run_one(j);
       } catch (const lane_lost&) {
         throw;
       } catch (...) {
         j.error = failure::from_current_exception();
+        j.finished = 0;
       }
-      j.finished = now_ns();
+      if (j.finished == 0)
+        j.finished = now_ns();
     }
   }
 };

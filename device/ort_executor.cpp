@@ -202,9 +202,8 @@ void ort_executor::run_batch(std::vector<lane_job>& jobs) {
   // thread without handing the slot (and the CPU) to another lane between
   // them.
   cpu_slots::lease slot{cpu_slots::host()};
-  run_each(jobs, [this](const tensors& inputs, tensors& outputs) {
-    return timed_forward(inputs, outputs);
-  });
+  run_each(jobs,
+           [this](lane_job& j) { return timed_forward(j.inputs, j.outputs); });
 }
 
 } // namespace actorrt

@@ -133,20 +133,12 @@ int64_t simulated_executor::run(const tensors& inputs, tensors& outputs) {
 }
 
 void simulated_executor::run_batch(std::vector<lane_job>& jobs) {
-  for (auto& j : jobs) {
-    if (!j.admit(now_ns()))
-      continue;
-    queued_ = j.queued;
-    try {
-      j.started = run(j.inputs, j.outputs);
-      j.finished = std::max(last_end_, j.started); // the device's time
-    } catch (const lane_lost&) {
-      throw;
-    } catch (...) {
-      j.error = failure::from_current_exception();
-      j.finished = now_ns();
-    }
-  }
+  run_each(jobs, [this](lane_job& j) {
+    queued_ = j.queued; // for run(), which subclasses may wrap
+    auto started = run(j.inputs, j.outputs);
+    j.finished = std::max(last_end_, started); // the device's time
+    return started;
+  });
 }
 
 int64_t simulated_executor::compute(const tensors& inputs, tensors& outputs,
