@@ -1,5 +1,6 @@
 #include "actors/core_guard.hpp"
 
+#include <optional>
 #include <set>
 
 namespace actorrt {
@@ -44,15 +45,31 @@ void release(usage_book& book, uint64_t id) {
     book.models.erase(id);
 }
 
-/// Jobs a guard forwarded, counted as queued in both books while it lives.
+/// Jobs a guard forwarded, counted as queued in both books, and by the
+/// device's picker on the core that runs them (when it picked one), while
+/// it lives.
 struct queued_jobs {
   std::shared_ptr<usage_book> client, node;
   int n;
+  std::shared_ptr<node_device> device;
+  std::optional<size_t> core;
 
   queued_jobs(std::shared_ptr<usage_book> c, std::shared_ptr<usage_book> all,
-              size_t jobs)
-    : client(std::move(c)), node(std::move(all)), n(int(jobs)) {}
+              size_t jobs, std::shared_ptr<node_device> d,
+              std::optional<size_t> on)
+    : client(std::move(c)), node(std::move(all)), n(int(jobs)),
+      device(std::move(d)), core(on) {}
+  queued_jobs(const queued_jobs&) = delete;
+
+  /// The core answered (CAF may destroy the handlers that own this later).
+  void answered() {
+    if (core)
+      device->picker.answered(*core, size_t(n), now_ns());
+    core.reset();
+  }
+
   ~queued_jobs() {
+    answered();
     std::scoped_lock guard{client->mtx, node->mtx};
     client->queued -= n;
     node->queued -= n;
@@ -62,21 +79,24 @@ struct queued_jobs {
 } // namespace
 
 npu_core_actor::behavior_type core_guard(npu_core_actor::pointer self,
-                                         npu_core_actor core,
+                                         std::shared_ptr<node_device> device,
+                                         size_t core,
                                          std::shared_ptr<usage_book> client,
                                          std::shared_ptr<usage_book> node) {
+  auto& own = device->cores[core];
   // The models this guard loaded on its core, unloaded when it ends.
   auto loaded = std::make_shared<std::set<uint64_t>>();
-  auto unload = [client, node, loaded](uint64_t id) {
+  auto unload = [client, node, loaded, device, core](uint64_t id) {
+    device->picker.unloaded(core, id);
     std::scoped_lock guard{client->mtx, node->mtx};
     if (loaded->erase(id)) {
       release(*client, id);
       release(*node, id);
     }
   };
-  self->attach_functor([core, loaded, unload] {
+  self->attach_functor([own, loaded, unload] {
     for (auto id : std::set<uint64_t>(*loaded)) {
-      caf::anon_send(core, unload_atom::value, id);
+      caf::anon_send(own, unload_atom::value, id);
       unload(id);
     }
   });
@@ -105,11 +125,13 @@ npu_core_actor::behavior_type core_guard(npu_core_actor::pointer self,
       }
       auto answer = self->make_response_promise<failure, std::string>();
       auto id = m.id;
-      self->request(core, caf::infinite, load_atom::value, std::move(m))
+      self->request(own, caf::infinite, load_atom::value, std::move(m))
         .then(
           [=](failure& f, std::string& name) mutable {
             if (f)
               unload(id);
+            else
+              device->picker.loaded(core, id);
             answer.deliver(std::move(f), std::move(name));
           },
           [=](caf::error& e) mutable {
@@ -121,7 +143,7 @@ npu_core_actor::behavior_type core_guard(npu_core_actor::pointer self,
     [=](unload_atom, uint64_t id) {
       watch();
       unload(id);
-      self->send(core, unload_atom::value, id);
+      self->send(own, unload_atom::value, id);
     },
     [=](run_atom, job_batch& batch) -> caf::result<uint64_t> {
       watch();
@@ -168,24 +190,42 @@ npu_core_actor::behavior_type core_guard(npu_core_actor::pointer self,
         self->send(batch.engine, done_atom::value, std::move(refused));
       if (allowed.empty())
         return all;
-      // Counted as queued until the core answers, or until this guard
-      // ends unanswered (its client left): the handlers own the count.
-      auto held = std::make_shared<queued_jobs>(client, node, allowed.size());
+      auto n = allowed.size();
+      auto sent = now_ns(); // on this host's clock
+      auto runs = device->picker.take(batch.model, core, n, sent);
+      // Counted until the core answers, or until this guard ends
+      // unanswered (its client left): the handlers own the count.
+      auto held = std::make_shared<queued_jobs>(client, node, n, device, runs);
+      // A model no running core holds (unloaded meanwhile) goes where it
+      // was sent, which ends each job saying so.
+      if (!runs && !device->picker.alive(core))
+        return caf::make_error(caf::sec::runtime_error,
+                               "no running NPU core of this device holds "
+                               "the model");
+      auto on = runs.value_or(core);
       batch.jobs = std::move(allowed);
-      batch.sent = now_ns(); // on this host's clock
+      batch.sent = sent;
+      batch.core = device->numbers[on]; // results name the core that ran them
       auto answer = self->make_response_promise<uint64_t>();
-      self->request(core, caf::infinite, run_atom::value, std::move(batch))
-        .then([answer, all, held](uint64_t) mutable { answer.deliver(all); },
-              [answer, held](caf::error& e) mutable {
-                answer.deliver(std::move(e));
-              });
+      self
+        ->request(device->cores[on], caf::infinite, run_atom::value,
+                  std::move(batch))
+        .then(
+          [answer, all, held](uint64_t) mutable {
+            held->answered();
+            answer.deliver(all);
+          },
+          [answer, held](caf::error& e) mutable {
+            held->answered();
+            answer.deliver(std::move(e));
+          });
       return answer;
     },
     [=](reset_atom) {
       watch();
-      return self->delegate(core, reset_atom::value);
+      return self->delegate(own, reset_atom::value);
     },
-    [=](tick_atom) { self->send(core, tick_atom::value); },
+    [=](tick_atom) { self->send(own, tick_atom::value); },
   };
 }
 

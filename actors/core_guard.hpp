@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 
+#include "actors/core_picker.hpp"
 #include "actors/messages.hpp"
 
 namespace actorrt {
@@ -40,12 +41,26 @@ struct usage_book {
   bool draining = false;
 };
 
-/// Stands in for `core` to one client: checks what the client asks against
-/// its `client` book and the node's `node` book, forwards what fits, ends
-/// with the client (its scheduler gone) and then unloads the models it
-/// loaded.
+/// One device of the node: its cores, as the node's reports number them,
+/// and the picker its guards share.
+struct node_device {
+  node_device(std::vector<npu_core_actor> actors, std::vector<int> numbers)
+    : cores(std::move(actors)), numbers(std::move(numbers)),
+      picker(cores.size()) {}
+
+  const std::vector<npu_core_actor> cores;
+  const std::vector<int> numbers;
+  core_picker picker;
+};
+
+/// Stands in for core `core` of `device` to one client: checks what the
+/// client asks against its `client` book and the node's `node` book,
+/// forwards what fits (a batch to the device's core that the picker
+/// chooses), ends with the client (its scheduler gone) and then unloads the
+/// models it loaded.
 npu_core_actor::behavior_type core_guard(npu_core_actor::pointer self,
-                                         npu_core_actor core,
+                                         std::shared_ptr<node_device> device,
+                                         size_t core,
                                          std::shared_ptr<usage_book> client,
                                          std::shared_ptr<usage_book> node);
 

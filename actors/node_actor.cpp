@@ -42,11 +42,31 @@ node_actor::behavior_type node(node_actor::pointer self,
                                std::vector<core_report> reports,
                                usage_bounds per_client,
                                std::shared_ptr<usage_book> node_book) {
+  // The node's devices; core i is core index[i] of device_of[i].
+  std::map<int, std::pair<std::vector<npu_core_actor>, std::vector<int>>>
+    grouped;
+  std::vector<size_t> index;
+  for (size_t i = 0; i < cores.size(); ++i) {
+    auto& [members, numbers] = grouped[reports[i].device];
+    index.push_back(members.size());
+    members.push_back(cores[i]);
+    numbers.push_back(reports[i].core);
+    self->monitor(cores[i]);
+  }
+  std::map<int, std::shared_ptr<node_device>> devices;
+  for (auto& [device, d] : grouped)
+    devices[device] = std::make_shared<node_device>(d.first, d.second);
+  std::vector<std::shared_ptr<node_device>> device_of;
+  for (auto& r : reports)
+    device_of.push_back(devices[r.device]);
   // Each client's guards, by the client's node; a client whose guards end
   // (it left) gets new ones when it comes back.
   auto clients
     = std::make_shared<std::map<caf::node_id, std::vector<npu_core_actor>>>();
-  self->set_down_handler([self, clients](caf::down_msg& down) {
+  self->set_down_handler([=](caf::down_msg& down) {
+    for (size_t i = 0; i < cores.size(); ++i)
+      if (cores[i].address() == down.source)
+        return device_of[i]->picker.stopped(index[i]);
     for (auto it = clients->begin(); it != clients->end(); ++it)
       for (auto& guard : it->second)
         if (guard.address() == down.source) {
@@ -63,8 +83,9 @@ node_actor::behavior_type node(node_actor::pointer self,
       auto& guards = (*clients)[client];
       if (guards.empty()) {
         auto book = std::make_shared<usage_book>(per_client, "this client");
-        for (auto& core : cores) {
-          guards.push_back(self->spawn(core_guard, core, book, node_book));
+        for (size_t i = 0; i < cores.size(); ++i) {
+          guards.push_back(
+            self->spawn(core_guard, device_of[i], index[i], book, node_book));
           self->monitor(guards.back());
         }
       }

@@ -33,6 +33,8 @@ uint16_t publish_node(caf::actor_system& sys, const node_actor& served);
 /// The behaviour of a node_actor: hands each client its own guards of
 /// `cores` (core_guard: what each client may hold and queue, `per_client`,
 /// and all of them together, the book `all_clients`) with their `reports`.
+/// The guards of one device's cores share its core_picker, so a batch runs
+/// on the core of the device expected to free first.
 node_actor::behavior_type node(node_actor::pointer self,
                                std::vector<npu_core_actor> cores,
                                std::vector<core_report> reports,

@@ -6,6 +6,7 @@
 
 #include "actors/admission.hpp"
 #include "actors/claim_budget.hpp"
+#include "actors/core_picker.hpp"
 #include "actors/engine_actor.hpp"
 #include "actors/job_table.hpp"
 #include "actors/runtime.hpp"
@@ -139,6 +140,41 @@ TEST_CASE("the policy only routes a model to cores whose lane is ready",
   p.forget_model(7);
   CHECK_FALSE(p.can_serve(7, all, -1));
   CHECK(p.report(a).lanes.empty());
+}
+
+TEST_CASE("a node's core picker gives a batch to the core that frees first",
+          "[actors]") {
+  core_picker p{3};
+  for (size_t core : {0, 1, 2})
+    p.loaded(core, 1);
+  // All idle: the core the client addressed; then idle ones.
+  CHECK(p.take(1, 1, 1, 10) == size_t{1});
+  CHECK(p.take(1, 1, 1, 20) == size_t{0});
+  CHECK(p.take(1, 1, 1, 30) == size_t{2});
+  // Each runs one; core 1's started first, so it frees first: the next
+  // two go behind it and core 0's (started next), whatever the client
+  // addressed.
+  CHECK(p.take(1, 2, 1, 40) == size_t{1});
+  CHECK(p.take(1, 2, 1, 40) == size_t{0});
+  // Core 0 answered, so its second job started then (50); core 2 answered
+  // and is idle: it takes the next, then core 0 (its job started at 50,
+  // core 2's at 70), then core 2 (core 0 holds two).
+  p.answered(0, 1, 50);
+  p.answered(2, 1, 60);
+  CHECK(p.take(1, 1, 1, 70) == size_t{2});
+  CHECK(p.take(1, 1, 1, 70) == size_t{0});
+  CHECK(p.take(1, 1, 1, 70) == size_t{2});
+  // A model only core 0 holds goes there however busy it is; one no core
+  // holds goes nowhere, nor to a core that stopped.
+  p.loaded(0, 2);
+  CHECK(p.take(2, 1, 1, 80) == size_t{0});
+  CHECK_FALSE(p.take(3, 0, 1, 80));
+  p.unloaded(0, 2);
+  CHECK_FALSE(p.take(2, 0, 1, 80));
+  p.stopped(1);
+  CHECK_FALSE(p.alive(1));
+  CHECK(p.alive(0));
+  CHECK(p.take(1, 1, 1, 80) != size_t{1});
 }
 
 TEST_CASE("a claim budget serves claims in turn and ends waits when closed",
