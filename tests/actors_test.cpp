@@ -177,6 +177,29 @@ TEST_CASE("a node's core picker gives a batch to the core that frees first",
   CHECK(p.take(1, 1, 1, 80) != size_t{1});
 }
 
+TEST_CASE("guards on several threads share a core picker", "[actors]") {
+  core_picker p{2};
+  p.loaded(0, 1);
+  p.loaded(1, 1);
+  std::atomic<int> unplaced{0}; // Catch2 asserts on the test's thread only
+  auto guard = [&p, &unplaced](size_t addressed) {
+    for (int i = 0; i < 20000; ++i) {
+      if (auto core = p.take(1, addressed, 2, i))
+        p.answered(*core, 2, i + 1);
+      else
+        ++unplaced;
+    }
+  };
+  std::thread a(guard, 0), b(guard, 1);
+  a.join();
+  b.join();
+  CHECK(unplaced == 0);
+  // Every job counted was answered: both cores idle, so the next goes to
+  // the core addressed, either one.
+  CHECK(p.take(1, 1, 1, 0) == size_t{1});
+  CHECK(p.take(1, 0, 1, 0) == size_t{0});
+}
+
 TEST_CASE("a claim budget serves claims in turn and ends waits when closed",
           "[actors]") {
   claim_budget budget{100};
