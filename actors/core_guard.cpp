@@ -45,36 +45,78 @@ void release(usage_book& book, uint64_t id) {
     book.models.erase(id);
 }
 
-/// Jobs a guard forwarded, counted as queued in both books, and by the
-/// device's picker on the core that runs them (when it picked one), while
-/// it lives.
+/// Jobs a guard forwarded, counted as queued in both books while it lives.
 struct queued_jobs {
   std::shared_ptr<usage_book> client, node;
   int n;
-  std::shared_ptr<node_device> device;
-  std::optional<size_t> core;
 
   queued_jobs(std::shared_ptr<usage_book> c, std::shared_ptr<usage_book> all,
-              size_t jobs, std::shared_ptr<node_device> d,
-              std::optional<size_t> on)
-    : client(std::move(c)), node(std::move(all)), n(int(jobs)),
-      device(std::move(d)), core(on) {}
-  queued_jobs(const queued_jobs&) = delete;
-
-  /// The core answered (CAF may destroy the handlers that own this later).
-  void answered() {
-    if (core)
-      device->picker.answered(*core, size_t(n), now_ns());
-    core.reset();
-  }
-
+              size_t jobs)
+    : client(std::move(c)), node(std::move(all)), n(int(jobs)) {}
   ~queued_jobs() {
-    answered();
     std::scoped_lock guard{client->mtx, node->mtx};
     client->queued -= n;
     node->queued -= n;
   }
 };
+
+/// Jobs the device's picker counts on one core until it answers (or the
+/// guard ends unanswered).
+struct picked_jobs {
+  std::shared_ptr<node_device> device;
+  size_t core, n;
+  bool counted;
+
+  picked_jobs(std::shared_ptr<node_device> d, size_t on, size_t jobs, bool c)
+    : device(std::move(d)), core(on), n(jobs), counted(c) {}
+  picked_jobs(const picked_jobs&) = delete;
+  void answered() {
+    if (counted)
+      device->picker.answered(core, n, now_ns());
+    counted = false;
+  }
+  ~picked_jobs() {
+    answered();
+  }
+};
+
+/// Runs `batch`, which the client addressed to core `core` of `device`, on
+/// the core the picker chooses, and answers `answer` when it ran. A core
+/// that fails a run request has ended (its device is lost); when it was
+/// not the one addressed, the batch goes to the next core instead, so the
+/// client never takes a core out that is still running.
+void forward(npu_core_actor::pointer self, std::shared_ptr<node_device> device,
+             size_t core, job_batch batch,
+             caf::typed_response_promise<uint64_t> answer,
+             std::shared_ptr<queued_jobs> held, uint64_t all) {
+  auto n = batch.jobs.size();
+  auto sent = now_ns(); // on this host's clock
+  auto runs = device->picker.take(batch.model, core, n, sent);
+  // A model no running core holds (unloaded meanwhile) goes where it was
+  // sent, which ends each job saying so.
+  auto on = runs.value_or(core);
+  auto picked = std::make_shared<picked_jobs>(device, on, n, runs.has_value());
+  batch.sent = sent;
+  batch.core = device->numbers[on]; // the results name the core that ran them
+  auto again = on != core ? std::make_shared<job_batch>(batch) : nullptr;
+  self
+    ->request(device->cores[on], caf::infinite, run_atom::value,
+              std::move(batch))
+    .then(
+      [answer, all, held, picked](uint64_t) mutable {
+        picked->answered();
+        answer.deliver(all);
+      },
+      [=](caf::error& e) mutable {
+        picked->answered();
+        if (!again || !device->picker.alive(core)) {
+          answer.deliver(std::move(e));
+          return;
+        }
+        device->picker.stopped(on); // before its down message comes
+        forward(self, device, core, std::move(*again), answer, held, all);
+      });
+}
 
 } // namespace
 
@@ -147,6 +189,14 @@ npu_core_actor::behavior_type core_guard(npu_core_actor::pointer self,
     },
     [=](run_atom, job_batch& batch) -> caf::result<uint64_t> {
       watch();
+      // As a core's own error would: the client's scheduler takes the core
+      // out and runs the batch elsewhere (another core of this device that
+      // it knows is running, say), rather than this node hiding the loss.
+      if (!device->picker.alive(core))
+        return caf::make_error(caf::sec::runtime_error,
+                               "NPU core "
+                                 + std::to_string(device->numbers[core])
+                                 + " of this node stopped");
       uint64_t all = batch.jobs.size();
       job_results refused;
       std::vector<job> allowed;
@@ -190,35 +240,12 @@ npu_core_actor::behavior_type core_guard(npu_core_actor::pointer self,
         self->send(batch.engine, done_atom::value, std::move(refused));
       if (allowed.empty())
         return all;
-      auto n = allowed.size();
-      auto sent = now_ns(); // on this host's clock
-      auto runs = device->picker.take(batch.model, core, n, sent);
-      // Counted until the core answers, or until this guard ends
-      // unanswered (its client left): the handlers own the count.
-      auto held = std::make_shared<queued_jobs>(client, node, n, device, runs);
-      // A model no running core holds (unloaded meanwhile) goes where it
-      // was sent, which ends each job saying so.
-      if (!runs && !device->picker.alive(core))
-        return caf::make_error(caf::sec::runtime_error,
-                               "no running NPU core of this device holds "
-                               "the model");
-      auto on = runs.value_or(core);
+      // Counted as queued until the core answers, or until this guard
+      // ends unanswered (its client left): the handlers own the count.
+      auto held = std::make_shared<queued_jobs>(client, node, allowed.size());
       batch.jobs = std::move(allowed);
-      batch.sent = sent;
-      batch.core = device->numbers[on]; // results name the core that ran them
       auto answer = self->make_response_promise<uint64_t>();
-      self
-        ->request(device->cores[on], caf::infinite, run_atom::value,
-                  std::move(batch))
-        .then(
-          [answer, all, held](uint64_t) mutable {
-            held->answered();
-            answer.deliver(all);
-          },
-          [answer, held](caf::error& e) mutable {
-            held->answered();
-            answer.deliver(std::move(e));
-          });
+      forward(self, device, core, std::move(batch), answer, held, all);
       return answer;
     },
     [=](reset_atom) {

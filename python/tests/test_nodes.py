@@ -168,6 +168,40 @@ def test_a_silent_node_is_dropped_and_its_jobs_run_elsewhere(nodes):
     assert int(r.stdout.split("secs ")[1]) <= 15, r.stdout
 
 
+def test_a_core_that_dies_on_a_node_is_routed_around(nodes):
+    # Core 1 of the node's device is lost after 30 jobs; the node places
+    # jobs on the core of the device that frees first, and the client must
+    # still learn of the loss and run that core's jobs on the others.
+    _, a = nodes("sim:3:1ms:die_after=30:cores=1")
+    r = client("""
+        ended = {}
+        lock = threading.Lock()
+        done = threading.Event()
+        def cb(outputs, key, error):
+            with lock:
+                ended[key] = ended.get(key, 0) + (
+                    error is None and key_of(outputs) == key)
+                if len(ended) == 600:
+                    done.set()
+        ie = InferenceEngine(MODEL)
+        ie.register_callback(cb)
+        for k in range(600):
+            ie.run_async(keyed(ie, k), user_arg=k)
+        done.wait(60)
+        time.sleep(0.3)  # a late duplicate would show here
+        print("ended", len(ended), "ok once", sum(v == 1 for v in ended.values()))
+        ran = {c["core"]: c["jobs_done"] for c in ie.get_stats()["cores"]}
+        print("core 1 ran", ran.get(1, 0), "all", sum(ran.values()))
+        print("lanes", sorted(ie.get_lane_backends()))
+    """, [a])
+    assert r.returncode == 0, r.stderr
+    assert "ended 600 ok once 600" in r.stdout, r.stdout
+    # The client knows: core 1 no longer serves it.
+    assert "lanes ['0:0 simulated-npu', '0:2 simulated-npu']" in r.stdout, r.stdout
+    ran = int(r.stdout.split("core 1 ran ")[1].split()[0])
+    assert ran <= 30 and "all 600" in r.stdout, r.stdout
+
+
 def test_jobs_fail_naming_the_node_only_when_no_core_is_left(nodes):
     victim, a = nodes("sim:1:50ms")
     r = client(f"""
