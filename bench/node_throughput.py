@@ -9,7 +9,7 @@ client with ACTORRT_DEVICES=none, through run_async + callback:
 3. 1 node vs 2 nodes of 3 cores at 2 ms each (ideal: 2.0);
 4. with --scale 1,4,8: that many such nodes with default options (max load
    6 per device), 4 s worth of jobs, against the ideal (1,500 jobs/s per
-   node);
+   node), and the CPU each job costs the client and the nodes;
 5. with --fleet: a 64-core fleet on 4 nodes, each 4 devices of 4 cores at
    5/10/15/20 ms, at default options and at buffer_count 12.
 Each figure runs in its own client process, so the runtimes do not mix.
@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import os
 import pathlib
+import resource
 import subprocess
 import sys
 import tempfile
@@ -135,9 +136,12 @@ def main():
 
 
 @contextlib.contextmanager
-def nodes_of(count, devices):
-    """`count` node processes serving `devices`; their addresses."""
+def nodes_of(count, devices, processes=None):
+    """`count` node processes serving `devices`; their addresses. The
+    processes go into the list `processes` when one is given."""
     nodes = [start(devices) for _ in range(count)]
+    if processes is not None:
+        processes.extend(node for node, _ in nodes)
     try:
         yield [addr for _, addr in nodes]
     finally:
@@ -145,16 +149,39 @@ def nodes_of(count, devices):
             node.kill()
 
 
+def cpu_seconds(pid):
+    """User + system CPU of process `pid` so far, its ended threads too."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds():
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def scale(count):
-    """`count` nodes of 3 cores at 2 ms, default options: efficiency."""
-    with nodes_of(count, "sim:3:2ms") as addresses:
+    """`count` nodes of 3 cores at 2 ms, default options: efficiency, and
+    the CPU a job costs the client and the nodes (the machine's 2 vCPUs
+    are the bound when they add up to more than it has)."""
+    nodes = []
+    with nodes_of(count, "sim:3:2ms", nodes) as addresses:
         ideal = count * 3 * 500.0
-        rate, npu = measure(addresses, int(ideal * 4), depth=6, npu_time=True)
+        jobs = int(ideal * 4)
+        nodes_before = sum(cpu_seconds(n.pid) for n in nodes)
+        client_before = children_cpu_seconds()
+        rate, npu = measure(addresses, jobs, depth=6, npu_time=True)
+        per_job = 1e6 / (jobs + 50)  # the client warms up with 50
+        client_us = (children_cpu_seconds() - client_before) * per_job
+        nodes_us = (sum(cpu_seconds(n.pid) for n in nodes) - nodes_before) * per_job
         # The cores' mean job shows the simulated devices keep their model
         # (2 ms): what is lost is then the runtime's, or this machine's.
         print(f"{count} node(s) x 3 cores at 2 ms, default options: {rate:,.0f} jobs/s, "
               f"ideal {ideal:,.0f}, efficiency {rate / ideal:.3f}  (aim >= 0.95); "
-              f"cores' mean job {npu:,.0f} us of 2,000")
+              f"cores' mean job {npu:,.0f} us of 2,000; CPU per job: client "
+              f"{client_us:,.0f} us (with its start), nodes {nodes_us:,.0f} us, "
+              f"{rate * (client_us + nodes_us) / 1e6:.2f} of {os.cpu_count()} CPUs")
 
 
 def fleet():
