@@ -776,12 +776,18 @@ tls_files tls_files::from_environment() {
 
 // -- gate_limits -------------------------------------------------------------
 
-std::unique_ptr<claim_budget> gate_limits::make_budget() const {
+void gate_limits::check() const {
   if (max_claimed_bytes < max_frame_bytes)
     throw InvalidArgument(
-      "a gate's budget of claimed bytes (" + std::to_string(max_claimed_bytes)
-      + ") is smaller than its largest message ("
-      + std::to_string(max_frame_bytes) + "): such a message could never pass");
+      "the budget for messages in transit (" + std::to_string(max_claimed_bytes)
+      + " bytes, --message-budget-mib) is below the largest message ("
+      + std::to_string(max_frame_bytes)
+      + " bytes, --max-message-mib): a message of the largest size could "
+        "never pass");
+}
+
+std::unique_ptr<claim_budget> gate_limits::make_budget() const {
+  check();
   return std::make_unique<claim_budget>(max_claimed_bytes);
 }
 

@@ -82,8 +82,10 @@ struct gate_limits {
   /// Connections still in their handshake at once; more are closed.
   int max_pending = 32;
 
-  /// The budget of claimed bytes. Throws InvalidArgument when it is
-  /// smaller than max_frame_bytes.
+  /// Throws InvalidArgument when max_claimed_bytes is smaller than
+  /// max_frame_bytes (a message of the largest size could never pass).
+  void check() const;
+  /// The budget of claimed bytes (checked first).
   std::unique_ptr<claim_budget> make_budget() const;
 };
 

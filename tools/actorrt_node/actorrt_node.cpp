@@ -185,11 +185,11 @@ int main(int argc, char** argv) {
       throw InvalidArgument("--announce with --bind " + bind
                             + " needs --advertise ADDR:PORT: the address "
                               "clients reach this node at");
-    if (claimed_mib < max_frame_mib)
-      throw InvalidArgument(
-        "--message-budget-mib " + std::to_string(claimed_mib)
-        + " is below --max-message-mib " + std::to_string(max_frame_mib)
-        + ": a message of the largest size could never pass");
+    gate_limits limits;
+    limits.max_frame_bytes = max_frame_mib << 20;
+    limits.max_claimed_bytes = claimed_mib << 20;
+    limits.stall_timeout = std::chrono::seconds(stall_s);
+    limits.check(); // before any thread starts
     auto specs = devices.empty() ? default_devices() : parse_devices(devices);
     if (specs.empty())
       throw InvalidArgument("a node needs at least one device");
@@ -227,10 +227,6 @@ int main(int argc, char** argv) {
       stopping.all.push_back(caf::actor_cast<caf::actor>(core));
     // CAF listens on loopback only; the gate on `bind`.
     auto bound = publish_node(sys, served);
-    gate_limits limits;
-    limits.max_frame_bytes = max_frame_mib << 20;
-    limits.max_claimed_bytes = claimed_mib << 20;
-    limits.stall_timeout = std::chrono::seconds(stall_s);
     std::string who
       = tls.enabled() && token ? "a certificate of --tls-ca and the token"
         : tls.enabled()        ? "a certificate of --tls-ca"
