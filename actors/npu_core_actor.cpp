@@ -1,9 +1,12 @@
 #include "actors/npu_core_actor.hpp"
 
+#include <pthread.h>
+
 #include "actors/spin.hpp"
 #include "core/clock.hpp"
 #include "core/warnings.hpp"
 #include "device/batching.hpp"
+#include "device/cpu_slots.hpp"
 
 namespace actorrt {
 
@@ -324,6 +327,12 @@ npu_core(npu_core_actor::stateful_pointer<npu_core_state> self, int device,
   self->state.spec = std::move(spec);
   self->state.counters = &counters->core(device, core);
   self->state.process = std::move(counters);
+  // Runs on the core's own thread (a detached actor's): named for `top -H`,
+  // and a lane that computes runs wherever the process may.
+  auto name = "lane " + std::to_string(device) + ":" + std::to_string(core);
+  ::pthread_setname_np(::pthread_self(), name.substr(0, 15).c_str());
+  if (!is_simulated_kind(self->state.spec.kind))
+    cpu_slots::host().enter_lane();
   return {
     [=](load_atom, model_handle& m) -> caf::result<failure, std::string> {
       auto& st = self->state;

@@ -11,6 +11,7 @@
 #include "actors/local_service.hpp"
 #include "actors/node_actor.hpp"
 #include "actors/npu_core_actor.hpp"
+#include "actors/runtime_cpus.hpp"
 #include "core/warnings.hpp"
 #include "observability/prometheus.hpp"
 #include "observability/trace.hpp"
@@ -28,6 +29,7 @@ void add_actorrt_types(caf::actor_system_config& cfg) {
   // Work sharing wakes an idle worker at once; work stealing's sleeping
   // pollers added ~30 us per hop here (bench_sync_latency: 140 → 73 us).
   cfg.set("scheduler.policy", caf::atom("sharing"));
+  keep_runtime_threads_on(cfg, runtime_cpus_from_environment());
 }
 
 std::pair<std::vector<npu_core_actor>, std::vector<core_report>>

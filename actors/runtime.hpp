@@ -18,8 +18,10 @@
 
 namespace actorrt {
 
-/// Registers ActorRT's message types and sizes CAF's scheduler to the host
-/// (CAF 0.17 starts 4 workers even on 2 cores, which slows every hop).
+/// Registers ActorRT's message types, sizes CAF's scheduler to the host
+/// (CAF 0.17 starts 4 workers even on 2 cores, which slows every hop) and
+/// keeps CAF's threads on ACTORRT_RUNTIME_CPUS (see runtime_cpus.hpp).
+/// Throws InvalidArgument for a bad ACTORRT_RUNTIME_CPUS.
 void add_actorrt_types(caf::actor_system_config& cfg);
 
 /// A scheduler with its local cores, the admission credit its engines

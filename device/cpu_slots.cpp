@@ -34,7 +34,12 @@ thread_local cpu_set_t unpinned;
 } // namespace
 
 cpu_slots::cpu_slots(std::vector<int> cpus)
-  : cpus_(std::move(cpus)), busy_(cpus_.size(), false) {}
+  : cpus_(std::move(cpus)), busy_(cpus_.size(), false) {
+  CPU_ZERO(&all_);
+  for (int c : cpus_)
+    if (c >= 0)
+      CPU_SET(c, &all_);
+}
 
 cpu_slots& cpu_slots::host() {
   static cpu_slots instance{allowed_cpus()};
@@ -68,6 +73,11 @@ size_t cpu_slots::acquire(bool& last) {
   busy_[slot] = true;
   last = std::find(busy_.begin(), busy_.end(), false) == busy_.end();
   return slot;
+}
+
+void cpu_slots::enter_lane() {
+  if (CPU_COUNT(&all_) > 0)
+    ::pthread_setaffinity_np(::pthread_self(), sizeof all_, &all_);
 }
 
 void cpu_slots::release(size_t slot) {

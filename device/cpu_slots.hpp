@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <sched.h>
 #include <vector>
 
 namespace actorrt {
@@ -24,6 +25,11 @@ public:
   static cpu_slots& host();
 
   explicit cpu_slots(std::vector<int> cpus);
+
+  /// Lets the calling thread, a lane's, run on every CPU of the set again:
+  /// the runtime's own threads may be kept on fewer
+  /// (actors/runtime_cpus.hpp), and a lane computes wherever it can.
+  void enter_lane();
 
   /// Holds shorter than this are not pinned.
   static constexpr int64_t pin_from_ns = 1'000'000;
@@ -55,6 +61,7 @@ private:
   std::mutex mtx_;
   std::condition_variable cv_;
   std::vector<int> cpus_;
+  cpu_set_t all_; // cpus_ (none when not known)
   std::vector<bool> busy_;
 };
 

@@ -2,12 +2,15 @@
 
 #include <atomic>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <map>
 #include <mutex>
 #include <set>
 #include <thread>
+
+#include <sched.h>
 
 #include <nlohmann/json.hpp>
 #include <opencv2/dnn.hpp>
@@ -735,4 +738,78 @@ TEST_CASE("a trace holds every stage of every job recorded, once",
     CHECK(events_per_stage[stage] == 50);
   }
   CHECK_THROWS_AS(StartTrace("/nonexistent/dir/t.json"), InvalidArgument);
+}
+
+namespace {
+
+/// Name and allowed CPUs ("0-1") of each thread of this process.
+std::vector<std::pair<std::string, std::string>> thread_cpus() {
+  std::vector<std::pair<std::string, std::string>> threads;
+  for (auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream status{task.path() / "status"};
+    std::string line, name, cpus;
+    while (std::getline(status, line)) {
+      if (line.rfind("Name:\t", 0) == 0)
+        name = line.substr(6);
+      if (line.rfind("Cpus_allowed_list:\t", 0) == 0)
+        cpus = line.substr(19);
+    }
+    threads.emplace_back(name, cpus);
+  }
+  return threads;
+}
+
+/// Sets an environment variable for one scope.
+struct scoped_env {
+  scoped_env(const char* name, const std::string& value) : name_(name) {
+    ::setenv(name, value.c_str(), 1);
+  }
+  ~scoped_env() {
+    ::unsetenv(name_);
+  }
+  const char* name_;
+};
+
+} // namespace
+
+TEST_CASE("ACTORRT_RUNTIME_CPUS keeps the runtime's threads there, not its "
+          "lanes",
+          "[engine]") {
+  cpu_set_t set;
+  REQUIRE(::sched_getaffinity(0, sizeof set, &set) == 0);
+  if (CPU_COUNT(&set) < 2)
+    return; // nothing to tell apart on one CPU
+  int last = 0;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &set))
+      last = c;
+  auto before = thread_cpus();
+  auto whole = before.front().second; // the main thread's
+  {
+    scoped_env cpus{"ACTORRT_RUNTIME_CPUS", std::to_string(last)};
+    auto rt = make_runtime("cpu:2,sim:1");
+    InferenceEngine ie{on(rt, model_path("tiny_cnn"), {})};
+    std::vector<float> input(3 * 32 * 32, 0.5f);
+    for (int i = 0; i < 20; ++i)
+      CHECK(ie.Run(input.data(), input.size() * sizeof(float)).size() == 1);
+    int kept = 0, lanes = 0, sim_lane_kept = 0;
+    for (auto& [name, cpus] : thread_cpus()) {
+      if (name == "lane 0:0" || name == "lane 0:1") {
+        CHECK(cpus == whole); // CPU lanes compute: every CPU
+        ++lanes;
+      } else if (name == "lane 1:0") {
+        sim_lane_kept += cpus == std::to_string(last);
+      } else if (name.rfind("caf.", 0) == 0) {
+        kept += cpus == std::to_string(last);
+      }
+    }
+    CHECK(lanes >= 2);
+    CHECK(sim_lane_kept >= 1); // a simulated core only hands jobs on
+    CHECK(kept >= 3);          // CAF's workers, the engine actor
+    CHECK(thread_cpus().front().second == whole); // the caller's is its own
+  }
+  for (auto bad : {"x", "-1", "0,", "1.5", "99999"}) {
+    scoped_env cpus{"ACTORRT_RUNTIME_CPUS", bad};
+    CHECK_THROWS_AS(make_runtime("sim:1"), InvalidArgument);
+  }
 }

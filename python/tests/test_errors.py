@@ -195,3 +195,24 @@ def test_ctrl_c_interrupts_wait():
     assert r.returncode == 0, r.stderr
     assert "interrupted after 0." in r.stdout
     assert "job ended" in r.stdout
+
+
+def test_bad_runtime_cpus_raise_value_error_and_good_ones_serve():
+    script = textwrap.dedent(f"""
+        import os, numpy as np
+        os.environ["ACTORRT_DEVICES"] = "sim:3"
+        from dx_engine import InferenceEngine
+        os.environ["ACTORRT_RUNTIME_CPUS"] = "0,x"
+        try:
+            InferenceEngine({model('tiny_cnn')!r})
+        except ValueError as e:
+            print("refused:", e)
+        os.environ["ACTORRT_RUNTIME_CPUS"] = str(max(os.sched_getaffinity(0)))
+        with InferenceEngine({model('tiny_cnn')!r}) as ie:
+            print("served", len(ie.run([np.zeros(ie.get_input_size(), np.uint8)])))
+    """)
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       timeout=60, env=os.environ)
+    assert r.returncode == 0, r.stderr
+    assert "refused: ACTORRT_RUNTIME_CPUS='0,x'" in r.stdout
+    assert "served 1" in r.stdout

@@ -1,0 +1,79 @@
+#include "actors/runtime_cpus.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+
+#include <sched.h>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/thread_hook.hpp>
+
+#include "core/errors.hpp"
+#include "core/parse.hpp"
+#include "device/cpu_slots.hpp"
+
+namespace actorrt {
+
+namespace {
+
+cpu_set_t process_set() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) != 0)
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      CPU_SET(c, &set);
+  return set;
+}
+
+class keep_on_cpus : public caf::thread_hook {
+public:
+  explicit keep_on_cpus(cpu_set_t cpus) : cpus_(cpus) {}
+  void init(caf::actor_system&) override {}
+  void thread_started() override {
+    ::sched_setaffinity(0, sizeof cpus_, &cpus_);
+  }
+  void thread_terminates() override {}
+
+private:
+  cpu_set_t cpus_;
+};
+
+} // namespace
+
+std::vector<int> runtime_cpus_from_environment() {
+  const char* env = std::getenv("ACTORRT_RUNTIME_CPUS");
+  std::vector<int> cpus;
+  if (!env || !*env)
+    return cpus;
+  auto allowed = process_set();
+  std::string list = env;
+  for (size_t from = 0; from <= list.size();) {
+    auto to = std::min(list.find(',', from), list.size());
+    auto item = list.substr(from, to - from);
+    auto cpu = parse_integer(item.c_str(), 0, CPU_SETSIZE - 1);
+    if (!cpu || !CPU_ISSET(int(*cpu), &allowed))
+      throw InvalidArgument(
+        "ACTORRT_RUNTIME_CPUS='" + list
+        + "': expected comma-separated numbers of CPUs this process may run "
+          "on ('"
+        + item + "' is not one)");
+    cpus.push_back(int(*cpu));
+    from = to + 1;
+  }
+  return cpus;
+}
+
+void keep_runtime_threads_on(caf::actor_system_config& cfg,
+                             std::vector<int> cpus) {
+  if (cpus.empty())
+    return;
+  cpu_slots::host(); // made here, on every CPU of the process
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int c : cpus)
+    CPU_SET(c, &set);
+  cfg.add_thread_hook<keep_on_cpus>(set);
+}
+
+} // namespace actorrt
