@@ -186,6 +186,9 @@ struct job_batch {
   /// now_ns() when it was sent to its core, stamped on the core's host by
   /// the sender there (not carried over the network: 0 on arrival).
   int64_t sent = 0;
+  /// The only job the scheduler held when it sent it (a lone Run's): see
+  /// lane_placement. Not carried over the network.
+  bool alone = false;
 };
 
 /// One per NPU core, detached: loads lanes (answering with the failure, or

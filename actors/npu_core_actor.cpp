@@ -332,7 +332,7 @@ npu_core(npu_core_actor::stateful_pointer<npu_core_state> self, int device,
   auto name = "lane " + std::to_string(device) + ":" + std::to_string(core);
   ::pthread_setname_np(::pthread_self(), name.substr(0, 15).c_str());
   if (!is_simulated_kind(self->state.spec.kind))
-    cpu_slots::host().enter_lane();
+    self->state.placement.enter();
   return {
     [=](load_atom, model_handle& m) -> caf::result<failure, std::string> {
       auto& st = self->state;
@@ -379,6 +379,7 @@ npu_core(npu_core_actor::stateful_pointer<npu_core_state> self, int device,
     },
     [=](run_atom, job_batch& batch) -> caf::result<uint64_t> {
       auto answer = self->make_response_promise<uint64_t>();
+      self->state.placement.next(batch.alone);
       self->state.pending.push_back({std::move(batch), answer, now_ns()});
       serve(self);
       return answer;

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "actors/messages.hpp"
+#include "actors/runtime_cpus.hpp"
 #include "core/metrics.hpp"
 #include "device/batching.hpp"
 #include "device/executor.hpp"
@@ -41,7 +42,8 @@ struct npu_core_state {
     int64_t arrived = 0; // now_ns()
   };
   std::deque<waiting> pending;
-  bool timer = false; // a tick (the batch delay's end) is on its way
+  bool timer = false;       // a tick (the batch delay's end) is on its way
+  lane_placement placement; // a CPU lane's thread; none for simulated cores
 
   static inline const char* name = "actorrt.npu_core";
 };

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include <sched.h>
@@ -25,6 +27,11 @@ cpu_set_t process_set() {
       CPU_SET(c, &set);
   return set;
 }
+
+/// The runtime's CPUs, once some are set (first set wins: one process,
+/// one placement).
+std::mutex mtx;
+std::optional<cpu_set_t> runtime_set;
 
 class keep_on_cpus : public caf::thread_hook {
 public:
@@ -74,6 +81,31 @@ void keep_runtime_threads_on(caf::actor_system_config& cfg,
   for (int c : cpus)
     CPU_SET(c, &set);
   cfg.add_thread_hook<keep_on_cpus>(set);
+  std::lock_guard<std::mutex> guard{mtx};
+  if (!runtime_set)
+    runtime_set = set;
+}
+
+void lane_placement::enter() {
+  lane_ = true;
+  cpu_slots::host().enter_lane();
+}
+
+void lane_placement::next(bool alone) {
+  if (!lane_)
+    return;
+  alone_ = alone ? alone_ + 1 : 0;
+  std::optional<cpu_set_t> beside;
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    beside = runtime_set;
+  }
+  if (!beside_ && alone_ >= lone_runs && beside) {
+    beside_ = ::sched_setaffinity(0, sizeof *beside, &*beside) == 0;
+  } else if (beside_ && alone_ == 0) {
+    cpu_slots::host().enter_lane();
+    beside_ = false;
+  }
 }
 
 } // namespace actorrt

@@ -6,7 +6,8 @@
 // and 35 us in the next, and switched between the two within a run.
 // Kept on CPUs of their own, the runtime's threads hand jobs to each other
 // there and the caller keeps its CPU: 16-17 us in every run on simulated
-// cores. CPU lanes compute, so they run on every CPU of the process.
+// cores. CPU lanes compute, so they run on every CPU of the process, except
+// a lane running a caller's lone Runs one after another (lane_placement).
 #pragma once
 
 #include <vector>
@@ -28,5 +29,27 @@ std::vector<int> runtime_cpus_from_environment();
 /// leaves them alone).
 void keep_runtime_threads_on(caf::actor_system_config& cfg,
                              std::vector<int> cpus);
+
+/// Where a CPU lane's thread computes: on every CPU of the process, except
+/// while it runs lone jobs one after another (a caller's Runs), which it
+/// runs beside the runtime's threads so that the caller keeps its CPU. A
+/// lane beside the caller made a Run on an ONNX Runtime lane take 20 or
+/// 36 us, as the lane fell. One per lane, used on its thread only.
+class lane_placement {
+public:
+  /// Lone jobs in a row before the lane moves beside the runtime's threads:
+  /// one is no pattern, and lanes that take turns under load stay put.
+  static constexpr int lone_runs = 4;
+
+  /// On the lane's thread, once: every CPU of the process.
+  void enter();
+  /// Before each batch: whether it was the only job the scheduler held.
+  void next(bool alone);
+
+private:
+  bool lane_ = false;
+  int alone_ = 0; // lone jobs in a row
+  bool beside_ = false;
+};
 
 } // namespace actorrt

@@ -65,6 +65,8 @@ void batch_answered(self_ptr self, uint64_t seq) {
 
 void send_batch(self_ptr self, size_t slot, job_batch batch) {
   auto& st = self->state;
+  batch.alone
+    = batch.jobs.size() == 1 && st.batches.empty() && st.queue.empty();
   auto seq = ++st.last_batch;
   auto& o
     = st.batches

@@ -772,8 +772,8 @@ struct scoped_env {
 
 } // namespace
 
-TEST_CASE("ACTORRT_RUNTIME_CPUS keeps the runtime's threads there, not its "
-          "lanes",
+TEST_CASE("ACTORRT_RUNTIME_CPUS keeps the runtime's threads there, and "
+          "lanes beside them only for lone Runs",
           "[engine]") {
   cpu_set_t set;
   REQUIRE(::sched_getaffinity(0, sizeof set, &set) == 0);
@@ -783,29 +783,46 @@ TEST_CASE("ACTORRT_RUNTIME_CPUS keeps the runtime's threads there, not its "
   for (int c = 0; c < CPU_SETSIZE; ++c)
     if (CPU_ISSET(c, &set))
       last = c;
-  auto before = thread_cpus();
-  auto whole = before.front().second; // the main thread's
+  auto whole = thread_cpus().front().second; // the main thread's
+  auto kept = std::to_string(last);
+  /// CPU lanes of device 0 on the runtime's CPU and on all.
+  auto lanes = [&] {
+    std::pair<int, int> beside_and_free{0, 0};
+    for (auto& [name, cpus] : thread_cpus())
+      if (name == "lane 0:0" || name == "lane 0:1") {
+        beside_and_free.first += cpus == kept;
+        beside_and_free.second += cpus == whole;
+      }
+    return beside_and_free;
+  };
   {
-    scoped_env cpus{"ACTORRT_RUNTIME_CPUS", std::to_string(last)};
+    scoped_env cpus{"ACTORRT_RUNTIME_CPUS", kept};
     auto rt = make_runtime("cpu:2,sim:1");
-    InferenceEngine ie{on(rt, model_path("tiny_cnn"), {})};
+    InferenceOption on_lanes;
+    on_lanes.devices = {0};
+    InferenceEngine ie{on(rt, model_path("tiny_cnn"), on_lanes)};
     std::vector<float> input(3 * 32 * 32, 0.5f);
+    CHECK(lanes() == std::make_pair(0, 2)); // CPU lanes compute: every CPU
     for (int i = 0; i < 20; ++i)
       CHECK(ie.Run(input.data(), input.size() * sizeof(float)).size() == 1);
-    int kept = 0, lanes = 0, sim_lane_kept = 0;
+    // Lone Runs: the lane that ran them sits beside the runtime's threads.
+    CHECK(lanes() == std::make_pair(1, 1));
+    // Jobs that overlap: lanes compute wherever they can again.
+    std::vector<uint64_t> ids;
+    for (int i = 0; i < 300; ++i)
+      ids.push_back(ie.RunAsync({blob::allocate(ie.GetInputSize())}));
+    for (auto id : ids)
+      CHECK(ie.Wait(id).size() == 1);
+    CHECK(lanes() == std::make_pair(0, 2));
+    int runtime_threads = 0, sim_lane_kept = 0;
     for (auto& [name, cpus] : thread_cpus()) {
-      if (name == "lane 0:0" || name == "lane 0:1") {
-        CHECK(cpus == whole); // CPU lanes compute: every CPU
-        ++lanes;
-      } else if (name == "lane 1:0") {
-        sim_lane_kept += cpus == std::to_string(last);
-      } else if (name.rfind("caf.", 0) == 0) {
-        kept += cpus == std::to_string(last);
-      }
+      if (name == "lane 1:0")
+        sim_lane_kept += cpus == kept; // a simulated core only hands jobs on
+      else if (name.rfind("caf.", 0) == 0)
+        runtime_threads += cpus == kept;
     }
-    CHECK(lanes >= 2);
-    CHECK(sim_lane_kept >= 1); // a simulated core only hands jobs on
-    CHECK(kept >= 3);          // CAF's workers, the engine actor
+    CHECK(sim_lane_kept >= 1);
+    CHECK(runtime_threads >= 3);                  // CAF's workers, the engine
     CHECK(thread_cpus().front().second == whole); // the caller's is its own
   }
   for (auto bad : {"x", "-1", "0,", "1.5", "99999"}) {
