@@ -1,6 +1,7 @@
 #include "actors/runtime_cpus.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <mutex>
 #include <optional>
@@ -32,6 +33,7 @@ cpu_set_t process_set() {
 /// one placement).
 std::mutex mtx;
 std::optional<cpu_set_t> runtime_set;
+std::atomic<bool> kept{false}; // runtime_set has a value
 
 class keep_on_cpus : public caf::thread_hook {
 public:
@@ -84,6 +86,11 @@ void keep_runtime_threads_on(caf::actor_system_config& cfg,
   std::lock_guard<std::mutex> guard{mtx};
   if (!runtime_set)
     runtime_set = set;
+  kept = true;
+}
+
+bool runtime_threads_kept() {
+  return kept.load(std::memory_order_relaxed);
 }
 
 void lane_placement::enter() {

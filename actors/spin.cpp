@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "actors/runtime_cpus.hpp"
+
 namespace actorrt {
 
 std::chrono::nanoseconds spin_budget() {
@@ -12,6 +14,10 @@ std::chrono::nanoseconds spin_budget() {
     return std::chrono::microseconds(us < 0 ? 0 : us);
   }();
   return budget;
+}
+
+unsigned spin_yield_period() {
+  return runtime_threads_kept() ? 8 : 64;
 }
 
 } // namespace actorrt
