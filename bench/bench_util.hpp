@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -13,6 +14,14 @@
 #include "engine_on_runtime.hpp"
 
 namespace actorrt::bench {
+
+/// Where the runtime's threads run, for a benchmark's first line.
+inline std::string runtime_threads() {
+  const char* cpus = std::getenv("ACTORRT_RUNTIME_CPUS");
+  return cpus && *cpus ? std::string("runtime threads on CPU ") + cpus
+                       : std::string("runtime threads where the kernel puts "
+                                     "them");
+}
 
 inline double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)

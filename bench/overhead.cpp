@@ -49,8 +49,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   std::printf("overhead benchmark: SIMULATED NPU (sim:3, zero latency, no "
-              "compute), tiny_cnn, %d jobs\n",
-              jobs);
+              "compute), tiny_cnn, %d jobs, %s\n",
+              jobs, bench::runtime_threads().c_str());
   for (int buffer_count : buffer_counts) {
     InferenceOption opt;
     opt.buffer_count = buffer_count;

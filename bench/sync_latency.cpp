@@ -76,7 +76,8 @@ int main(int argc, char** argv) {
   app.add_option("-m,--model", path, "model");
   app.add_option("-n,--runs", n, "runs per measurement");
   CLI11_PARSE(app, argc, argv);
-  std::printf("sync latency: %s, %d runs\n", path.c_str(), n);
+  std::printf("sync latency: %s, %d runs, %s\n", path.c_str(), n,
+              bench::runtime_threads().c_str());
   if (ort_available()) {
     // Alternated, so that both see the same machine.
     double run = measure("ort:3", path, n);
