@@ -7,7 +7,10 @@
 #include <optional>
 #include <string>
 
+#include <fcntl.h>
 #include <sched.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <caf/actor_system_config.hpp>
 #include <caf/thread_hook.hpp>
@@ -50,12 +53,39 @@ private:
 
 } // namespace
 
+int claim_cpu(const std::string& lock_dir) {
+  auto allowed = process_set();
+  for (int c = CPU_SETSIZE - 1; c >= 0; --c) {
+    if (!CPU_ISSET(c, &allowed))
+      continue;
+    auto path = lock_dir + "/actorrt-cpu-" + std::to_string(c) + ".lock";
+    int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+      continue; // not ours to open (another user made it 0600): skip it
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0)
+      return c; // the descriptor stays open: the claim lasts as long
+    ::close(fd);
+  }
+  return -1;
+}
+
 std::vector<int> runtime_cpus_from_environment() {
   const char* env = std::getenv("ACTORRT_RUNTIME_CPUS");
   std::vector<int> cpus;
-  if (!env || !*env)
+  if (env && std::string(env) == "off")
     return cpus;
   auto allowed = process_set();
+  if (!env || !*env || std::string(env) == "auto") {
+    // Fewer CPUs than the four threads that poll on a Run's way: claim one.
+    // Once per process; other processes claim others, or none.
+    static const int claimed = [&] {
+      int n = CPU_COUNT(&allowed);
+      return n >= 2 && n < auto_below_cpus ? claim_cpu("/tmp") : -1;
+    }();
+    if (claimed >= 0 && CPU_ISSET(claimed, &allowed))
+      cpus.push_back(claimed);
+    return cpus;
+  }
   std::string list = env;
   for (size_t from = 0; from <= list.size();) {
     auto to = std::min(list.find(',', from), list.size());

@@ -6,13 +6,15 @@
 // and 35 us in the next, and switched between the two within a run.
 // Kept on CPUs of their own, the runtime's threads hand jobs to each other
 // there and the caller keeps its CPU: 11 us in every run on simulated
-// cores, with polls that yield sooner (spin.hpp). Off unless asked for:
-// processes that all keep their threads on the same CPU crowd it (nine
-// node processes at 0.61 of ideal instead of 0.89). CPU lanes compute,
-// so they run on every CPU of the process, except a lane running a
-// caller's lone Runs one after another (lane_placement).
+// cores, with polls that yield sooner (spin.hpp). By default only where
+// pollers outnumber CPUs, and each process on a CPU no other has claimed:
+// nine node processes that all kept theirs on CPU 1 ran at 0.61 of ideal
+// instead of 0.89 (0.90 with claims). CPU lanes compute, so they run on
+// every CPU of the process, except a lane running a caller's lone Runs one
+// after another (lane_placement).
 #pragma once
 
+#include <string>
 #include <vector>
 
 namespace caf {
@@ -21,12 +23,26 @@ class actor_system_config;
 
 namespace actorrt {
 
-/// ACTORRT_RUNTIME_CPUS: comma-separated CPU numbers ("1", "2,3") that the
-/// runtime's own threads (CAF's workers, engine actors, the scheduler,
-/// simulated cores, node links) run on; unset or empty: wherever the
-/// kernel puts them. Throws InvalidArgument naming the variable for
-/// anything else, or for a CPU this process may not run on.
+/// The CPUs the runtime's own threads (CAF's workers, engine actors, the
+/// scheduler, simulated cores, node links) run on, from
+/// ACTORRT_RUNTIME_CPUS: comma-separated CPU numbers ("1", "2,3"); "off":
+/// none, wherever the kernel puts them; "auto" (or unset): on a process
+/// that may run on fewer than auto_below_cpus CPUs (but two at least), one
+/// CPU that no other process has claimed (claim_cpu), else none. Throws
+/// InvalidArgument naming the variable for anything else, or for a CPU
+/// this process may not run on.
 std::vector<int> runtime_cpus_from_environment();
+
+/// A Run's way has four polling threads (the caller's, the engine's, the
+/// scheduler's, the core's): with this many CPUs or more each has one.
+constexpr int auto_below_cpus = 4;
+
+/// Claims a CPU of this process for its runtime's threads, the highest
+/// free one first, through a lock file per CPU in `lock_dir` that no other
+/// process (or earlier claim) holds; -1 when every one is held. The claim
+/// lasts until the process ends: runtime processes of one host spread
+/// over its CPUs instead of crowding one.
+int claim_cpu(const std::string& lock_dir);
 
 /// Keeps each thread CAF starts for `cfg`'s actor system on `cpus` (none:
 /// leaves them alone).

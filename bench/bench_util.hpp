@@ -11,16 +11,18 @@
 
 #include "actorrt/inference_engine.hpp"
 #include "actors/runtime.hpp"
+#include "actors/runtime_cpus.hpp"
 #include "engine_on_runtime.hpp"
 
 namespace actorrt::bench {
 
 /// Where the runtime's threads run, for a benchmark's first line.
 inline std::string runtime_threads() {
-  const char* cpus = std::getenv("ACTORRT_RUNTIME_CPUS");
-  return cpus && *cpus ? std::string("runtime threads on CPU ") + cpus
-                       : std::string("runtime threads where the kernel puts "
-                                     "them");
+  std::string cpus;
+  for (int c : runtime_cpus_from_environment())
+    cpus += (cpus.empty() ? "" : ",") + std::to_string(c);
+  return cpus.empty() ? "runtime threads where the kernel puts them"
+                      : "runtime threads on CPU " + cpus;
 }
 
 inline double seconds_since(std::chrono::steady_clock::time_point start) {

@@ -13,6 +13,7 @@ import collections
 import os
 import re
 import subprocess
+import sys
 import threading
 import time
 
@@ -69,6 +70,27 @@ def with_wait(ie, x, n):
     return n / (time.perf_counter() - start)
 
 
+def sync_latency(ie, x, n):
+    """p50 and p90 of a synchronous run, in us."""
+    for _ in range(500):
+        ie.run(x)
+    took = []
+    for _ in range(n):
+        start = time.perf_counter()
+        ie.run(x)
+        took.append(time.perf_counter() - start)
+    return np.percentile(took, 50) * 1e6, np.percentile(took, 90) * 1e6
+
+
+def sync_line(model, n):
+    with InferenceEngine(model) as ie:
+        x = [np.zeros(ie.get_input_size(), dtype=np.uint8)]
+        p50, p90 = sync_latency(ie, x, n)
+    where = f"ACTORRT_RUNTIME_CPUS={os.environ.get('ACTORRT_RUNTIME_CPUS') or 'auto'}"
+    return (f"run (synchronous)      p50 {p50:6.1f} us  p90 {p90:6.1f} us  "
+            f"({where}; target p50 <= 15 us)")
+
+
 def cpp_rate(n):
     binary = os.path.join(REPO, "build", "bench", "bench_overhead")
     if not os.path.exists(binary):
@@ -81,8 +103,13 @@ def cpp_rate(n):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", "--jobs", type=int, default=100000)
-    n = parser.parse_args().jobs
+    parser.add_argument("--sync-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    n = args.jobs
     model = os.path.join(REPO, "models", "tiny_cnn.onnx")
+    if args.sync_only:
+        print(sync_line(model, n // 5))
+        return
     with InferenceEngine(model) as ie:
         assert ie.is_simulated()
         x = [np.zeros(ie.get_input_size(), dtype=np.uint8)]
@@ -111,6 +138,14 @@ def main():
         share = 1 - cb_rate / cpp
         print(f"C++ RunAsync+callback  {cpp:9.0f} jobs/s  {1e6 / cpp:6.2f} us/job (same run)")
         print(f"share of a callback job's time in Python and the binding: {share:.0%}")
+    print(sync_line(model, n // 5))
+    # The same with the runtime's threads where the kernel puts them, in a
+    # child (the runtime is per process).
+    if os.environ.get("ACTORRT_RUNTIME_CPUS", "auto") != "off":
+        env = dict(os.environ, ACTORRT_RUNTIME_CPUS="off")
+        child = subprocess.run([sys.executable, __file__, "-n", str(n), "--sync-only"],
+                               env=env, capture_output=True, text=True)
+        print(child.stdout.strip() or child.stderr.strip())
 
 
 if __name__ == "__main__":

@@ -97,18 +97,23 @@ int main(int argc, char** argv) {
   }
   measure("sim:3", path, n);
   std::fflush(stdout);
-  // The same in a child with the runtime's threads kept on the last CPU
-  // (the runtime is per process): both placements in one run.
-  cpu_set_t cpus;
-  const char* kept = std::getenv("ACTORRT_RUNTIME_CPUS");
-  if ((kept && *kept) || ::sched_getaffinity(0, sizeof cpus, &cpus) != 0
-      || CPU_COUNT(&cpus) < 2)
+  // The same in a child with the other placement (the runtime is per
+  // process): both in one run.
+  if (std::getenv("ACTORRT_BENCH_CHILD"))
     return 0;
-  int last = 0;
-  for (int c = 0; c < CPU_SETSIZE; ++c)
-    if (CPU_ISSET(c, &cpus))
-      last = c;
-  ::setenv("ACTORRT_RUNTIME_CPUS", std::to_string(last).c_str(), 1);
+  ::setenv("ACTORRT_BENCH_CHILD", "1", 1);
+  if (!runtime_cpus_from_environment().empty()) {
+    ::setenv("ACTORRT_RUNTIME_CPUS", "off", 1);
+  } else {
+    cpu_set_t cpus;
+    if (::sched_getaffinity(0, sizeof cpus, &cpus) != 0 || CPU_COUNT(&cpus) < 2)
+      return 0;
+    int last = 0;
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &cpus))
+        last = c;
+    ::setenv("ACTORRT_RUNTIME_CPUS", std::to_string(last).c_str(), 1);
+  }
   pid_t child = 0;
   if (::posix_spawn(&child, "/proc/self/exe", nullptr, nullptr, argv, environ)
       != 0)

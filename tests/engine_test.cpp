@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <filesystem>
@@ -11,12 +12,14 @@
 #include <thread>
 
 #include <sched.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 #include <opencv2/dnn.hpp>
 
 #include "actorrt/inference_engine.hpp"
 #include "actors/runtime.hpp"
+#include "actors/runtime_cpus.hpp"
 #include "device/registry.hpp"
 #include "device/simulated_executor.hpp"
 #include "engine_on_runtime.hpp"
@@ -829,4 +832,35 @@ TEST_CASE("ACTORRT_RUNTIME_CPUS keeps the runtime's threads there, and "
     scoped_env cpus{"ACTORRT_RUNTIME_CPUS", bad};
     CHECK_THROWS_AS(make_runtime("sim:1"), InvalidArgument);
   }
+}
+
+TEST_CASE("runtime processes claim different CPUs for their threads, until "
+          "none is left",
+          "[engine]") {
+  cpu_set_t set;
+  REQUIRE(::sched_getaffinity(0, sizeof set, &set) == 0);
+  auto dir = std::filesystem::temp_directory_path()
+             / ("actorrt_claims_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  // Each claim holds its lock file as another process's would.
+  std::vector<int> claimed;
+  for (int c = claim_cpu(dir); c >= 0; c = claim_cpu(dir))
+    claimed.push_back(c);
+  REQUIRE(int(claimed.size()) == CPU_COUNT(&set));
+  CHECK(std::is_sorted(claimed.rbegin(), claimed.rend())); // highest first
+  for (int c : claimed)
+    CHECK(CPU_ISSET(c, &set));
+  std::filesystem::remove_all(dir);
+  {
+    scoped_env off{"ACTORRT_RUNTIME_CPUS", "off"};
+    CHECK(runtime_cpus_from_environment().empty());
+  }
+  scoped_env automatic{"ACTORRT_RUNTIME_CPUS", "auto"};
+  auto cpus = runtime_cpus_from_environment();
+  int n = CPU_COUNT(&set);
+  if (n < 2 || n >= auto_below_cpus)
+    CHECK(cpus.empty());
+  CHECK(cpus.size() <= 1); // one, unless other processes hold them all
+  for (int c : cpus)
+    CHECK(CPU_ISSET(c, &set));
 }
