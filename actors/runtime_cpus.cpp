@@ -59,9 +59,10 @@ int claim_cpu(const std::string& lock_dir) {
     if (!CPU_ISSET(c, &allowed))
       continue;
     auto path = lock_dir + "/actorrt-cpu-" + std::to_string(c) + ".lock";
-    int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+    int fd
+      = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0)
-      continue; // not ours to open (another user made it 0600): skip it
+      continue; // not ours to open (another user's 0600 file, a symlink)
     if (::flock(fd, LOCK_EX | LOCK_NB) == 0)
       return c; // the descriptor stays open: the claim lasts as long
     ::close(fd);
