@@ -73,10 +73,10 @@ int claim_cpu(const std::string& lock_dir) {
 std::vector<int> runtime_cpus_from_environment() {
   const char* env = std::getenv("ACTORRT_RUNTIME_CPUS");
   std::vector<int> cpus;
-  if (env && std::string(env) == "off")
+  if (!env || !*env || std::string(env) == "off")
     return cpus;
   auto allowed = process_set();
-  if (!env || !*env || std::string(env) == "auto") {
+  if (std::string(env) == "auto") {
     // Fewer CPUs than the four threads that poll on a Run's way: claim one.
     // Once per process; other processes claim others, or none.
     static const int claimed = [&] {

@@ -6,12 +6,15 @@
 // and 35 us in the next, and switched between the two within a run.
 // Kept on CPUs of their own, the runtime's threads hand jobs to each other
 // there and the caller keeps its CPU: 11 us in every run on simulated
-// cores, with polls that yield sooner (spin.hpp). By default only where
-// pollers outnumber CPUs, and each process on a CPU no other has claimed:
-// nine node processes that all kept theirs on CPU 1 ran at 0.61 of ideal
-// instead of 0.89 (0.90 with claims). CPU lanes compute, so they run on
-// every CPU of the process, except a lane running a caller's lone Runs one
-// after another (lane_placement).
+// cores, with polls that yield sooner (spin.hpp). Not by default: the
+// runtime's work then has one CPU, and a small model's throughput at the
+// default in-flight limit fell a quarter (bench_lane_efficiency tiny_cnn,
+// 2 lanes: 29-34k against 38-43k inf/s); nor on the same CPU for every
+// process ("auto" claims one no other process holds): nine node processes
+// that all kept theirs on CPU 1 ran at 0.61 of ideal instead of 0.89 (0.90
+// with claims). CPU lanes compute, so they run on every CPU of the
+// process, except a lane running a caller's lone Runs one after another
+// (lane_placement).
 #pragma once
 
 #include <string>
@@ -25,8 +28,8 @@ namespace actorrt {
 
 /// The CPUs the runtime's own threads (CAF's workers, engine actors, the
 /// scheduler, simulated cores, node links) run on, from
-/// ACTORRT_RUNTIME_CPUS: comma-separated CPU numbers ("1", "2,3"); "off":
-/// none, wherever the kernel puts them; "auto" (or unset): on a process
+/// ACTORRT_RUNTIME_CPUS: comma-separated CPU numbers ("1", "2,3"); "off"
+/// (or unset): none, wherever the kernel puts them; "auto": on a process
 /// that may run on fewer than auto_below_cpus CPUs (but two at least), one
 /// CPU that no other process has claimed (claim_cpu), else none. Throws
 /// InvalidArgument naming the variable for anything else, or for a CPU

@@ -855,6 +855,8 @@ TEST_CASE("runtime processes claim different CPUs for their threads, until "
     scoped_env off{"ACTORRT_RUNTIME_CPUS", "off"};
     CHECK(runtime_cpus_from_environment().empty());
   }
+  ::unsetenv("ACTORRT_RUNTIME_CPUS");
+  CHECK(runtime_cpus_from_environment().empty()); // the default
   scoped_env automatic{"ACTORRT_RUNTIME_CPUS", "auto"};
   auto cpus = runtime_cpus_from_environment();
   int n = CPU_COUNT(&set);
