@@ -32,11 +32,11 @@ cpu_set_t process_set() {
   return set;
 }
 
-/// The runtime's CPUs, once some are set (first set wins: one process,
-/// one placement).
+/// The runtime's CPUs, once some are set: the first set wins (one process,
+/// one placement) and never changes, so after `kept` it is read unlocked.
 std::mutex mtx;
 std::optional<cpu_set_t> runtime_set;
-std::atomic<bool> kept{false}; // runtime_set has a value
+std::atomic<bool> kept{false};
 
 class keep_on_cpus : public caf::thread_hook {
 public:
@@ -117,11 +117,11 @@ void keep_runtime_threads_on(caf::actor_system_config& cfg,
   std::lock_guard<std::mutex> guard{mtx};
   if (!runtime_set)
     runtime_set = set;
-  kept = true;
+  kept.store(true, std::memory_order_release);
 }
 
 bool runtime_threads_kept() {
-  return kept.load(std::memory_order_relaxed);
+  return kept.load(std::memory_order_acquire);
 }
 
 void lane_placement::enter() {
@@ -130,16 +130,11 @@ void lane_placement::enter() {
 }
 
 void lane_placement::next(bool alone) {
-  if (!lane_)
+  if (!lane_ || !runtime_threads_kept())
     return;
   alone_ = alone ? alone_ + 1 : 0;
-  std::optional<cpu_set_t> beside;
-  {
-    std::lock_guard<std::mutex> guard{mtx};
-    beside = runtime_set;
-  }
-  if (!beside_ && alone_ >= lone_runs && beside) {
-    beside_ = ::sched_setaffinity(0, sizeof *beside, &*beside) == 0;
+  if (!beside_ && alone_ >= lone_runs) {
+    beside_ = ::sched_setaffinity(0, sizeof *runtime_set, &*runtime_set) == 0;
   } else if (beside_ && alone_ == 0) {
     cpu_slots::host().enter_lane();
     beside_ = false;
