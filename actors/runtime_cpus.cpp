@@ -5,11 +5,13 @@
 #include <cstdlib>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/file.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <caf/actor_system_config.hpp>
@@ -32,23 +34,52 @@ cpu_set_t process_set() {
   return set;
 }
 
-/// The runtime's CPUs, once some are set: the first set wins (one process,
-/// one placement) and never changes, so after `kept` it is read unlocked.
-std::mutex mtx;
-std::optional<cpu_set_t> runtime_set;
-std::atomic<bool> kept{false};
+/// Where the runtime's threads go. The first runtime configured with CPUs
+/// sets `kept_on` and `whole` (one process, one placement), which never
+/// change after; `threads` are the runtime's threads.
+struct placement {
+  std::mutex mtx;
+  std::optional<cpu_set_t> kept_on;
+  cpu_set_t whole;
+  std::set<pid_t> threads;
+  std::atomic<bool> placing{false}; // kept_on is set
+  std::atomic<bool> kept{false};    // the threads are on kept_on now
+  std::atomic<int> lone{0};         // lone jobs in a row
+};
+
+/// Never destroyed: CAF's threads may end while the process exits, after
+/// static objects are gone (a client's node link crashed there).
+placement& places() {
+  static auto* p = new placement;
+  return *p;
+}
+
+/// The calling thread's id, as sched_setaffinity takes it.
+pid_t this_thread() {
+  return static_cast<pid_t>(::syscall(SYS_gettid));
+}
+
+/// Moves `tid` to `p.kept_on` or back to every CPU.
+void place(const placement& p, pid_t tid, bool on_kept) {
+  auto& set = on_kept ? *p.kept_on : p.whole;
+  ::sched_setaffinity(tid, sizeof set, &set);
+}
 
 class keep_on_cpus : public caf::thread_hook {
 public:
-  explicit keep_on_cpus(cpu_set_t cpus) : cpus_(cpus) {}
   void init(caf::actor_system&) override {}
   void thread_started() override {
-    ::sched_setaffinity(0, sizeof cpus_, &cpus_);
+    auto& p = places();
+    std::lock_guard<std::mutex> guard{p.mtx};
+    p.threads.insert(this_thread());
+    if (p.kept)
+      place(p, this_thread(), true);
   }
-  void thread_terminates() override {}
-
-private:
-  cpu_set_t cpus_;
+  void thread_terminates() override {
+    auto& p = places();
+    std::lock_guard<std::mutex> guard{p.mtx};
+    p.threads.erase(this_thread());
+  }
 };
 
 } // namespace
@@ -73,10 +104,10 @@ int claim_cpu(const std::string& lock_dir) {
 std::vector<int> runtime_cpus_from_environment() {
   const char* env = std::getenv("ACTORRT_RUNTIME_CPUS");
   std::vector<int> cpus;
-  if (!env || !*env || std::string(env) == "off")
+  if (env && std::string(env) == "off")
     return cpus;
   auto allowed = process_set();
-  if (std::string(env) == "auto") {
+  if (!env || !*env || std::string(env) == "auto") {
     // Fewer CPUs than the four threads that poll on a Run's way: claim one.
     // Once per process; other processes claim others, or none.
     static const int claimed = [&] {
@@ -105,37 +136,66 @@ std::vector<int> runtime_cpus_from_environment() {
 }
 
 void keep_runtime_threads_on(caf::actor_system_config& cfg,
-                             std::vector<int> cpus) {
+                             const std::vector<int>& cpus) {
   if (cpus.empty())
     return;
   cpu_slots::host(); // made here, on every CPU of the process
+  cfg.add_thread_hook<keep_on_cpus>();
+  auto& p = places();
+  std::lock_guard<std::mutex> guard{p.mtx};
+  if (p.kept_on)
+    return;
   cpu_set_t set;
   CPU_ZERO(&set);
   for (int c : cpus)
     CPU_SET(c, &set);
-  cfg.add_thread_hook<keep_on_cpus>(set);
-  std::lock_guard<std::mutex> guard{mtx};
-  if (!runtime_set)
-    runtime_set = set;
-  kept.store(true, std::memory_order_release);
+  p.kept_on = set;
+  p.whole = process_set();
+  p.placing.store(true, std::memory_order_release);
+}
+
+void runtime_jobs_alone(bool alone) {
+  auto& p = places();
+  if (!p.placing.load(std::memory_order_acquire))
+    return;
+  int n = alone ? p.lone.fetch_add(1, std::memory_order_relaxed) + 1 : 0;
+  if (!alone)
+    p.lone.store(0, std::memory_order_relaxed);
+  bool want = n >= lane_placement::lone_runs;
+  if (want == p.kept.load(std::memory_order_relaxed))
+    return;
+  std::lock_guard<std::mutex> guard{p.mtx};
+  if (want == p.kept.load(std::memory_order_relaxed))
+    return;
+  for (auto tid : p.threads)
+    place(p, tid, want);
+  p.kept.store(want, std::memory_order_release);
 }
 
 bool runtime_threads_kept() {
-  return kept.load(std::memory_order_acquire);
+  return places().kept.load(std::memory_order_acquire);
 }
 
 void lane_placement::enter() {
   lane_ = true;
+  {
+    // A lane places itself: not one of the threads the runtime moves.
+    auto& p = places();
+    std::lock_guard<std::mutex> guard{p.mtx};
+    p.threads.erase(this_thread());
+  }
   cpu_slots::host().enter_lane();
 }
 
 void lane_placement::next(bool alone) {
-  if (!lane_ || !runtime_threads_kept())
+  if (!lane_)
     return;
   alone_ = alone ? alone_ + 1 : 0;
-  if (!beside_ && alone_ >= lone_runs) {
-    beside_ = ::sched_setaffinity(0, sizeof *runtime_set, &*runtime_set) == 0;
-  } else if (beside_ && alone_ == 0) {
+  bool want = alone_ >= lone_runs && runtime_threads_kept();
+  if (want && !beside_) {
+    auto& set = *places().kept_on;
+    beside_ = ::sched_setaffinity(0, sizeof set, &set) == 0;
+  } else if (!want && beside_) {
     cpu_slots::host().enter_lane();
     beside_ = false;
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "actors/runtime_cpus.hpp"
 #include "actors/spin.hpp"
 
 namespace actorrt {
@@ -67,6 +68,7 @@ void send_batch(self_ptr self, size_t slot, job_batch batch) {
   auto& st = self->state;
   batch.alone
     = batch.jobs.size() == 1 && st.batches.empty() && st.queue.empty();
+  runtime_jobs_alone(batch.alone);
   auto seq = ++st.last_batch;
   auto& o
     = st.batches

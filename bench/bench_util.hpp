@@ -22,7 +22,8 @@ inline std::string runtime_threads() {
   for (int c : runtime_cpus_from_environment())
     cpus += (cpus.empty() ? "" : ",") + std::to_string(c);
   return cpus.empty() ? "runtime threads where the kernel puts them"
-                      : "runtime threads on CPU " + cpus;
+                      : "runtime threads on CPU " + cpus
+                          + " while jobs come one at a time";
 }
 
 inline double seconds_since(std::chrono::steady_clock::time_point start) {

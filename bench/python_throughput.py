@@ -86,7 +86,7 @@ def sync_line(model, n):
     with InferenceEngine(model) as ie:
         x = [np.zeros(ie.get_input_size(), dtype=np.uint8)]
         p50, p90 = sync_latency(ie, x, n)
-    where = f"ACTORRT_RUNTIME_CPUS={os.environ.get('ACTORRT_RUNTIME_CPUS') or 'off'}"
+    where = f"ACTORRT_RUNTIME_CPUS={os.environ.get('ACTORRT_RUNTIME_CPUS') or 'auto'}"
     return (f"run (synchronous)      p50 {p50:6.1f} us  p90 {p90:6.1f} us  "
             f"({where}; target p50 <= 15 us)")
 
@@ -141,7 +141,7 @@ def main():
     print(sync_line(model, n // 5))
     # The same with the other placement of the runtime's threads, in a
     # child (the runtime is per process).
-    kept = os.environ.get("ACTORRT_RUNTIME_CPUS", "off") not in ("", "off")
+    kept = os.environ.get("ACTORRT_RUNTIME_CPUS", "auto") != "off"
     env = dict(os.environ, ACTORRT_RUNTIME_CPUS="off" if kept else "auto")
     child = subprocess.run([sys.executable, __file__, "-n", str(n), "--sync-only"],
                            env=env, capture_output=True, text=True)

@@ -775,8 +775,8 @@ struct scoped_env {
 
 } // namespace
 
-TEST_CASE("ACTORRT_RUNTIME_CPUS keeps the runtime's threads there, and "
-          "lanes beside them only for lone Runs",
+TEST_CASE("ACTORRT_RUNTIME_CPUS keeps the runtime's threads there, and a "
+          "lane beside them, only while jobs come one at a time",
           "[engine]") {
   cpu_set_t set;
   REQUIRE(::sched_getaffinity(0, sizeof set, &set) == 0);
@@ -798,6 +798,17 @@ TEST_CASE("ACTORRT_RUNTIME_CPUS keeps the runtime's threads there, and "
       }
     return beside_and_free;
   };
+  /// The runtime's own threads (CAF's, and the simulated core's, which
+  /// only hands jobs on) on the runtime's CPU and on all.
+  auto runtime_threads = [&] {
+    std::pair<int, int> kept_and_free{0, 0};
+    for (auto& [name, cpus] : thread_cpus())
+      if (name == "lane 1:0" || name.rfind("caf.", 0) == 0) {
+        kept_and_free.first += cpus == kept;
+        kept_and_free.second += cpus == whole;
+      }
+    return kept_and_free;
+  };
   {
     scoped_env cpus{"ACTORRT_RUNTIME_CPUS", kept};
     auto rt = make_runtime("cpu:2,sim:1");
@@ -806,27 +817,24 @@ TEST_CASE("ACTORRT_RUNTIME_CPUS keeps the runtime's threads there, and "
     InferenceEngine ie{on(rt, model_path("tiny_cnn"), on_lanes)};
     std::vector<float> input(3 * 32 * 32, 0.5f);
     CHECK(lanes() == std::make_pair(0, 2)); // CPU lanes compute: every CPU
+    CHECK(runtime_threads().first == 0);    // nothing kept before any job
     for (int i = 0; i < 20; ++i)
       CHECK(ie.Run(input.data(), input.size() * sizeof(float)).size() == 1);
-    // Lone Runs: the lane that ran them sits beside the runtime's threads.
+    // Lone Runs: the runtime's threads, and the lane that ran them, sit on
+    // the runtime's CPU; the caller keeps its own.
     CHECK(lanes() == std::make_pair(1, 1));
-    // Jobs that overlap: lanes compute wherever they can again.
+    CHECK(runtime_threads().first >= 4); // CAF's workers, engine, sim core
+    CHECK(runtime_threads().second == 0);
+    CHECK(thread_cpus().front().second == whole);
+    // Jobs that overlap: every thread goes wherever it can again.
     std::vector<uint64_t> ids;
     for (int i = 0; i < 300; ++i)
       ids.push_back(ie.RunAsync({blob::allocate(ie.GetInputSize())}));
     for (auto id : ids)
       CHECK(ie.Wait(id).size() == 1);
     CHECK(lanes() == std::make_pair(0, 2));
-    int runtime_threads = 0, sim_lane_kept = 0;
-    for (auto& [name, cpus] : thread_cpus()) {
-      if (name == "lane 1:0")
-        sim_lane_kept += cpus == kept; // a simulated core only hands jobs on
-      else if (name.rfind("caf.", 0) == 0)
-        runtime_threads += cpus == kept;
-    }
-    CHECK(sim_lane_kept >= 1);
-    CHECK(runtime_threads >= 3);                  // CAF's workers, the engine
-    CHECK(thread_cpus().front().second == whole); // the caller's is its own
+    CHECK(runtime_threads().first == 0);
+    CHECK(runtime_threads().second >= 4);
   }
   for (auto bad : {"x", "-1", "0,", "1.5", "99999"}) {
     scoped_env cpus{"ACTORRT_RUNTIME_CPUS", bad};
@@ -855,9 +863,7 @@ TEST_CASE("runtime processes claim different CPUs for their threads, until "
     scoped_env off{"ACTORRT_RUNTIME_CPUS", "off"};
     CHECK(runtime_cpus_from_environment().empty());
   }
-  ::unsetenv("ACTORRT_RUNTIME_CPUS");
-  CHECK(runtime_cpus_from_environment().empty()); // the default
-  scoped_env automatic{"ACTORRT_RUNTIME_CPUS", "auto"};
+  ::unsetenv("ACTORRT_RUNTIME_CPUS"); // the default: auto
   auto cpus = runtime_cpus_from_environment();
   int n = CPU_COUNT(&set);
   if (n < 2 || n >= auto_below_cpus)
