@@ -25,22 +25,13 @@ namespace actorrt {
 
 namespace {
 
-cpu_set_t process_set() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (::sched_getaffinity(0, sizeof set, &set) != 0)
-    for (int c = 0; c < CPU_SETSIZE; ++c)
-      CPU_SET(c, &set);
-  return set;
-}
-
 /// Where the runtime's threads go. The first runtime configured with CPUs
-/// sets `kept_on` and `whole` (one process, one placement), which never
-/// change after; `threads` are the runtime's threads.
+/// sets `kept_on` (one process, one placement), which never changes after;
+/// `threads` are the runtime's threads. The process's CPUs, where they go
+/// back to, are cpu_slots::host()'s, made before any of them started.
 struct placement {
   std::mutex mtx;
   std::optional<cpu_set_t> kept_on;
-  cpu_set_t whole;
   std::set<pid_t> threads;
   std::atomic<bool> placing{false}; // kept_on is set
   std::atomic<bool> kept{false};    // the threads are on kept_on now
@@ -61,7 +52,7 @@ pid_t this_thread() {
 
 /// Moves `tid` to `p.kept_on` or back to every CPU.
 void place(const placement& p, pid_t tid, bool on_kept) {
-  auto& set = on_kept ? *p.kept_on : p.whole;
+  auto& set = on_kept ? *p.kept_on : cpu_slots::host().cpus();
   ::sched_setaffinity(tid, sizeof set, &set);
 }
 
@@ -85,7 +76,7 @@ public:
 } // namespace
 
 int claim_cpu(const std::string& lock_dir) {
-  auto allowed = process_set();
+  auto& allowed = cpu_slots::host().cpus();
   for (int c = CPU_SETSIZE - 1; c >= 0; --c) {
     if (!CPU_ISSET(c, &allowed))
       continue;
@@ -106,7 +97,7 @@ std::vector<int> runtime_cpus_from_environment() {
   std::vector<int> cpus;
   if (env && std::string(env) == "off")
     return cpus;
-  auto allowed = process_set();
+  auto& allowed = cpu_slots::host().cpus();
   if (!env || !*env || std::string(env) == "auto") {
     // Fewer CPUs than the four threads that poll on a Run's way: claim one.
     // Once per process; other processes claim others, or none.
@@ -139,7 +130,6 @@ void keep_runtime_threads_on(caf::actor_system_config& cfg,
                              const std::vector<int>& cpus) {
   if (cpus.empty())
     return;
-  cpu_slots::host(); // made here, on every CPU of the process
   cfg.add_thread_hook<keep_on_cpus>();
   auto& p = places();
   std::lock_guard<std::mutex> guard{p.mtx};
@@ -150,7 +140,6 @@ void keep_runtime_threads_on(caf::actor_system_config& cfg,
   for (int c : cpus)
     CPU_SET(c, &set);
   p.kept_on = set;
-  p.whole = process_set();
   p.placing.store(true, std::memory_order_release);
 }
 

@@ -6,7 +6,6 @@
 #include <cstring>
 #include <vector>
 
-#include <sched.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
@@ -102,18 +101,8 @@ int main(int argc, char** argv) {
   if (std::getenv("ACTORRT_BENCH_CHILD"))
     return 0;
   ::setenv("ACTORRT_BENCH_CHILD", "1", 1);
-  if (!runtime_cpus_from_environment().empty()) {
-    ::setenv("ACTORRT_RUNTIME_CPUS", "off", 1);
-  } else {
-    cpu_set_t cpus;
-    if (::sched_getaffinity(0, sizeof cpus, &cpus) != 0 || CPU_COUNT(&cpus) < 2)
-      return 0;
-    int last = 0;
-    for (int c = 0; c < CPU_SETSIZE; ++c)
-      if (CPU_ISSET(c, &cpus))
-        last = c;
-    ::setenv("ACTORRT_RUNTIME_CPUS", std::to_string(last).c_str(), 1);
-  }
+  bool kept = !runtime_cpus_from_environment().empty();
+  ::setenv("ACTORRT_RUNTIME_CPUS", kept ? "off" : "auto", 1);
   pid_t child = 0;
   if (::posix_spawn(&child, "/proc/self/exe", nullptr, nullptr, argv, environ)
       != 0)

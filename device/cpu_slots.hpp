@@ -26,6 +26,11 @@ public:
 
   explicit cpu_slots(std::vector<int> cpus);
 
+  /// The CPUs of the set (none when the process's could not be read).
+  const cpu_set_t& cpus() const {
+    return all_;
+  }
+
   /// Lets the calling thread, a lane's, run on every CPU of the set again:
   /// the runtime's own threads may be kept on fewer
   /// (actors/runtime_cpus.hpp), and a lane computes wherever it can.
