@@ -41,6 +41,12 @@ public:
   static constexpr double worth = 0.9;
   /// Calls between two tries of the kind not chosen.
   static constexpr int retry_every = 64;
+  /// A call longer than this many times its kind's recent figure counts as
+  /// that many: it was most likely preempted. The kind not chosen is
+  /// measured only on retries, so one preempted single job (3.4x, seen on
+  /// strided_96's 1-thread lanes) made merging look worth it for hundreds
+  /// of calls, at 40% more time a job.
+  static constexpr double outlier = 1.5;
 
 private:
   double single_ns_ = 0; // per job, recent calls of one job

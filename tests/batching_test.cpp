@@ -308,3 +308,20 @@ TEST_CASE("a lane merges only while merging pays, and looks again now and then",
     singles += !busy.merge();
   CHECK(singles == 1);
 }
+
+TEST_CASE("one preempted call does not turn a lane to merging", "[batching]") {
+  batch_gain gain;
+  gain.record(1, 1000);
+  gain.record(4, 4800); // 1,200 ns a job merged: does not pay
+  gain.record(1, 5000); // a single job that lost its CPU on the way
+  int merged = 0;
+  for (int i = 0; i < batch_gain::retry_every; ++i)
+    merged += gain.merge();
+  CHECK(merged == 1); // only the retry
+  for (int i = 0; i < 20; ++i)
+    gain.record(1, 3000); // singles really became slower
+  merged = 0;
+  for (int i = 0; i < batch_gain::retry_every; ++i)
+    merged += gain.merge();
+  CHECK(merged == batch_gain::retry_every - 1);
+}
