@@ -111,14 +111,17 @@ tensor_metas share(const std::vector<tensor_info>& infos) {
 
 namespace {
 
-std::vector<tensor_info> with_batch(const std::vector<tensor_info>& infos,
-                                    int64_t batch) {
-  if (batch == 1)
-    return infos;
-  std::vector<tensor_info> result;
+/// `info`'s bytes for `batch` samples; a job of one sample (the common
+/// case) copies no description for it.
+size_t bytes_for(const tensor_info& info, int64_t batch) {
+  return batch == 1 ? info.byte_size() : info.with_batch(batch).byte_size();
+}
+
+size_t total_bytes(const std::vector<tensor_info>& infos, int64_t batch) {
+  size_t total = 0;
   for (auto& info : infos)
-    result.push_back(info.with_batch(batch));
-  return result;
+    total += bytes_for(info, batch);
+  return total;
 }
 
 /// Samples in `bytes` of an input: its batch when the input has a dynamic
@@ -160,21 +163,21 @@ tensor_metas batched(const tensor_metas& metas, int64_t batch) {
 
 std::vector<blob> split_inputs(const std::vector<tensor_info>& declared,
                                blob raw, int64_t batch) {
-  auto infos = with_batch(declared, batch);
-  auto expected = total_bytes(infos);
+  auto expected = total_bytes(declared, batch);
   if (raw.size != expected)
     throw InvalidArgument("input buffer has " + std::to_string(raw.size)
                           + " bytes, the model expects "
                           + std::to_string(expected)
                           + " bytes (get_input_size())");
-  if (infos.size() == 1)
+  if (declared.size() == 1)
     return {std::move(raw)};
   std::vector<blob> result;
-  result.reserve(infos.size());
+  result.reserve(declared.size());
   size_t offset = 0;
-  for (auto& info : infos) {
-    result.push_back(raw.slice(offset, info.byte_size()));
-    offset += info.byte_size();
+  for (auto& info : declared) {
+    auto size = bytes_for(info, batch);
+    result.push_back(raw.slice(offset, size));
+    offset += size;
   }
   return result;
 }
@@ -205,14 +208,16 @@ std::vector<blob> bind_inputs(const std::vector<tensor_info>& declared,
         n = samples(declared[i], buffers[i].size);
         break;
       }
-  auto infos = with_batch(declared, n);
-  for (size_t i = 0; i < infos.size(); ++i)
-    if (buffers[i].size != infos[i].byte_size())
-      throw InvalidArgument(
-        "input " + std::to_string(i) + " ('" + infos[i].name + "') has "
-        + std::to_string(buffers[i].size) + " bytes, expected "
-        + std::to_string(infos[i].byte_size()) + " bytes ("
-        + to_string(infos[i].type) + " " + shape_string(infos[i].shape) + ")");
+  for (size_t i = 0; i < declared.size(); ++i) {
+    if (buffers[i].size == bytes_for(declared[i], n))
+      continue;
+    auto info = declared[i].with_batch(n);
+    throw InvalidArgument(
+      "input " + std::to_string(i) + " ('" + info.name + "') has "
+      + std::to_string(buffers[i].size) + " bytes, expected "
+      + std::to_string(info.byte_size()) + " bytes (" + to_string(info.type)
+      + " " + shape_string(info.shape) + ")");
+  }
   if (batch)
     *batch = n;
   return buffers;
@@ -226,20 +231,20 @@ std::vector<blob> bind_outputs(const std::vector<tensor_info>& declared,
       throw InvalidArgument("output '" + info.name
                             + "' has a shape only a run decides: it cannot "
                               "go into caller output buffers");
-  auto infos = with_batch(declared, batch);
-  auto total = total_bytes(infos);
+  auto total = total_bytes(declared, batch);
   if (buffers.size() == 1 && buffers[0].size == total) {
     std::vector<blob> result;
     size_t offset = 0;
-    for (auto& info : infos) {
-      result.push_back(buffers[0].slice(offset, info.byte_size()));
-      offset += info.byte_size();
+    for (auto& info : declared) {
+      auto size = bytes_for(info, batch);
+      result.push_back(buffers[0].slice(offset, size));
+      offset += size;
     }
     return result;
   }
-  bool per_output = buffers.size() == infos.size();
-  for (size_t k = 0; per_output && k < infos.size(); ++k)
-    per_output = buffers[k].size == infos[k].byte_size();
+  bool per_output = buffers.size() == declared.size();
+  for (size_t k = 0; per_output && k < declared.size(); ++k)
+    per_output = buffers[k].size == bytes_for(declared[k], batch);
   if (per_output)
     return buffers;
   size_t got = 0;
