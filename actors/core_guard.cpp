@@ -9,8 +9,8 @@ namespace {
 
 uint64_t input_bytes(const job& j) {
   uint64_t n = 0;
-  for (auto& b : j.inputs)
-    n += b.size;
+  for (auto& in : j.inputs)
+    n += in.bytes.size;
   return n;
 }
 

@@ -346,14 +346,17 @@ job_id engine_books::submit(const std::vector<blob>& inputs,
     t.outputs = outputs;
   auto control = std::make_shared<job_control>();
   t.control = control;
-  job j{table.open(control),
-        std::move(bound),
-        std::move(outputs),
-        device,
-        t.batch,
-        timeout ? called + timeout * 1000000ll : 0,
-        level,
-        std::move(control)};
+  job j;
+  j.id = table.open(control);
+  // Described where they run: the caller's thread touches no description
+  // that every job shares.
+  j.inputs = undescribed(std::move(bound));
+  j.outputs = undescribed(std::move(outputs));
+  j.device = device;
+  j.batch = t.batch;
+  j.deadline = timeout ? called + timeout * 1000000ll : 0;
+  j.priority = level;
+  j.control = std::move(control);
   auto id = j.id;
   intake->put(std::move(j), std::move(t));
   return id;

@@ -29,13 +29,11 @@
 #include "core/core_report.hpp"
 #include "core/errors.hpp"
 #include "core/inference_option.hpp"
-#include "core/job_control.hpp"
+#include "core/job.hpp"
 #include "core/model.hpp"
 #include "core/stats.hpp"
 
 namespace actorrt {
-
-using job_id = uint64_t;
 
 /// Where an engine's jobs may run: device ids (empty = all) and a mask over
 /// a device's core indices (from the bound option).
@@ -68,28 +66,6 @@ struct model_handle {
 /// What a core answers (as the backend, with a failure) to a load that came
 /// without bytes for a model it does not have: send them.
 inline const std::string send_model_bytes = "actorrt.send-model-bytes";
-
-/// One job: its inputs (one buffer per model input), the caller's output
-/// buffers (one per output, or none), the device whose credit it holds
-/// (-1: none; it may run anywhere its placement allows), its batch, when it
-/// must have started by, its priority, and (in-process) its control.
-struct job {
-  job_id id = 0;
-  std::vector<blob> inputs;
-  std::vector<blob> outputs;
-  int device = -1;
-  int64_t batch = 1; // samples, for inputs with a dynamic batch axis
-  /// now_ns() by which a core must start it, else it ends with Timeout
-  /// unrun (0: no deadline). On the wire: the time left.
-  int64_t deadline = 0;
-  int priority = InferenceOption::normal_priority;
-  std::shared_ptr<job_control> control; // null on a worker node
-
-  /// Its deadline passed (at `now`, now_ns()).
-  bool expired(int64_t now) const {
-    return deadline != 0 && now >= deadline;
-  }
-};
 
 /// How a job ended: outputs (one per model output) or a failure, and when it
 /// was dispatched, started and finished (now_ns() of the core's host).
@@ -366,11 +342,17 @@ typename Inspector::result_type inspect(Inspector& f, model_handle& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job& x) {
+  // Only the inputs' bytes travel: the core that runs it describes them
+  // with its lane's model, and allocates the outputs (the caller's output
+  // memory stays with the caller, who gets the results copied into it).
   // Hosts' clocks differ: the deadline travels as the time left (<= 0:
   // passed already) and becomes a deadline on the receiving host's clock.
+  std::vector<blob> inputs;
   int64_t left = 0;
-  return f(caf::meta::type_name("job"), x.id, x.inputs, x.outputs, x.device,
-           x.batch, x.priority, caf::meta::save_callback([&]() -> caf::error {
+  return f(caf::meta::type_name("job"), x.id,
+           caf::meta::save_callback([&]() -> caf::error {
+             for (auto& in : x.inputs)
+               inputs.push_back(in.bytes);
              if (x.deadline != 0) {
                left = x.deadline - now_ns();
                if (left == 0)
@@ -378,7 +360,10 @@ typename Inspector::result_type inspect(Inspector& f, job& x) {
              }
              return caf::none;
            }),
-           left, caf::meta::load_callback([&]() -> caf::error {
+           inputs, x.device, x.batch, x.priority, left,
+           caf::meta::load_callback([&]() -> caf::error {
+             x.inputs = undescribed(std::move(inputs));
+             x.outputs.clear();
              x.deadline = left == 0 ? 0 : now_ns() + left;
              return caf::none;
            }));

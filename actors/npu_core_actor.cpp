@@ -105,16 +105,15 @@ private:
   void run_call(npu_core_state::loaded& l, const std::vector<where>& call,
                 bool merge) {
     auto dispatched = now_ns();
-    std::vector<lane_job> work(call.size());
+    std::vector<job> work;
+    work.reserve(call.size());
     for (size_t k = 0; k < call.size(); ++k) {
-      auto& j = job_at(call[k]);
-      work[k].inputs
-        = attach(l.runs->input_metas(), std::move(j.inputs), j.batch);
-      work[k].outputs
-        = attach(l.runs->output_metas(), std::move(j.outputs), j.batch);
-      work[k].deadline = j.deadline;
-      work[k].control = std::move(j.control);
-      work[k].queued = group_[call[k].batch].batch.sent;
+      auto& j = work.emplace_back(std::move(job_at(call[k])));
+      // The lane's descriptions: its model may be the engine's re-declared
+      // with a batch axis, and a job from the network has none.
+      describe(j.inputs, l.runs->input_metas(), j.batch);
+      describe(j.outputs, l.runs->output_metas(), j.batch);
+      j.queued = group_[call[k].batch].batch.sent;
     }
     if (merge)
       run_merged(*l.lane, work, l.max_batch, l.merged_inputs);

@@ -259,14 +259,25 @@ std::vector<blob> bind_outputs(const std::vector<tensor_info>& declared,
 
 tensors attach(const tensor_metas& metas, std::vector<blob> buffers,
                int64_t batch) {
-  if (batch != 1)
-    return attach(batched(metas, batch), std::move(buffers));
-  tensors result;
-  result.reserve(metas.size());
-  for (size_t k = 0; k < metas.size(); ++k)
-    result.push_back(
-      {metas[k], k < buffers.size() ? std::move(buffers[k]) : blob{}});
+  auto result = undescribed(std::move(buffers));
+  describe(result, metas, batch);
   return result;
+}
+
+tensors undescribed(std::vector<blob> buffers) {
+  tensors result;
+  result.reserve(buffers.size());
+  for (auto& b : buffers)
+    result.push_back({nullptr, std::move(b)});
+  return result;
+}
+
+void describe(tensors& ts, const tensor_metas& metas, int64_t batch) {
+  if (batch != 1)
+    return describe(ts, batched(metas, batch));
+  ts.resize(metas.size());
+  for (size_t k = 0; k < metas.size(); ++k)
+    ts[k].meta = metas[k];
 }
 
 } // namespace actorrt

@@ -127,6 +127,14 @@ tensor_metas batched(const tensor_metas& metas, int64_t batch);
 tensors attach(const tensor_metas& metas, std::vector<blob> buffers,
                int64_t batch = 1);
 
+/// Tensors of `buffers` with no description yet (see describe()).
+tensors undescribed(std::vector<blob> buffers);
+
+/// Gives `ts` `metas`' descriptions for `batch` samples, as attach() would
+/// to their bytes: one tensor per description, those missing without
+/// memory, those past the end dropped.
+void describe(tensors& ts, const tensor_metas& metas, int64_t batch = 1);
+
 /// Total byte size of a list of tensor infos.
 size_t total_bytes(const std::vector<tensor_info>& infos);
 

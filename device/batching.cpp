@@ -9,7 +9,7 @@ namespace actorrt {
 
 namespace {
 
-int64_t samples(const lane_job& j) {
+int64_t samples(const job& j) {
   return j.inputs.empty() ? 1 : j.inputs[0].info().shape[0];
 }
 
@@ -21,10 +21,9 @@ tensor of_batch(const tensor& part, int64_t n) {
 /// The jobs `members` as one call of `n` samples: each input copied back
 /// to back into `reuse`'s buffer for it (taken again when nobody else
 /// holds it), each output sized (the call writes it, the jobs keep views).
-lane_job merge(const std::vector<lane_job>& jobs,
-               const std::vector<size_t>& members, int64_t n,
-               std::vector<blob>& reuse) {
-  lane_job call;
+job merge(const std::vector<job>& jobs, const std::vector<size_t>& members,
+          int64_t n, std::vector<blob>& reuse) {
+  job call;
   auto& first = jobs[members.front()];
   bool known = true; // the call can start once all its jobs have come
   for (auto j : members) {
@@ -58,7 +57,7 @@ lane_job merge(const std::vector<lane_job>& jobs,
 }
 
 /// Gives the jobs `members` their part of `call`'s outputs.
-void scatter(lane_job& call, std::vector<lane_job>& jobs,
+void scatter(job& call, std::vector<job>& jobs,
              const std::vector<size_t>& members) {
   std::vector<size_t> at(call.outputs.size(), 0);
   for (auto j : members) {
@@ -79,9 +78,9 @@ void scatter(lane_job& call, std::vector<lane_job>& jobs,
 }
 
 /// Runs the jobs `members` (admitted) one call each.
-void run_alone(executor& lane, std::vector<lane_job>& jobs,
+void run_alone(executor& lane, std::vector<job>& jobs,
                const std::vector<size_t>& members) {
-  std::vector<lane_job> calls;
+  std::vector<job> calls;
   for (auto j : members)
     calls.push_back(std::move(jobs[j]));
   lane.run_batch(calls);
@@ -91,7 +90,7 @@ void run_alone(executor& lane, std::vector<lane_job>& jobs,
 
 } // namespace
 
-void run_merged(executor& lane, std::vector<lane_job>& jobs, int max_samples,
+void run_merged(executor& lane, std::vector<job>& jobs, int max_samples,
                 std::vector<blob>& reuse) {
   for (size_t next = 0; next < jobs.size();) {
     // The next call: the following jobs whose samples fit, each admitted
@@ -115,7 +114,7 @@ void run_merged(executor& lane, std::vector<lane_job>& jobs, int max_samples,
       continue;
     }
     auto began = now_ns();
-    std::vector<lane_job> call{merge(jobs, members, n, reuse)};
+    std::vector<job> call{merge(jobs, members, n, reuse)};
     lane.run_batch(call);
     if (call[0].error) {
       run_alone(lane, jobs, members); // each its own outcome
@@ -157,7 +156,7 @@ void batch_gain::record(int jobs, int64_t ns) {
 
 failure check_batching(executor& lane, const model& m) {
   std::mt19937 draws{7};
-  std::vector<lane_job> jobs(2);
+  std::vector<job> jobs(2);
   for (auto& job : jobs) {
     for (auto& meta : m.input_metas()) {
       tensor t{meta, blob::allocate(meta->byte_size())};
@@ -183,7 +182,7 @@ failure check_batching(executor& lane, const model& m) {
     job.outputs = attach(m.output_metas(), {});
   lane.run_batch(one_by_one);
   std::vector<blob> reuse;
-  std::vector<lane_job> call{merge(jobs, {0, 1}, 2, reuse)};
+  std::vector<job> call{merge(jobs, {0, 1}, 2, reuse)};
   lane.run_batch(call);
   if (call[0].error)
     return call[0].error;

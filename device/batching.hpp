@@ -13,12 +13,12 @@ namespace actorrt {
 /// samples (a job that brings a batch counts its samples). A job's outputs
 /// are views of its call's outputs, or copied into the caller's buffers.
 /// A merged call that fails runs its jobs again one by one, so each ends
-/// with its own outcome. Each job is admitted (lane_job::admit) just before
+/// with its own outcome. Each job is admitted (job::admit) just before
 /// its call; each call's jobs get its size in `run_jobs`. `reuse` keeps
 /// the merged inputs' memory from call to call (one buffer per input, taken
 /// again when nobody else holds it): a batch of large inputs would
 /// otherwise map and fault in fresh pages every call.
-void run_merged(executor& lane, std::vector<lane_job>& jobs, int max_samples,
+void run_merged(executor& lane, std::vector<job>& jobs, int max_samples,
                 std::vector<blob>& reuse);
 
 /// Whether merging pays on one lane, from what its calls took: a merged

@@ -1,6 +1,6 @@
 // The backend boundary: one executor is one model loaded on one lane (an NPU
-// core, or a CPU lane standing in for one). It knows nothing of actors,
-// queues or job ids.
+// core, or a CPU lane standing in for one). It knows nothing of actors or
+// queues: its batch entry point takes the jobs themselves.
 #pragma once
 
 #include <algorithm>
@@ -11,7 +11,7 @@
 
 #include "core/clock.hpp"
 #include "core/errors.hpp"
-#include "core/job_control.hpp"
+#include "core/job.hpp"
 #include "core/tensor.hpp"
 
 namespace actorrt {
@@ -21,46 +21,6 @@ namespace actorrt {
 class lane_lost : public std::runtime_error {
 public:
   using std::runtime_error::runtime_error;
-};
-
-/// One job as a lane sees it, for the batch entry point.
-struct lane_job {
-  tensors inputs;
-  tensors outputs;
-  int64_t started = 0;  // when its compute began (now_ns())
-  int64_t finished = 0; // when it ended
-  failure error;
-  /// Jobs in the executor call that ran it (dynamic batching); calls are
-  /// counted on their first job.
-  int run_jobs = 1;
-  bool first_in_run = true;
-  /// Checked just before its compute: a job past its deadline (now_ns(); 0:
-  /// none) or cancelled does not start, and ends with that error, unrun.
-  int64_t deadline = 0;
-  std::shared_ptr<job_control> control;
-  /// When it was sent to its core (now_ns(); 0: not known): a device with a
-  /// queue starts it as soon as the one before it ends.
-  int64_t queued = 0;
-
-  /// Whether it may start now; otherwise it is marked ended unrun.
-  bool admit(int64_t now) {
-    if (deadline != 0 && now >= deadline)
-      error = {errc::timeout, "passed its deadline before a core started it"};
-    else if (control && !control->start())
-      error = {errc::cancelled, "cancelled before it started"};
-    else {
-      deadline = 0; // admitted once: it runs whatever comes
-      control.reset();
-      return true;
-    }
-    run_jobs = 0;
-    first_in_run = false;
-    return false;
-  }
-  /// Ended without running (see admit).
-  bool unrun() const {
-    return run_jobs == 0;
-  }
 };
 
 class executor {
@@ -80,8 +40,8 @@ public:
 
   /// (optional) Runs several jobs; a backend that computes a batch at once
   /// overrides it. Each job's failure is its own.
-  virtual void run_batch(std::vector<lane_job>& jobs) {
-    run_each(jobs, [this](lane_job& j) { return run(j.inputs, j.outputs); });
+  virtual void run_batch(std::vector<job>& jobs) {
+    run_each(jobs, [this](job& j) { return run(j.inputs, j.outputs); });
   }
 
   /// (optional) True when no real compute happens: results are not outputs
@@ -95,7 +55,7 @@ protected:
   /// its compute began, and may say when it ended: else it ended on
   /// return); each job's failure is its own, a lost lane ends all.
   template <class F>
-  static void run_each(std::vector<lane_job>& jobs, F run_one) {
+  static void run_each(std::vector<job>& jobs, F run_one) {
     for (auto& j : jobs) {
       if (!j.admit(now_ns()))
         continue;

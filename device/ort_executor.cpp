@@ -197,13 +197,12 @@ int64_t ort_executor::run(const tensors& inputs, tensors& outputs) {
   return timed_forward(inputs, outputs);
 }
 
-void ort_executor::run_batch(std::vector<lane_job>& jobs) {
+void ort_executor::run_batch(std::vector<job>& jobs) {
   // One host slot for the whole batch: its jobs follow each other on this
   // thread without handing the slot (and the CPU) to another lane between
   // them.
   cpu_slots::lease slot{cpu_slots::host()};
-  run_each(jobs,
-           [this](lane_job& j) { return timed_forward(j.inputs, j.outputs); });
+  run_each(jobs, [this](job& j) { return timed_forward(j.inputs, j.outputs); });
 }
 
 } // namespace actorrt

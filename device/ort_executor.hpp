@@ -32,7 +32,7 @@ public:
     return "onnxruntime";
   }
   int64_t run(const tensors& inputs, tensors& outputs) override;
-  void run_batch(std::vector<lane_job>& jobs) override;
+  void run_batch(std::vector<job>& jobs) override;
 
 private:
   std::shared_ptr<ort::OrtSession> make_session(const model& m,

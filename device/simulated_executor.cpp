@@ -132,8 +132,8 @@ int64_t simulated_executor::run(const tensors& inputs, tensors& outputs) {
   return started;
 }
 
-void simulated_executor::run_batch(std::vector<lane_job>& jobs) {
-  run_each(jobs, [this](lane_job& j) {
+void simulated_executor::run_batch(std::vector<job>& jobs) {
+  run_each(jobs, [this](job& j) {
     queued_ = j.queued; // for run(), which subclasses may wrap
     auto started = run(j.inputs, j.outputs);
     j.finished = std::max(last_end_, started); // the device's time

@@ -57,7 +57,7 @@ public:
   /// Like an NPU with a queue: a job sent to the core while the one before
   /// it ran starts when that one ends, however late this host's thread
   /// gets to it; its times are the device's.
-  void run_batch(std::vector<lane_job>& jobs) override;
+  void run_batch(std::vector<job>& jobs) override;
   bool is_simulated() const override {
     return true;
   }

@@ -384,12 +384,14 @@ TEST_CASE("messages survive CAF serialisation (remote cores)", "[actors]") {
   job_batch batch{3, {}, {}};
   job j;
   j.id = 7;
-  j.inputs = split_inputs(m->inputs(), blob::allocate(m->input_size()));
+  j.inputs = attach(m->input_metas(),
+                    split_inputs(m->inputs(), blob::allocate(m->input_size())));
+  j.outputs = attach(m->output_metas(), {blob::allocate(40)});
   j.device = 1;
   j.deadline = now_ns() + 5'000'000'000;
   j.priority = 2;
   batch.jobs.push_back(std::move(j));
-  batch.jobs[0].inputs[0].data[5] = 42;
+  batch.jobs[0].inputs[0].bytes.data[5] = 42;
   model_handle handle{3, m, "opencv"};
   job_results results(1);
   results[0].id = 7;
@@ -409,9 +411,14 @@ TEST_CASE("messages survive CAF serialisation (remote cores)", "[actors]") {
   CHECK(batch2.jobs[0].id == 7);
   CHECK(batch2.jobs[0].device == 1);
   REQUIRE(batch2.jobs[0].inputs.size() == 1);
-  CHECK(batch2.jobs[0].inputs[0].size == m->input_size());
-  CHECK(batch2.jobs[0].inputs[0].data[5] == 42);
-  CHECK(batch2.jobs[0].inputs[0].data != batch.jobs[0].inputs[0].data);
+  CHECK(batch2.jobs[0].inputs[0].bytes.size == m->input_size());
+  CHECK(batch2.jobs[0].inputs[0].bytes.data[5] == 42);
+  CHECK(batch2.jobs[0].inputs[0].bytes.data
+        != batch.jobs[0].inputs[0].bytes.data);
+  // Bytes only: the core describes them with its lane's model; the
+  // caller's output memory stays home.
+  CHECK_FALSE(batch2.jobs[0].inputs[0].meta);
+  CHECK(batch2.jobs[0].outputs.empty());
   // The deadline travels as the time left, on the receiver's clock.
   auto left = batch2.jobs[0].deadline - now_ns();
   CHECK(left > 4'000'000'000);

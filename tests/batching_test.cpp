@@ -22,11 +22,11 @@ using namespace std::chrono_literals;
 namespace {
 
 /// Jobs of `m` with random inputs of `batch` samples each.
-std::vector<lane_job> random_jobs(const model& m, int n, unsigned seed,
-                                  int64_t batch = 1) {
+std::vector<job> random_jobs(const model& m, int n, unsigned seed,
+                             int64_t batch = 1) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> value(-1, 1);
-  std::vector<lane_job> jobs(n);
+  std::vector<job> jobs(n);
   for (auto& j : jobs) {
     std::vector<blob> inputs;
     for (auto& meta : m.input_metas()) {
@@ -44,8 +44,7 @@ std::vector<lane_job> random_jobs(const model& m, int n, unsigned seed,
 }
 
 /// Copies of `jobs` with fresh outputs, run one call each.
-std::vector<lane_job> one_by_one(executor& lane,
-                                 const std::vector<lane_job>& jobs) {
+std::vector<job> one_by_one(executor& lane, const std::vector<job>& jobs) {
   auto copy = jobs;
   for (auto& j : copy)
     for (auto& out : j.outputs)

@@ -189,8 +189,8 @@ TEST_CASE("the simulated NPU runs a queued job when the one before it ends, "
           "[device]") {
   auto m = model::load(model_path("tiny_cnn"));
   simulated_executor sim{*m, simulated_settings::parse("20ms"), 0};
-  auto job = [&](int64_t queued) {
-    std::vector<lane_job> jobs(1);
+  auto sent_at = [&](int64_t queued) {
+    std::vector<job> jobs(1);
     jobs[0].inputs = random_inputs(*m, 1);
     jobs[0].outputs = attach(m->output_metas(), {});
     jobs[0].queued = queued;
@@ -198,7 +198,7 @@ TEST_CASE("the simulated NPU runs a queued job when the one before it ends, "
   };
   const int64_t ms = 1000000;
   auto sent = now_ns();
-  auto first = job(sent), second = job(sent);
+  auto first = sent_at(sent), second = sent_at(sent);
   sim.run_batch(first);
   CHECK(first[0].finished - first[0].started == 20 * ms);
   // Its thread comes 15 ms late; the device started the next at once.
@@ -209,13 +209,13 @@ TEST_CASE("the simulated NPU runs a queued job when the one before it ends, "
   CHECK(now_ns() >= second[0].finished); // never ahead of its model
   // One sent after the device fell idle starts when it is run.
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  auto late = job(now_ns());
+  auto late = sent_at(now_ns());
   auto before = now_ns();
   sim.run_batch(late);
   CHECK(late[0].started >= before);
   CHECK(late[0].finished - late[0].started == 20 * ms);
   // Without a sending time, as before: from when it is run.
-  auto unknown = job(0);
+  auto unknown = sent_at(0);
   before = now_ns();
   sim.run_batch(unknown);
   CHECK(unknown[0].started >= before);
@@ -320,7 +320,7 @@ TEST_CASE("executors write into caller memory and run batches",
             == 0);
     }
     // The batch entry point: each job its own outputs and times.
-    std::vector<lane_job> jobs(3);
+    std::vector<job> jobs(3);
     for (unsigned i = 0; i < 3; ++i) {
       jobs[i].inputs = random_inputs(*m, 9);
       jobs[i].outputs = attach(m->output_metas(), {});

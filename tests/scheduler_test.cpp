@@ -12,6 +12,15 @@ using actorrt::test::model_path;
 
 namespace {
 
+/// A job without inputs (the scheduler never reads them).
+job make_job(job_id id, int device, int priority) {
+  job j;
+  j.id = id;
+  j.device = device;
+  j.priority = priority;
+  return j;
+}
+
 /// What a fake core did, and the answers it holds back.
 struct fake_core_log {
   std::vector<std::string> events; // "load 1", "run 1 x2", "unload 1"
@@ -162,8 +171,7 @@ struct fixture : actorrt::test::deterministic_system {
               int priority = InferenceOption::normal_priority) {
     job_batch batch{model, engine, {}};
     for (int i = 0; i < jobs; ++i)
-      batch.jobs.push_back(
-        {++last_id, {}, {}, device, 1, 0, priority, nullptr});
+      batch.jobs.push_back(make_job(++last_id, device, priority));
     self->send(scheduler, submit_atom::value, std::move(batch));
     sched.run();
   }
@@ -391,7 +399,7 @@ TEST_CASE("a batch of mixed priorities waits as one entry per level",
   auto a = f.full_core_holding_runs();
   job_batch mixed{1, f.engine, {}};
   for (int priority : {0, 2, 0, 2})
-    mixed.jobs.push_back({++f.last_id, {}, {}, -1, 1, 0, priority, nullptr});
+    mixed.jobs.push_back(make_job(++f.last_id, -1, priority));
   f.self->send(f.scheduler, submit_atom::value, std::move(mixed));
   f.sched.run();
   auto next_batch = [&] { return f.answer_held_runs(0, *a); };
