@@ -38,8 +38,9 @@ public:
   /// stays out of NPU time. Throws on failure; the lane stays usable.
   virtual int64_t run(const tensors& inputs, tensors& outputs) = 0;
 
-  /// (optional) Runs several jobs; a backend that computes a batch at once
-  /// overrides it. Each job's failure is its own.
+  /// (optional) Runs several jobs, their tensors described as for run();
+  /// each gets its start, end and failure (its own). A backend that
+  /// computes a batch at once overrides it.
   virtual void run_batch(std::vector<job>& jobs) {
     run_each(jobs, [this](job& j) { return run(j.inputs, j.outputs); });
   }
