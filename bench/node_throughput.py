@@ -9,7 +9,10 @@ client with ACTORRT_DEVICES=none, through run_async + callback:
 3. 1 node vs 2 nodes of 3 cores at 2 ms each (ideal: 2.0);
 4. with --scale 1,4,8: that many such nodes with default options (max load
    6 per device), 4 s worth of jobs, against the ideal (1,500 jobs/s per
-   node), and the CPU each job costs the client and the nodes;
+   node), and the CPU each job costs the client and the nodes; with
+   --packed, the largest count's devices again in 1, 2 and 4 node
+   processes (same devices, cores and max load; fewer processes for this
+   host's 2 CPUs to run);
 5. with --fleet: a 64-core fleet on 4 nodes, each 4 devices of 4 cores at
    5/10/15/20 ms, at default options and at buffer_count 12.
 Each figure runs in its own client process, so the runtimes do not mix.
@@ -109,6 +112,8 @@ def main():
     p.add_argument("--tls", action="store_true", help="also over TLS")
     p.add_argument("--scale", default="", help="node counts, as 1,4,8")
     p.add_argument("--fleet", action="store_true", help="64 cores on 4 nodes")
+    p.add_argument("--packed", action="store_true",
+                   help="the largest --scale in fewer node processes")
     a = p.parse_args()
     print("SIMULATED NPU cores on actorrt-node processes, loopback")
     plain = link(a.jobs, "")
@@ -129,8 +134,13 @@ def main():
     finally:
         one.kill()
         two.kill()
-    for count in [int(k) for k in a.scale.split(",") if k]:
+    counts = [int(k) for k in a.scale.split(",") if k]
+    for count in counts:
         scale(count)
+    if a.packed and counts:
+        for processes in (1, 2, 4):
+            if processes < max(counts) and max(counts) % processes == 0:
+                scale(max(counts), processes)
     if a.fleet:
         fleet()
 
@@ -161,12 +171,15 @@ def children_cpu_seconds():
     return used.ru_utime + used.ru_stime
 
 
-def scale(count):
-    """`count` nodes of 3 cores at 2 ms, default options: efficiency, and
-    the CPU a job costs the client and the nodes (the machine's 2 vCPUs
-    are the bound when they add up to more than it has)."""
+def scale(count, processes=None):
+    """`count` devices of 3 cores at 2 ms, each its own node (or spread
+    over `processes` node processes), default options: efficiency, and the
+    CPU a job costs the client and the nodes (the machine's 2 vCPUs are
+    the bound when they add up to more than it has)."""
+    processes = processes or count
     nodes = []
-    with nodes_of(count, "sim:3:2ms", nodes) as addresses:
+    devices = ",".join(["sim:3:2ms"] * (count // processes))
+    with nodes_of(processes, devices, nodes) as addresses:
         ideal = count * 3 * 500.0
         jobs = int(ideal * 4)
         nodes_before = sum(cpu_seconds(n.pid) for n in nodes)
@@ -177,7 +190,9 @@ def scale(count):
         nodes_us = (sum(cpu_seconds(n.pid) for n in nodes) - nodes_before) * per_job
         # The cores' mean job shows the simulated devices keep their model
         # (2 ms): what is lost is then the runtime's, or this machine's.
-        print(f"{count} node(s) x 3 cores at 2 ms, default options: {rate:,.0f} jobs/s, "
+        where = (f"{count} node(s) x 3 cores" if processes == count
+                 else f"{count} devices x 3 cores in {processes} node process(es)")
+        print(f"{where} at 2 ms, default options: {rate:,.0f} jobs/s, "
               f"ideal {ideal:,.0f}, efficiency {rate / ideal:.3f}  (aim >= 0.95); "
               f"cores' mean job {npu:,.0f} us of 2,000; CPU per job: client "
               f"{client_us:,.0f} us (with its start), nodes {nodes_us:,.0f} us, "
