@@ -350,7 +350,7 @@ job_id engine_books::submit(const std::vector<blob>& inputs,
   j.id = table.open(control);
   // Described where they run: the caller's thread touches no description
   // that every job shares.
-  j.inputs = undescribed(std::move(bound));
+  j.inputs = std::move(bound);
   j.outputs = undescribed(std::move(outputs));
   j.device = device;
   j.batch = t.batch;

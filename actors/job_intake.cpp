@@ -11,7 +11,7 @@ void job_intake::announce(std::unique_lock<std::mutex>& guard) {
   caf::anon_send(engine, submit_atom::value);
 }
 
-void job_intake::put(job j, job_ticket t) {
+void job_intake::put(job&& j, job_ticket&& t) {
   std::unique_lock<std::mutex> guard{mtx_};
   waiting_.jobs.push_back(std::move(j));
   waiting_.tickets.push_back(std::move(t));

@@ -52,7 +52,7 @@ public:
   explicit job_intake(engine_actor engine) : engine_(std::move(engine)) {}
 
   /// Hands over opened job `j` and its ticket.
-  void put(job j, job_ticket t);
+  void put(job&& j, job_ticket&& t);
   /// The callback for results the actor handles from now on.
   void set_callback(job_callback cb);
   void set_error_handler(job_callback::error_handler fn);

@@ -206,13 +206,15 @@ void drain(self_ptr self) {
         return o.slot == *slot && o.batch.model == w->model
                && o.batch.engine == w->engine;
       });
-      if (same == out.end())
+      if (same == out.end()) {
         same = out.insert(
           out.end(), outgoing{*slot, job_batch{w->model,
                                                w->engine,
                                                {},
                                                st.policy.report(*slot).device,
                                                st.policy.report(*slot).core}});
+        same->batch.jobs.reserve(jobs.size() - k); // at most the rest
+      }
       same->batch.jobs.push_back(std::move(jobs[k]));
     }
     jobs.resize(left);
@@ -265,12 +267,22 @@ void enqueue(self_ptr self, uint64_t model, const engine_actor& engine,
     = [](const job& a, const job& b) { return a.priority > b.priority; };
   if (!std::is_sorted(jobs.begin(), jobs.end(), higher))
     std::stable_sort(jobs.begin(), jobs.end(), higher);
+  // One entry per level, each keeping its run of the batch in one piece
+  // (the whole batch, when its jobs share a level).
   std::vector<scheduler_state::waiting> levels;
-  for (auto& j : jobs) {
-    if (levels.empty() || levels.back().priority != j.priority)
-      levels.push_back(
-        {model, engine, {}, j.priority, lost, self->clock().now()});
-    levels.back().jobs.push_back(std::move(j));
+  for (auto run = jobs.begin(); run != jobs.end();) {
+    auto end = std::find_if(run, jobs.end(), [&](const job& j) {
+      return j.priority != run->priority;
+    });
+    levels.push_back(
+      {model, engine, {}, run->priority, lost, self->clock().now()});
+    if (run == jobs.begin() && end == jobs.end()) {
+      levels.back().jobs = std::move(jobs);
+      break;
+    }
+    levels.back().jobs.assign(std::make_move_iterator(run),
+                              std::make_move_iterator(end));
+    run = end;
   }
   st.queue.insert(first ? st.queue.begin() : st.queue.end(),
                   std::make_move_iterator(levels.begin()),

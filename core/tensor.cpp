@@ -182,9 +182,8 @@ std::vector<blob> split_inputs(const std::vector<tensor_info>& declared,
   return result;
 }
 
-std::vector<blob> bind_inputs(const std::vector<tensor_info>& declared,
-                              const std::vector<blob>& buffers,
-                              int64_t* batch) {
+tensors bind_inputs(const std::vector<tensor_info>& declared,
+                    const std::vector<blob>& buffers, int64_t* batch) {
   int64_t n = 1;
   if (buffers.size() == 1 && declared.size() != 1) {
     bool all_dynamic = batch != nullptr;
@@ -196,7 +195,7 @@ std::vector<blob> bind_inputs(const std::vector<tensor_info>& declared,
       n = static_cast<int64_t>(buffers[0].size / one);
     if (batch)
       *batch = n;
-    return split_inputs(declared, buffers.front(), n);
+    return undescribed(split_inputs(declared, buffers.front(), n));
   }
   if (buffers.size() != declared.size())
     throw InvalidArgument("got " + std::to_string(buffers.size())
@@ -220,7 +219,11 @@ std::vector<blob> bind_inputs(const std::vector<tensor_info>& declared,
   }
   if (batch)
     *batch = n;
-  return buffers;
+  tensors bound;
+  bound.reserve(buffers.size());
+  for (auto& b : buffers)
+    bound.push_back({nullptr, b});
+  return bound;
 }
 
 std::vector<blob> bind_outputs(const std::vector<tensor_info>& declared,

@@ -96,13 +96,12 @@ std::vector<blob> split_inputs(const std::vector<tensor_info>& infos, blob raw,
 
 /// Checks input buffers against the declared inputs: one raw buffer of the
 /// total input size (split into the inputs), or one per input of its size.
-/// Returns one buffer per input. Throws InvalidArgument with expected and
-/// actual bytes. With `batch`, inputs with a dynamic batch axis may hold N
-/// samples (N the same for all, every input dynamic for one raw buffer);
-/// *batch is set to N.
-std::vector<blob> bind_inputs(const std::vector<tensor_info>& infos,
-                              const std::vector<blob>& buffers,
-                              int64_t* batch = nullptr);
+/// Returns one tensor per input, bytes only (see describe()). Throws
+/// InvalidArgument with expected and actual bytes. With `batch`, inputs
+/// with a dynamic batch axis may hold N samples (N the same for all, every
+/// input dynamic for one raw buffer); *batch is set to N.
+tensors bind_inputs(const std::vector<tensor_info>& infos,
+                    const std::vector<blob>& buffers, int64_t* batch = nullptr);
 
 /// Checks caller-owned output buffers: one buffer of the outputs' total
 /// size (split into the outputs), or one per output of its size, for

@@ -184,8 +184,8 @@ std::optional<bool> run_direct(const std::string& kind, const model& m,
   }
   try {
     int64_t batch = 1;
-    auto bound = bind_inputs(m.inputs(), input_blobs(d), &batch);
-    auto inputs = attach(m.input_metas(), bound, batch);
+    auto inputs = bind_inputs(m.inputs(), input_blobs(d), &batch);
+    describe(inputs, m.input_metas(), batch);
     auto outputs = attach(m.output_metas(), {}, batch);
     lane->run(inputs, outputs);
     return matches(outputs, d.outputs);

@@ -159,7 +159,7 @@ TEST_CASE("a dynamic batch axis takes the batch the input bytes hold",
   int64_t batch = 0;
   auto bound = bind_inputs(m->inputs(), {blob::allocate(4 * 6 * 4)}, &batch);
   CHECK(batch == 4);
-  CHECK(bound[0].size == 96);
+  CHECK(bound[0].bytes.size == 96);
   auto metas = batched(m->output_metas(), batch);
   CHECK(metas[0]->shape == std::vector<int64_t>{4, 6});
   CHECK(batched(m->output_metas(), 1)[0] == m->output_metas()[0]); // shared
