@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/clock.hpp"
+#include "core/cpu_contention.hpp"
 #include "core/errors.hpp"
 
 namespace actorrt {
@@ -191,8 +192,14 @@ void simulated_executor::wait_until(
           - late_)
          / 8;
   }
-  while (clock::now() < deadline)
-    std::this_thread::yield();
+  // Where other tasks hold the CPUs a yield returns a slice later: sleep.
+  while (clock::now() < deadline) {
+    if (cpus_contended()) {
+      std::this_thread::sleep_until(deadline);
+      break;
+    }
+    yield_cpu();
+  }
 }
 
 } // namespace actorrt

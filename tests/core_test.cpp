@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "core/cpu_contention.hpp"
 #include "core/errors.hpp"
 #include "core/inference_option.hpp"
 #include "core/metrics.hpp"
@@ -174,4 +175,16 @@ TEST_CASE("a dynamic batch axis takes the batch the input bytes hold",
   CHECK_THROWS_AS(
     bind_inputs(fixed->inputs(), {blob::allocate(2 * 12288)}, &batch),
     InvalidArgument);
+}
+
+TEST_CASE("a yield that came back a slice late stops polling for a while",
+          "[core]") {
+  using namespace std::chrono_literals;
+  auto now = std::chrono::steady_clock::now();
+  note_yield(now, 40us); // to a thread with a message to pass
+  CHECK_FALSE(cpus_contended(now));
+  note_yield(now, 4ms); // a busy task kept the CPU for its slice
+  CHECK(cpus_contended(now));
+  CHECK(cpus_contended(now + 49ms));
+  CHECK_FALSE(cpus_contended(now + 51ms));
 }
