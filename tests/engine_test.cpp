@@ -20,6 +20,7 @@
 #include "actorrt/inference_engine.hpp"
 #include "actors/runtime.hpp"
 #include "actors/runtime_cpus.hpp"
+#include "core/cpu_contention.hpp"
 #include "device/registry.hpp"
 #include "device/simulated_executor.hpp"
 #include "engine_on_runtime.hpp"
@@ -821,10 +822,17 @@ TEST_CASE("ACTORRT_RUNTIME_CPUS keeps the runtime's threads there, and a "
     for (int i = 0; i < 20; ++i)
       CHECK(ie.Run(input.data(), input.size() * sizeof(float)).size() == 1);
     // Lone Runs: the runtime's threads, and the lane that ran them, sit on
-    // the runtime's CPU; the caller keeps its own.
-    CHECK(lanes() == std::make_pair(1, 1));
-    CHECK(runtime_threads().first >= 4); // CAF's workers, engine, sim core
-    CHECK(runtime_threads().second == 0);
+    // the runtime's CPU; the caller keeps its own. Not where other tasks
+    // held the CPUs meanwhile: the scheduler then sleeps instead of
+    // polling, and may hear a core's answer after the next Run arrived,
+    // so the Runs do not count as lone.
+    if (cpus_contended()) {
+      WARN("the CPUs were contended: lone-Run placement not checked");
+    } else {
+      CHECK(lanes() == std::make_pair(1, 1));
+      CHECK(runtime_threads().first >= 4); // CAF's workers, engine, sim core
+      CHECK(runtime_threads().second == 0);
+    }
     CHECK(thread_cpus().front().second == whole);
     // Jobs that overlap: every thread goes wherever it can again.
     std::vector<uint64_t> ids;
