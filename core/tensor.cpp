@@ -87,13 +87,6 @@ blob blob::slice(size_t offset, size_t length) const {
   return {owner, data + offset, length};
 }
 
-size_t total_bytes(const std::vector<tensor_info>& infos) {
-  size_t n = 0;
-  for (auto& info : infos)
-    n += info.byte_size();
-  return n;
-}
-
 std::string shape_string(const std::vector<int64_t>& shape) {
   std::string result = "[";
   for (size_t i = 0; i < shape.size(); ++i)
@@ -117,13 +110,6 @@ size_t bytes_for(const tensor_info& info, int64_t batch) {
   return batch == 1 ? info.byte_size() : info.with_batch(batch).byte_size();
 }
 
-size_t total_bytes(const std::vector<tensor_info>& infos, int64_t batch) {
-  size_t total = 0;
-  for (auto& info : infos)
-    total += bytes_for(info, batch);
-  return total;
-}
-
 /// Samples in `bytes` of an input: its batch when the input has a dynamic
 /// batch axis and `bytes` hold whole samples, else 1 (checked later).
 int64_t samples(const tensor_info& info, size_t bytes) {
@@ -134,6 +120,13 @@ int64_t samples(const tensor_info& info, size_t bytes) {
 }
 
 } // namespace
+
+size_t total_bytes(const std::vector<tensor_info>& infos, int64_t batch) {
+  size_t total = 0;
+  for (auto& info : infos)
+    total += bytes_for(info, batch);
+  return total;
+}
 
 tensor_info tensor_info::with_batch(int64_t batch) const {
   tensor_info result = *this;

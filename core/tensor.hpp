@@ -134,8 +134,8 @@ tensors undescribed(std::vector<blob> buffers);
 /// memory, those past the end dropped.
 void describe(tensors& ts, const tensor_metas& metas, int64_t batch = 1);
 
-/// Total byte size of a list of tensor infos.
-size_t total_bytes(const std::vector<tensor_info>& infos);
+/// Total byte size of a list of tensor infos, for `batch` samples.
+size_t total_bytes(const std::vector<tensor_info>& infos, int64_t batch = 1);
 
 std::string shape_string(const std::vector<int64_t>& shape);
 

@@ -149,9 +149,9 @@ void batch_gain::record(int jobs, int64_t ns) {
     return;
   auto per_job = double(ns) / jobs;
   auto& recent = jobs > 1 ? merged_ns_ : single_ns_;
-  if (recent != 0)
-    per_job = std::min(per_job, outlier * recent);
-  recent = recent == 0 ? per_job : 0.8 * recent + 0.2 * per_job;
+  recent = recent == 0
+             ? per_job
+             : 0.8 * recent + 0.2 * std::min(per_job, outlier * recent);
 }
 
 failure check_batching(executor& lane, const model& m) {
