@@ -42,8 +42,7 @@ bool spin_until(Ready&& ready, std::chrono::nanoseconds budget) {
     if (i % period == 0) {
       if (std::chrono::steady_clock::now() >= end)
         return false;
-      yield_cpu();
-      if (cpus_contended())
+      if (yield_cpu())
         return ready();
     } else {
 #if defined(__x86_64__) || defined(__i386__)

@@ -28,11 +28,12 @@ int64_t ns(clock::time_point t) {
 
 } // namespace
 
-void yield_cpu() {
+bool yield_cpu() {
   auto before = clock::now();
   std::this_thread::yield();
   auto after = clock::now();
   note_yield(after, after - before);
+  return cpus_contended(after);
 }
 
 bool cpus_contended() {

@@ -10,8 +10,9 @@
 namespace actorrt {
 
 /// Yields the CPU; when it came back later than a poll is worth, the CPUs
-/// count as contended for a while (process-wide).
-void yield_cpu();
+/// count as contended for a while (process-wide). Returns whether they do
+/// now.
+bool yield_cpu();
 
 /// Whether a yield came back late lately: polling now only takes the CPU
 /// from whoever needs it, and a yield costs a slice.

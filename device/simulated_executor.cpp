@@ -193,13 +193,10 @@ void simulated_executor::wait_until(
          / 8;
   }
   // Where other tasks hold the CPUs a yield returns a slice later: sleep.
-  while (clock::now() < deadline) {
-    if (cpus_contended()) {
-      std::this_thread::sleep_until(deadline);
-      break;
+  if (!cpus_contended())
+    while (clock::now() < deadline && !yield_cpu()) {
     }
-    yield_cpu();
-  }
+  std::this_thread::sleep_until(deadline); // at once when it has passed
 }
 
 } // namespace actorrt
