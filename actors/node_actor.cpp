@@ -1,5 +1,6 @@
 #include "actors/node_actor.hpp"
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -28,13 +29,19 @@ std::string protocol_id() {
   return "actorrt-protocol-5";
 }
 
+namespace {
+
+constexpr std::chrono::milliseconds heartbeat_interval{500};
+/// A peer silent for this long is gone.
+constexpr std::chrono::seconds silence_limit{3};
+
+} // namespace
+
 void use_network(caf::actor_system_config& cfg, const std::string& app_id) {
   cfg.load<caf::io::middleman>();
   cfg.set("middleman.app-identifiers", std::vector<std::string>{app_id});
-  cfg.set("middleman.heartbeat-interval",
-          caf::timespan{std::chrono::milliseconds(500)});
-  cfg.set("middleman.connection-timeout",
-          caf::timespan{std::chrono::seconds(3)});
+  cfg.set("middleman.heartbeat-interval", caf::timespan{heartbeat_interval});
+  cfg.set("middleman.connection-timeout", caf::timespan{silence_limit});
 }
 
 node_actor::behavior_type node(node_actor::pointer self,
@@ -130,8 +137,20 @@ node_actor join_node(caf::actor_system& sys, const scheduler_actor& scheduler,
                      const std::string& address,
                      const std::shared_ptr<client_gate>& gate) {
   unpinned_logger unpinned;
-  auto remote
-    = sys.middleman().remote_actor<node_actor>("127.0.0.1", gate->port());
+  // CAF 0.17's BASP gives a connection in its handshake a last-seen time of
+  // zero, so a heartbeat tick that comes before the node's handshake ends
+  // it with connection_timeout: a node busy for a moment (a tick comes
+  // every 500 ms) is a lost race, not a lost node. Connect again for as
+  // long as a silent node would take to count as gone.
+  auto give_up = std::chrono::steady_clock::now() + silence_limit;
+  auto connect = [&] {
+    return sys.middleman().remote_actor<node_actor>("127.0.0.1", gate->port());
+  };
+  auto remote = connect();
+  while (!remote && remote.error() == caf::sec::connection_timeout
+         && gate->last_error().empty()
+         && std::chrono::steady_clock::now() < give_up)
+    remote = connect();
   if (!remote && !gate->last_error().empty())
     throw DeviceIO("cannot join node " + address + ": " + gate->last_error());
   if (!remote && remote.error() == caf::sec::incompatible_application_ids)

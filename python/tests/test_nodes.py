@@ -469,6 +469,26 @@ def test_tls_with_certificates_verified_on_both_sides(tmp_path):
         node.wait(10)
 
 
+def test_a_node_busy_while_a_client_joins_is_joined_all_the_same(nodes):
+    # CAF 0.17 ends a connection still in its handshake at its first
+    # heartbeat tick (within 500 ms): a client that joined a node busy for
+    # longer failed with connection_timeout.
+    busy, address = nodes("sim:2")
+    busy.send_signal(signal.SIGSTOP)
+    try:
+        joining = subprocess.Popen(
+            [sys.executable, "-c", client_body("""
+                ie = InferenceEngine(MODEL)
+                print("served", key_of(ie.run(keyed(ie, 7))))
+            """)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=client_env([address]))
+        time.sleep(1.5)  # the client starts and waits for the node
+    finally:
+        busy.send_signal(signal.SIGCONT)
+    out, err = joining.communicate(timeout=60)
+    assert joining.returncode == 0 and "served 7" in out, err
+
+
 def test_unreachable_node_is_a_clear_error():
     r = client("""
         try:
