@@ -32,9 +32,12 @@ unsigned spin_yield_period();
 /// blocks at once.
 template <class Ready>
 bool spin_until(Ready&& ready, std::chrono::nanoseconds budget) {
-  if (budget.count() <= 0 || cpus_contended())
+  if (budget.count() <= 0)
     return ready();
-  auto end = std::chrono::steady_clock::now() + budget;
+  auto start = std::chrono::steady_clock::now();
+  if (cpus_contended(start))
+    return ready();
+  auto end = start + budget;
   const unsigned period = spin_yield_period();
   for (unsigned i = 1;; ++i) {
     if (ready())

@@ -829,8 +829,7 @@ TEST_CASE("ACTORRT_RUNTIME_CPUS keeps the runtime's threads there, and a "
     // Lone Runs: the runtime's threads, and the lane that ran them, sit on
     // the runtime's CPU; the caller keeps its own. Not where other tasks
     // held the CPUs meanwhile: the scheduler then sleeps instead of
-    // polling, and may hear a core's answer after the next Run arrived,
-    // so the Runs do not count as lone.
+    // polling, with the same effect as back-to-back Runs.
     if (cpus_contended()) {
       WARN("the CPUs were contended: lone-Run placement not checked");
     } else {
