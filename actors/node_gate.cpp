@@ -648,6 +648,13 @@ void spawn(thread_count& threads, F fn) {
   }).detach();
 }
 
+/// Whether the other end of `s` has shut its side (what it sent before may
+/// still wait to be read).
+bool peer_shut(const stream& s) {
+  pollfd p{s.fd(), POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
 /// Both directions between `peer` and `local` (CAF's side) until either
 /// ends; the peer's frames follow `rules`. Returns why the peer was
 /// dropped, or "".
@@ -1023,6 +1030,11 @@ struct client_gate::state {
                     "the node this client was configured for");
     node.set_timeout(limits.stall_timeout);
     fail("");
+    // CAF gave this connection up while the node kept it waiting (see
+    // join_node): its handshake must not reach the node's CAF, which would
+    // route replies to this client over a connection nobody reads.
+    if (peer_shut(local))
+      return;
     auto why = relay(net.threads, node, local,
                      basp_rules{server_handshake, limits.max_frame_bytes},
                      {*budget, limits.stall_timeout});
