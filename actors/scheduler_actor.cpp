@@ -57,14 +57,15 @@ void batch_answered(self_ptr self, uint64_t seq) {
   auto i = st.batches.find(seq);
   if (i == st.batches.end())
     return;
-  st.policy.finished(i->second.slot, static_cast<int>(i->second.ids.size()));
+  st.policy.finished(i->second.slot, static_cast<int>(i->second.ids.size()),
+                     i->second.bytes);
   if (i->second.late)
     st.policy.set_stalled(i->second.slot, false);
   st.batches.erase(i);
   drain(self);
 }
 
-void send_batch(self_ptr self, size_t slot, job_batch batch) {
+void send_batch(self_ptr self, size_t slot, job_batch batch, size_t bytes) {
   auto& st = self->state;
   batch.alone
     = batch.jobs.size() == 1 && st.batches.empty() && st.queue.empty();
@@ -72,9 +73,10 @@ void send_batch(self_ptr self, size_t slot, job_batch batch) {
   auto seq = ++st.last_batch;
   auto& o
     = st.batches
-        .emplace(seq,
-                 scheduler_state::outstanding{
-                   slot, batch.engine, {}, self->clock().now(), false, 0, {}})
+        .emplace(
+          seq,
+          scheduler_state::outstanding{
+            slot, batch.engine, {}, bytes, self->clock().now(), false, 0, {}})
         .first->second;
   o.ids.reserve(batch.jobs.size());
   for (auto& j : batch.jobs)
@@ -176,6 +178,7 @@ void drain(self_ptr self) {
   struct outgoing {
     size_t slot;
     job_batch batch;
+    size_t bytes = 0; // its jobs' inputs
   };
   if (st.queue.empty() || !st.policy.has_room())
     return; // the tick ends expired jobs meanwhile
@@ -192,8 +195,11 @@ void drain(self_ptr self) {
     auto& jobs = w->jobs;
     size_t left = 0; // jobs no core takes now stay, in order
     for (size_t k = 0; k < jobs.size(); ++k) {
+      size_t bytes = 0;
+      for (auto& in : jobs[k].inputs)
+        bytes += in.bytes.size;
       auto slot = st.policy.has_room()
-                    ? st.policy.pick(w->model, where, jobs[k].device)
+                    ? st.policy.pick(w->model, where, jobs[k].device, bytes)
                     : std::nullopt;
       if (!slot) {
         if (left != k)
@@ -201,10 +207,13 @@ void drain(self_ptr self) {
         ++left;
         continue;
       }
-      st.policy.started(*slot);
+      st.policy.started(*slot, 1, bytes);
+      bool remote = st.policy.report(*slot).host != st.local_host;
       auto same = std::find_if(out.begin(), out.end(), [&](const outgoing& o) {
         return o.slot == *slot && o.batch.model == w->model
-               && o.batch.engine == w->engine;
+               && o.batch.engine == w->engine
+               && (!remote
+                   || o.bytes + bytes <= st.settings.remote_batch_bytes);
       });
       if (same == out.end()) {
         same = out.insert(
@@ -216,12 +225,13 @@ void drain(self_ptr self) {
         same->batch.jobs.reserve(jobs.size() - k); // at most the rest
       }
       same->batch.jobs.push_back(std::move(jobs[k]));
+      same->bytes += bytes;
     }
     jobs.resize(left);
     w = jobs.empty() ? st.queue.erase(w) : std::next(w);
   }
   for (auto& o : out)
-    send_batch(self, o.slot, std::move(o.batch));
+    send_batch(self, o.slot, std::move(o.batch), o.bytes);
 }
 
 std::vector<job_id> ids_of(const std::vector<job>& jobs) {
@@ -423,7 +433,9 @@ void join(self_ptr self, npu_core_actor core, core_report report) {
     st.settings.credit->add_device(report.device);
   self->monitor(core);
   st.last_lost.clear(); // a core to run on again: an older loss is moot
-  auto slot = st.policy.add_core(std::move(report));
+  bool remote = report.host != st.local_host;
+  auto slot = st.policy.add_core(std::move(report),
+                                 remote ? st.settings.remote_core_bytes : 0);
   st.cores.push_back(std::move(core));
   // Models loaded before this core came: it gets them before any job.
   for (auto& [id, entry] : st.models)
@@ -501,7 +513,7 @@ void core_down(self_ptr self, const caf::down_msg& msg) {
     end_lost_batch(self, o,
                    "NPU core " + core_name(st, o.slot)
                      + " stopped: " + self->system().render(msg.reason));
-    st.policy.finished(o.slot, static_cast<int>(o.ids.size()));
+    st.policy.finished(o.slot, static_cast<int>(o.ids.size()), o.bytes);
     i = st.batches.erase(i);
   }
   // Queued jobs that no living core can take end now, not never.

@@ -15,13 +15,14 @@ bool placement::allows(int device, int core) const {
   return false;
 }
 
-size_t scheduling_policy::add_core(core_report report) {
+size_t scheduling_policy::add_core(core_report report, size_t window) {
   auto device = report.device;
   if (device >= 0 && static_cast<size_t>(device) >= device_load_.size())
     device_load_.resize(device + 1);
   report.in_flight = 0; // counted from here
   core_state c;
   c.report = std::move(report);
+  c.window = window;
   cores_.push_back(std::move(c));
   return cores_.size() - 1;
 }
@@ -72,8 +73,9 @@ bool scheduling_policy::device_alive(int device) const {
   return false;
 }
 
-std::optional<size_t>
-scheduling_policy::pick(uint64_t model, const placement& where, int device) {
+std::optional<size_t> scheduling_policy::pick(uint64_t model,
+                                              const placement& where,
+                                              int device, size_t bytes) {
   // A job holds its device's credit, but when no core of that device can
   // serve any more (it died, its node is gone), any device it may use will.
   if (device >= 0 && !can_serve_on(model, where, device))
@@ -84,6 +86,8 @@ scheduling_policy::pick(uint64_t model, const placement& where, int device) {
     auto& c = cores_[i];
     auto& r = c.report;
     if (c.stalled || r.in_flight >= depth_ || !eligible(c, where, device))
+      continue;
+    if (c.window > 0 && c.bytes > 0 && c.bytes + bytes > c.window)
       continue;
     auto lane_state = c.lanes.find(model);
     if (lane_state == c.lanes.end() || lane_state->second != lane::ready)
@@ -129,12 +133,14 @@ bool scheduling_policy::has_room() const {
   return false;
 }
 
-void scheduling_policy::started(size_t slot, int n) {
+void scheduling_policy::started(size_t slot, int n, size_t bytes) {
   cores_[slot].report.jobs += n;
+  cores_[slot].bytes += bytes;
   add_load(cores_[slot].report, n);
 }
 
-void scheduling_policy::finished(size_t slot, int n) {
+void scheduling_policy::finished(size_t slot, int n, size_t bytes) {
+  cores_[slot].bytes -= std::min(bytes, cores_[slot].bytes);
   add_load(cores_[slot].report, -n);
 }
 

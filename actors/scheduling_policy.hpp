@@ -21,7 +21,9 @@ public:
 
   /// Adds a core, described by `report` (whose device, core, liveness,
   /// load and lanes it keeps up to date from now on); returns its slot.
-  size_t add_core(core_report report);
+  /// `window`: input bytes the core may hold at once (0: no bound); a core
+  /// holding none takes a job of any size.
+  size_t add_core(core_report report, size_t window = 0);
   void set_alive(size_t slot, bool alive);
   /// A core that did not answer in time takes nothing new until it does.
   void set_stalled(size_t slot, bool stalled);
@@ -38,8 +40,10 @@ public:
   /// that is -1 or can serve no more, and with room. Fewest jobs on its
   /// device first, then on the core, then the one that waited longest.
   /// Nothing when all are full.
-  std::optional<size_t> pick(uint64_t model, const placement& where,
-                             int device);
+  /// A core whose byte window `bytes` (the job's inputs) would overflow
+  /// is full for it.
+  std::optional<size_t> pick(uint64_t model, const placement& where, int device,
+                             size_t bytes = 0);
 
   /// True when some living core could ever take such a job (its model
   /// ready or still loading there), on `device` or, failing that, on any.
@@ -48,9 +52,10 @@ public:
   /// True when some living core has room at all.
   bool has_room() const;
 
-  /// `n` jobs were dispatched to core `slot` / answered by it.
-  void started(size_t slot, int n = 1);
-  void finished(size_t slot, int n = 1);
+  /// `n` jobs (of `bytes` inputs) were dispatched to core `slot` /
+  /// answered by it.
+  void started(size_t slot, int n = 1, size_t bytes = 0);
+  void finished(size_t slot, int n = 1, size_t bytes = 0);
 
   size_t size() const {
     return cores_.size();
@@ -76,6 +81,8 @@ private:
     core_report report;
     bool stalled = false;
     uint64_t last_pick = 0;
+    size_t window = 0; // 0: no bound
+    size_t bytes = 0;  // inputs in flight
     std::unordered_map<uint64_t, lane> lanes;
   };
 

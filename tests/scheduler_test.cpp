@@ -121,8 +121,8 @@ struct fixture : actorrt::test::deterministic_system {
   caf::scoped_actor self{sys};
   job_id last_id = 0;
 
-  fixture() {
-    settings.core_depth = 2;
+  explicit fixture(int depth = 2) {
+    settings.core_depth = depth;
     settings.core_timeout = std::chrono::seconds(5);
     settings.tick = std::chrono::seconds(1);
     scheduler = sys.spawn(actorrt::scheduler, settings);
@@ -172,6 +172,18 @@ struct fixture : actorrt::test::deterministic_system {
     job_batch batch{model, engine, {}};
     for (int i = 0; i < jobs; ++i)
       batch.jobs.push_back(make_job(++last_id, device, priority));
+    self->send(scheduler, submit_atom::value, std::move(batch));
+    sched.run();
+  }
+
+  /// `jobs` jobs of `model` whose input holds `bytes`.
+  void submit_sized(uint64_t model, int jobs, size_t bytes) {
+    job_batch batch{model, engine, {}};
+    for (int i = 0; i < jobs; ++i) {
+      batch.jobs.push_back(
+        make_job(++last_id, -1, InferenceOption::normal_priority));
+      batch.jobs.back().inputs = undescribed({blob::allocate(bytes)});
+    }
     self->send(scheduler, submit_atom::value, std::move(batch));
     sched.run();
   }
@@ -314,6 +326,50 @@ TEST_CASE("a lost remote core's jobs run again elsewhere, once each",
   f.sched.run();
   f.submit(1, 1);
   CHECK(f.ended(errc::device_io) == 1);
+}
+
+TEST_CASE("a worker node's core gets inputs a MiB a message, 16 MiB at once",
+          "[actors][scheduler]") {
+  constexpr size_t mib = size_t{1} << 20;
+  fixture f{32};
+  auto remote = f.join(0, 0, std::make_shared<fake_core_log>(), "node:7");
+  REQUIRE_FALSE(f.load(1));
+  remote->hold_runs = true;
+  auto sizes = [&] {
+    std::vector<size_t> jobs;
+    for (auto& [promise, batch] : remote->held_runs)
+      jobs.push_back(batch.jobs.size());
+    return jobs;
+  };
+  // Large inputs: one job a message, five (15 MiB) at once; the rest wait
+  // for room.
+  f.submit_sized(1, 8, 3 * mib);
+  CHECK(sizes() == std::vector<size_t>(5, 1));
+  f.self->send(caf::actor_cast<caf::actor>(f.cores[0]), tick_atom::value);
+  f.sched.run();
+  CHECK(sizes() == std::vector<size_t>(3, 1));
+  f.self->send(caf::actor_cast<caf::actor>(f.cores[0]), tick_atom::value);
+  f.sched.run();
+  CHECK(f.ended(errc::none) == 8);
+  // Small ones: as many as a MiB holds a message, up to the core's depth.
+  f.submit_sized(1, 40, 100 * 1024);
+  CHECK(sizes() == std::vector<size_t>{10, 10, 10, 2});
+  f.self->send(caf::actor_cast<caf::actor>(f.cores[0]), tick_atom::value);
+  f.sched.run();
+  f.self->send(caf::actor_cast<caf::actor>(f.cores[0]), tick_atom::value);
+  f.sched.run();
+  CHECK(f.ended(errc::none) == 48);
+}
+
+TEST_CASE("a local core gets large inputs in one message, up to its depth",
+          "[actors][scheduler]") {
+  fixture f{32};
+  auto local = f.join(0, 0);
+  REQUIRE_FALSE(f.load(1));
+  local->hold_runs = true;
+  f.submit_sized(1, 8, size_t{3} << 20);
+  REQUIRE(local->held_runs.size() == 1);
+  CHECK(local->held_runs[0].second.jobs.size() == 8);
 }
 
 TEST_CASE("a core that does not answer in time: its jobs time out, it takes "

@@ -81,6 +81,6 @@ def test_a_stalled_core_does_not_hang_dispose(sim, tiny):
     start = time.time()
     ie.dispose(timeout=0.3)
     assert time.time() - start < 1.5
-    assert len(ended) == 6
-    assert sum(e is None for e in ended) == 3
-    assert all("disposed" in str(e) for e in ended if e is not None)
+    assert len(ended) == 6, ended
+    assert sum(e is None for e in ended) == 3, ended
+    assert all("disposed" in str(e) for e in ended if e is not None), ended
