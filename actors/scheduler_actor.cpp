@@ -208,12 +208,11 @@ void drain(self_ptr self) {
         continue;
       }
       st.policy.started(*slot, 1, bytes);
-      bool remote = st.policy.report(*slot).host != st.local_host;
+      auto most = st.policy.message_bytes(*slot);
       auto same = std::find_if(out.begin(), out.end(), [&](const outgoing& o) {
         return o.slot == *slot && o.batch.model == w->model
                && o.batch.engine == w->engine
-               && (!remote
-                   || o.bytes + bytes <= st.settings.remote_batch_bytes);
+               && (most == 0 || o.bytes + bytes <= most);
       });
       if (same == out.end()) {
         same = out.insert(
@@ -433,9 +432,12 @@ void join(self_ptr self, npu_core_actor core, core_report report) {
     st.settings.credit->add_device(report.device);
   self->monitor(core);
   st.last_lost.clear(); // a core to run on again: an older loss is moot
-  bool remote = report.host != st.local_host;
-  auto slot = st.policy.add_core(std::move(report),
-                                 remote ? st.settings.remote_core_bytes : 0);
+  // A worker node's core takes its inputs in parts; one of this process
+  // shares them.
+  core_byte_bounds bounds;
+  if (report.host != st.local_host)
+    bounds = {st.settings.remote_batch_bytes, st.settings.remote_core_bytes};
+  auto slot = st.policy.add_core(std::move(report), bounds);
   st.cores.push_back(std::move(core));
   // Models loaded before this core came: it gets them before any job.
   for (auto& [id, entry] : st.models)

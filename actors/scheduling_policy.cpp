@@ -15,14 +15,15 @@ bool placement::allows(int device, int core) const {
   return false;
 }
 
-size_t scheduling_policy::add_core(core_report report, size_t window) {
+size_t scheduling_policy::add_core(core_report report,
+                                   core_byte_bounds bounds) {
   auto device = report.device;
   if (device >= 0 && static_cast<size_t>(device) >= device_load_.size())
     device_load_.resize(device + 1);
   report.in_flight = 0; // counted from here
   core_state c;
   c.report = std::move(report);
-  c.window = window;
+  c.bounds = bounds;
   cores_.push_back(std::move(c));
   return cores_.size() - 1;
 }
@@ -87,7 +88,8 @@ std::optional<size_t> scheduling_policy::pick(uint64_t model,
     auto& r = c.report;
     if (c.stalled || r.in_flight >= depth_ || !eligible(c, where, device))
       continue;
-    if (c.window > 0 && c.bytes > 0 && c.bytes + bytes > c.window)
+    auto most = c.bounds.at_once;
+    if (most > 0 && c.bytes > 0 && c.bytes + bytes > most)
       continue;
     auto lane_state = c.lanes.find(model);
     if (lane_state == c.lanes.end() || lane_state->second != lane::ready)
@@ -140,7 +142,7 @@ void scheduling_policy::started(size_t slot, int n, size_t bytes) {
 }
 
 void scheduling_policy::finished(size_t slot, int n, size_t bytes) {
-  cores_[slot].bytes -= std::min(bytes, cores_[slot].bytes);
+  cores_[slot].bytes -= bytes;
   add_load(cores_[slot].report, -n);
 }
 

@@ -13,6 +13,13 @@
 
 namespace actorrt {
 
+/// Input bytes a core takes (0: no bound): `per_message` in one batch,
+/// `at_once` in flight; a core holding none takes a job of any size.
+struct core_byte_bounds {
+  size_t per_message = 0;
+  size_t at_once = 0;
+};
+
 class scheduling_policy {
 public:
   /// `depth`: jobs a core may hold at once (one running, the rest waiting in
@@ -21,9 +28,7 @@ public:
 
   /// Adds a core, described by `report` (whose device, core, liveness,
   /// load and lanes it keeps up to date from now on); returns its slot.
-  /// `window`: input bytes the core may hold at once (0: no bound); a core
-  /// holding none takes a job of any size.
-  size_t add_core(core_report report, size_t window = 0);
+  size_t add_core(core_report report, core_byte_bounds bounds = {});
   void set_alive(size_t slot, bool alive);
   /// A core that did not answer in time takes nothing new until it does.
   void set_stalled(size_t slot, bool stalled);
@@ -71,6 +76,10 @@ public:
   bool alive(size_t slot) const {
     return report(slot).alive;
   }
+  /// Input bytes one batch to core `slot` may carry (0: no bound).
+  size_t message_bytes(size_t slot) const {
+    return cores_[slot].bounds.per_message;
+  }
   /// Some core of `device` is alive.
   bool device_alive(int device) const;
 
@@ -81,8 +90,8 @@ private:
     core_report report;
     bool stalled = false;
     uint64_t last_pick = 0;
-    size_t window = 0; // 0: no bound
-    size_t bytes = 0;  // inputs in flight
+    core_byte_bounds bounds;
+    size_t bytes = 0; // inputs in flight
     std::unordered_map<uint64_t, lane> lanes;
   };
 
