@@ -460,7 +460,7 @@ engine_report report_of(caf::actor_system& sys, const engine_actor& engine,
 std::shared_ptr<engine_books>
 place_model(caf::actor_system& sys, const scheduler_actor& scheduler,
             std::shared_ptr<admission> credit, model_ptr m,
-            const InferenceOption& option, size_t retention) {
+            const InferenceOption& option, result_retention retention) {
   // Unique across processes too: cores of a worker node serve several
   // clients, and key their lanes by model id.
   static std::atomic<uint64_t> model_ids{std::random_device{}() * (1ull << 32)};

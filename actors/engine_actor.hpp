@@ -27,7 +27,7 @@ namespace actorrt {
 /// ends them) share: the placed model and its settings, the admission
 /// credit, the per-job promises (table) and the way in (intake).
 struct engine_books {
-  engine_books(size_t retention) : table(retention) {}
+  explicit engine_books(result_retention retention) : table(retention) {}
 
   model_ptr model;
   uint64_t model_id = 0;
@@ -110,7 +110,7 @@ engine(engine_actor::stateful_pointer<engine_state> self,
 std::shared_ptr<engine_books>
 place_model(caf::actor_system& sys, const scheduler_actor& scheduler,
             std::shared_ptr<admission> credit, model_ptr m,
-            const InferenceOption& option, size_t retention = 4096);
+            const InferenceOption& option, result_retention retention = {});
 
 /// What `engine` tells of its jobs (see engine_report): asked, or read
 /// directly on its own thread (inside a callback, where asking would wait

@@ -22,6 +22,12 @@ void job_table::ended_one(std::unique_lock<std::mutex>& guard) {
   idle_.notify_all();
 }
 
+void job_table::erase_done(std::unordered_map<job_id, entry>::iterator i) {
+  bounded_bytes_ -= i->second.kept_bytes;
+  entries_.erase(i);
+  --held_;
+}
+
 void job_table::forget(job_id id) {
   std::unique_lock<std::mutex> guard{mtx_};
   auto i = entries_.find(id);
@@ -40,8 +46,7 @@ void job_table::abandon(job_id id) {
     i->second.abandoned = true;
     return;
   }
-  entries_.erase(i);
-  --held_;
+  erase_done(i);
 }
 
 bool job_table::wait_idle(std::chrono::milliseconds timeout) {
@@ -85,14 +90,17 @@ void job_table::publish(job_id id, outcome result, bool bounded) {
     return;
   }
   bounded_.push_back(id);
-  while (bounded_.size() > retention_) {
+  for (auto& t : e.result.outputs)
+    e.kept_bytes += t.bytes.size;
+  bounded_bytes_ += e.kept_bytes;
+  // By count, and by bytes: 4096 outputs of 5 MB each would be 20 GB.
+  while (bounded_.size() > retention_.results
+         || (bounded_bytes_ > retention_.bytes && bounded_.size() > 1)) {
     auto old = entries_.find(bounded_.front());
     bounded_.pop_front();
     if (old != entries_.end() && old->second.st == state::done
-        && !old->second.waited) {
-      entries_.erase(old);
-      --held_;
-    }
+        && !old->second.waited)
+      erase_done(old);
   }
   ended_one(guard);
 }
@@ -105,12 +113,15 @@ job_table::wait(job_id id, std::optional<std::chrono::milliseconds> timeout) {
     if (id == 0 || id > last_id_)
       throw InvalidArgument("job id " + std::to_string(id)
                             + " was never issued by this engine");
+    auto bytes = retention_.bytes % (1 << 20)
+                   ? std::to_string(retention_.bytes) + " bytes"
+                   : std::to_string(retention_.bytes >> 20) + " MiB";
     throw InvalidArgument(
       "job " + std::to_string(id)
-      + " has no result any more: it was already waited for, or released "
-        "because more than "
-      + std::to_string(retention_)
-      + " newer results finished unwaited while a callback was registered");
+      + " has no result any more: it was already waited for, or released: "
+        "while a callback is registered, results nobody waits for yet are "
+        "kept for Wait only among the newest "
+      + std::to_string(retention_.results) + " and " + bytes + " of them");
   }
   auto& e = i->second;
   if (e.waited)
@@ -133,8 +144,7 @@ job_table::wait(job_id id, std::optional<std::chrono::milliseconds> timeout) {
                   + std::to_string(timeout->count()) + " ms");
   }
   auto result = std::move(e.result);
-  entries_.erase(i);
-  --held_;
+  erase_done(i);
   return result;
 }
 

@@ -19,6 +19,14 @@
 
 namespace actorrt {
 
+/// How much of the results that finish unwaited while a callback also
+/// receives them is kept for a later Wait: the newest, within both bounds
+/// (the newest one always, whatever its size).
+struct result_retention {
+  size_t results = 4096;
+  size_t bytes = size_t(64) << 20; // their outputs'
+};
+
 class job_table {
 public:
   struct outcome {
@@ -26,9 +34,7 @@ public:
     failure error;
   };
 
-  /// `retention`: how many finished, unwaited results are kept while a
-  /// callback also receives them; older ones are released.
-  explicit job_table(size_t retention) : retention_(retention) {}
+  explicit job_table(result_retention retention) : retention_(retention) {}
 
   /// Opens a job under the next id (ids start at 1, never reused).
   job_id open(std::shared_ptr<job_control> control = nullptr);
@@ -71,12 +77,16 @@ private:
 
   /// One open job fewer (called with `mtx_` held by `guard`; may unlock).
   void ended_one(std::unique_lock<std::mutex>& guard);
+  struct entry;
+  /// Takes done entry `i` out (its outcome went to Wait, or nobody wants it).
+  void erase_done(std::unordered_map<job_id, entry>::iterator i);
 
   struct entry {
     state st = state::open;
     std::atomic<bool> finished{false}; // st == done, for a spinning Wait
     bool waited = false;
     bool abandoned = false;
+    size_t kept_bytes = 0; // its outputs', while in the retention window
     std::shared_ptr<job_control> control;
     outcome result;
     std::condition_variable cv;
@@ -85,8 +95,9 @@ private:
   mutable std::mutex mtx_;
   std::condition_variable idle_;
   std::unordered_map<job_id, entry> entries_;
-  std::deque<job_id> bounded_;
-  size_t retention_;
+  std::deque<job_id> bounded_; // the retention window, oldest first
+  size_t bounded_bytes_ = 0;   // outputs held there
+  result_retention retention_;
   size_t held_ = 0;
   job_id last_id_ = 0;
   int open_ = 0;

@@ -313,7 +313,18 @@ def image_640():
                    [tensor("output", [1, 3, 1, 1])])
 
 
-SMALL = {"tiny_cnn": tiny_cnn, "image_640": image_640, "multi_io": multi_io,
+def mask_640():
+    """A 640x640 RGB image in, one of the same size out (4.9 MB each way,
+    a segmentation mask's size): for memory bounds on large outputs."""
+    g = Graph(1)
+    x = g.node("Relu", ["input"])
+    rename_output(g, x, "output")
+    return g.model("mask_640", [tensor("input", [1, 3, 640, 640])],
+                   [tensor("output", [1, 3, 640, 640])])
+
+
+SMALL = {"tiny_cnn": tiny_cnn, "image_640": image_640, "mask_640": mask_640,
+         "multi_io": multi_io,
          "multi_io_u8": multi_io_u8, "detector": detector,
          "clip_opset13": clip_opset13, "dynamic_batch": dynamic_batch,
          "yolo_head": yolo_head, "layer_norm": layer_norm, "nms": nms,

@@ -276,7 +276,7 @@ TEST_CASE("admission blocks per device, shared by engines, and closes",
 
 TEST_CASE("the job table ends each job once and bounds what it keeps",
           "[actors]") {
-  job_table t{2};
+  job_table t{{2}};
   for (job_id id = 1; id <= 4; ++id)
     CHECK(t.open() == id);
   CHECK(t.open_count() == 4);
@@ -299,6 +299,40 @@ TEST_CASE("the job table ends each job once and bounds what it keeps",
   t.forget(5);
   CHECK(t.open_count() == 0);
   CHECK(t.wait_idle(std::chrono::milliseconds(0)));
+}
+
+TEST_CASE("the job table keeps unwaited results within a byte bound too",
+          "[actors]") {
+  job_table t{{100, 3000}}; // bytes bind first here
+  auto outputs_of = [](size_t bytes) {
+    tensor out;
+    out.bytes = blob::allocate(bytes);
+    return job_table::outcome{{out}, {}};
+  };
+  for (job_id id = 1; id <= 4; ++id) {
+    t.open();
+    t.publish(id, outputs_of(1000), true);
+  }
+  CHECK(t.held() == 3); // 3000 bytes: job 1 released
+  CHECK_THROWS_WITH(t.wait(1, std::nullopt), Catch::Contains("3000"));
+  // A result taken by Wait leaves the bound: the next one releases nothing.
+  CHECK(t.wait(2, std::nullopt).outputs.at(0).bytes.size == 1000);
+  t.open();
+  t.publish(5, outputs_of(1000), true);
+  CHECK(t.held() == 3);
+  CHECK(t.wait(3, std::nullopt).outputs.size() == 1);
+  // The newest is kept whatever its size, alone.
+  t.open();
+  t.publish(6, outputs_of(10000), true);
+  CHECK(t.held() == 1);
+  CHECK(t.wait(6, std::nullopt).outputs.at(0).bytes.size == 10000);
+  CHECK(t.held() == 0);
+  // Results somebody waits for, or without a callback, are not bounded.
+  t.open();
+  t.publish(7, outputs_of(5000), false);
+  t.open();
+  t.publish(8, outputs_of(5000), false);
+  CHECK(t.held() == 2);
 }
 
 TEST_CASE("a thread polls for its budget, then gives up; at once while "
@@ -366,7 +400,7 @@ TEST_CASE("Wait and admission get what comes while they poll and after",
   // after the poll budget (caught asleep).
   for (auto delay :
        {std::chrono::microseconds(0), std::chrono::microseconds(20'000)}) {
-    job_table table{4};
+    job_table table{{4}};
     auto id = table.open();
     std::thread publisher([&] {
       std::this_thread::sleep_for(delay);

@@ -22,7 +22,8 @@ caf::behavior fake_scheduler(caf::event_based_actor*,
 
 struct fixture : actorrt::test::deterministic_system {
   model_ptr m = model::load(model_path("tiny_cnn"));
-  std::shared_ptr<engine_books> books = std::make_shared<engine_books>(16);
+  std::shared_ptr<engine_books> books
+    = std::make_shared<engine_books>(result_retention{16});
   engine_actor engine;
   caf::scoped_actor self{sys};
   /// What the engine sent the scheduler.

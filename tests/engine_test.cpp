@@ -375,6 +375,40 @@ TEST_CASE("unwaited results are released past the retention window",
   CHECK_NOTHROW(ie.Wait(ids[ids.size() - 2]));
 }
 
+TEST_CASE("unwaited results of several MB are released past a byte bound",
+          "[engine]") {
+  auto rt = make_runtime("sim:3");
+  EngineSettings s;
+  s.retention_bytes = size_t(15) << 20; // three outputs of 4.9 MB
+  InferenceEngine ie{on(rt, model_path("mask_640"), {}, s)};
+  std::atomic<int> ended{0};
+  ie.RegisterCallback([&](const tensors&, void*, const failure&) {
+    ++ended;
+    return 0;
+  });
+  auto input = blob::allocate(ie.GetInputSize());
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 60; ++i)
+    ids.push_back(ie.RunAsync({input}));
+  for (int i = 0; i < 1000 && ended < 60; ++i)
+    std::this_thread::sleep_for(10ms);
+  REQUIRE(ended == 60);
+  // Without the byte bound all 60 (294 MB) would still be held.
+  auto held = ie.GetHeldResults();
+  CHECK((held >= 1 && held <= 3));
+  size_t kept = 0;
+  for (auto id : ids)
+    try {
+      auto out = ie.Wait(id);
+      CHECK(out.at(0).bytes.size == ie.GetOutputSize());
+      ++kept;
+    } catch (const InvalidArgument& e) {
+      CHECK_THAT(e.what(), Catch::Contains("15 MiB"));
+    }
+  CHECK(kept == held);
+  CHECK(ie.GetHeldResults() == 0);
+}
+
 namespace {
 
 /// Holds every job until the test opens the gate; counts jobs started.

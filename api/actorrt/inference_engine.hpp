@@ -19,8 +19,11 @@ namespace actorrt {
 /// Settings of one engine that DX-RT does not have.
 struct EngineSettings {
   /// Finished results kept for Wait while a callback is registered and
-  /// nobody waits; older ones are released so memory stays flat.
+  /// nobody waits: the newest, at most this many and this many bytes of
+  /// outputs (the newest one always); older ones are released, so memory
+  /// stays flat whatever the outputs' size.
   size_t retention = 4096;
+  size_t retention_bytes = size_t(64) << 20;
   /// How long Dispose waits for jobs in flight before cancelling them, and
   /// then for a callback still running.
   std::chrono::milliseconds dispose_timeout{30000};

@@ -38,8 +38,11 @@ class InferenceEngine(_native.Engine):
     """
 
     #: Finished results kept for ``wait`` while a callback is registered and
-    #: nobody waits for them; older ones are released (memory stays flat).
+    #: nobody waits for them: the newest, at most ``retention`` of them and
+    #: ``retention_bytes`` of their outputs (the newest one always); older
+    #: ones are released, so memory stays flat whatever the outputs' size.
     retention = 4096
+    retention_bytes = 64 << 20
 
     def __init__(self, model_path: Union[str, os.PathLike],
                  inference_option: Optional[InferenceOption] = None,
@@ -51,7 +54,8 @@ class InferenceEngine(_native.Engine):
         elif not isinstance(inference_option, InferenceOption):
             raise TypeError("inference_option must be an InferenceOption")
         opt = inference_option
-        super().__init__(os.fspath(model_path), opt, self.retention, _device_spec)
+        super().__init__(os.fspath(model_path), opt, self.retention,
+                         self.retention_bytes, _device_spec)
         self._option = opt
         self._model_path = os.fspath(model_path)
         self._callback = None

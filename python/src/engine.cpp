@@ -64,8 +64,9 @@ class engine {
 public:
   /// `option`: a dx_engine.InferenceOption (its setters checked types).
   engine(const std::string& path, py::handle option, size_t retention,
-         const std::string& device_spec)
-    : ie_(make(path, to_option(option), retention, device_spec)) {}
+         size_t retention_bytes, const std::string& device_spec)
+    : ie_(
+      make(path, to_option(option), retention, retention_bytes, device_spec)) {}
 
   ~engine() {
     // Never wait here: this may be the garbage collector, or the last
@@ -312,12 +313,12 @@ private:
     return opt;
   }
 
-  static std::unique_ptr<InferenceEngine> make(const std::string& path,
-                                               const InferenceOption& opt,
-                                               size_t retention,
-                                               const std::string& device_spec) {
+  static std::unique_ptr<InferenceEngine>
+  make(const std::string& path, const InferenceOption& opt, size_t retention,
+       size_t retention_bytes, const std::string& device_spec) {
     EngineSettings settings;
     settings.retention = retention;
+    settings.retention_bytes = retention_bytes;
     settings.interrupt = raise_pending_signals;
     settings.blocking_scope = [](const std::function<void()>& wait) {
       if (!PyGILState_Check())
@@ -453,9 +454,10 @@ void bind_engine(py::module_& m) {
                        type->tp_traverse = traverse_engine;
                        type->tp_clear = clear_engine;
                      }))
-    .def(py::init<const std::string&, py::handle, size_t, const std::string&>(),
+    .def(py::init<const std::string&, py::handle, size_t, size_t,
+                  const std::string&>(),
          py::arg("model_path"), py::arg("option"), py::arg("retention"),
-         py::arg("device_spec") = std::string())
+         py::arg("retention_bytes"), py::arg("device_spec") = std::string())
     .def("_run", &engine::run, py::arg("inputs"),
          py::arg("output_buffers") = py::none(), py::arg("notify") = false,
          py::arg("user_arg") = py::none(), py::arg("timeout_ms") = py::none(),

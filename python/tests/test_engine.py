@@ -221,6 +221,39 @@ def test_memory_flat_when_nobody_waits(sim, tiny):
             ie.wait(first)
 
 
+def test_memory_flat_when_nobody_waits_for_large_outputs(sim):
+    # 4.9 MB out per job: 300 results held would be 1.5 GB.
+    done = threading.Event()
+    n = [0]
+
+    def cb(outputs, user_arg):
+        n[0] += 1
+        if n[0] == 300:
+            done.set()
+
+    def rss_mib():
+        with open("/proc/self/status") as f:
+            return int(f.read().split("VmRSS:")[1].split()[0]) // 1024
+
+    with InferenceEngine(model("mask_640")) as ie:
+        ie.register_callback(cb)
+        x = np.zeros(ie.get_input_size(), dtype=np.uint8)
+        before = rss_mib()
+        ids = [ie.run_async([x]) for _ in range(300)]
+        assert done.wait(60)
+        held = ie.get_held_results()
+        assert 1 <= held <= InferenceEngine.retention_bytes // ie.get_output_size() + 1
+        assert rss_mib() - before < 300, "outputs nobody waits for were kept"
+        kept = 0
+        for job in ids:
+            try:
+                assert ie.wait(job)[0].nbytes == ie.get_output_size()
+                kept += 1
+            except ValueError as e:
+                assert "64 MiB" in str(e)
+        assert kept == held
+
+
 def test_inputs_are_kept_alive_without_copy(sim, tiny):
     import sys
     sim("sim:1:200ms")
