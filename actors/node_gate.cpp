@@ -496,6 +496,13 @@ private:
   uint64_t bytes_ = 0;
 };
 
+/// Whether the other end of `s` has shut its side (what it sent before may
+/// still wait to be read).
+bool peer_shut(const stream& s) {
+  pollfd p{s.fd(), POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
 /// Moves `from` to `to` until either ends; with `rules`, checks each
 /// frame's header before any of the frame passes, and stops (returning
 /// why) at the first that breaks them. A frame whose payload is not all in
@@ -574,6 +581,11 @@ std::string pump(stream& from, stream& to, basp_rules* rules,
           return "";
         if (!claim->take(payload))
           return ""; // the gate ends
+        // A peer that left while its frame waited would still make CAF
+        // hold the frame's size, for a connection about to close.
+        if (peer_shut(from))
+          return "closed its connection while a frame of "
+                 + std::to_string(payload) + " bytes waited for the budget";
       }
       pos += basp_header_bytes;
       rest = payload;
@@ -646,13 +658,6 @@ void spawn(thread_count& threads, F fn) {
     }
     threads.leave();
   }).detach();
-}
-
-/// Whether the other end of `s` has shut its side (what it sent before may
-/// still wait to be read).
-bool peer_shut(const stream& s) {
-  pollfd p{s.fd(), POLLRDHUP, 0};
-  return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 /// Both directions between `peer` and `local` (CAF's side) until either

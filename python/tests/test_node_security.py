@@ -368,6 +368,9 @@ def test_messages_still_arriving_claim_no_more_than_the_budget(tmp_path):
         log = node.stop()
     assert ("sent nothing for 2000 ms in the middle of a frame of "
             f"{100 << 20} bytes") in log
+    # The last ones left while their frames waited: CAF never saw them.
+    assert ("closed its connection while a frame of "
+            f"{100 << 20} bytes waited for the budget") in log
 
 
 @pytest.mark.parametrize("tls", [False, True])
