@@ -64,6 +64,13 @@ def test_run_model_refuses_bad_input_flags_and_models(tmp_path):
     assert r.returncode == 2 and "3 bytes" in r.stderr and "12288" in r.stderr
     assert run_model("-m", BUNDLED, "--no-such-flag").returncode != 0
     assert run_model("-m", BUNDLED, "-n", "9").returncode != 0
+    # Numbers out of range are named in words, not as a range up to DBL_MAX.
+    r = run_model("-m", BUNDLED, "-l", "0")
+    assert r.returncode != 0 and "--loops: must be greater than 0, got 0" in r.stderr
+    r = run_model("-m", BUNDLED, "-w", "-1")
+    assert r.returncode != 0 and "must be 0 or more, got -1" in r.stderr
+    r = run_model("-m", BUNDLED, "--fps", "fast")
+    assert r.returncode != 0 and "'fast' is not a number" in r.stderr
     r = run_model("-m", str(tmp_path / "missing.onnx"))
     assert r.returncode == 2 and "not found" in r.stderr
     corrupt = tmp_path / "corrupt.onnx"

@@ -26,6 +26,7 @@
 #include "device/registry.hpp"
 #include "observability/metrics_endpoint.hpp"
 #include "observability/prometheus.hpp"
+#include "tools/common/number_checks.hpp"
 
 using namespace actorrt;
 
@@ -112,7 +113,7 @@ int main(int argc, char** argv) {
            input_mib = bounds.max_input_bytes >> 20,
            all_model_mib = all.max_model_bytes >> 20;
   auto positive = [&app](const char* flag, auto& value, const char* what) {
-    app.add_option(flag, value, what)->check(CLI::PositiveNumber);
+    app.add_option(flag, value, what)->check(tools::positive);
   };
   positive("--max-models", bounds.max_models,
            "models one client may hold on this node");

@@ -21,6 +21,7 @@
 #include "tools/common/core_usage.hpp"
 #include "tools/common/latency.hpp"
 #include "tools/common/measure.hpp"
+#include "tools/common/number_checks.hpp"
 
 using namespace actorrt;
 using json = nlohmann::json;
@@ -352,11 +353,11 @@ int main(int argc, char** argv) {
   app.add_option("--dir", s.dir, "folder of .onnx models")->required();
   app.add_flag("--recursive", s.recursive, "also the folders below it");
   app.add_option("-l,--loops", s.loops, "inferences per model")
-    ->check(CLI::PositiveNumber);
+    ->check(tools::positive);
   app.add_option("-t,--time", s.seconds, "seconds per model")
-    ->check(CLI::PositiveNumber);
+    ->check(tools::positive);
   app.add_option("-w,--warmup", s.warmup, "runs before measuring")
-    ->check(CLI::NonNegativeNumber);
+    ->check(tools::non_negative);
   app.add_option("--sort", s.sort, "order of the results")
     ->check(CLI::IsMember({"name", "fps", "latency"}));
   app.add_option("--result-path", s.result_path,

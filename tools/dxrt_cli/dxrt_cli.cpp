@@ -28,6 +28,7 @@
 #include "device/ort_library.hpp"
 #include "device/registry.hpp"
 #include "observability/status_file.hpp"
+#include "tools/common/number_checks.hpp"
 #include "tools/common/processes.hpp"
 
 using namespace actorrt;
@@ -337,7 +338,7 @@ int main(int argc, char** argv) {
   app
     .add_option("-n,--iterations", iterations,
                 "with -m: stop after this many refreshes")
-    ->check(CLI::PositiveNumber);
+    ->check(tools::positive);
   app
     .add_option("-r,--reset", reset_level,
                 "rebuild running processes' lanes of the device(s) "
@@ -348,7 +349,7 @@ int main(int argc, char** argv) {
   app
     .add_option("-d,--device", device,
                 "device id for -s, -i, -r, --errorstat (default: all)")
-    ->check(CLI::NonNegativeNumber);
+    ->check(tools::non_negative);
   app.add_option("-u,--fwupdate", fw_update, "(no firmware here)");
   app.add_option("-w,--fwupload", fw_upload, "(no firmware here)");
   app.add_option("-g,--fwversion", fw_version, "(no firmware here)");

@@ -18,6 +18,7 @@
 #include <CLI/CLI.hpp>
 
 #include "core/host_memory.hpp"
+#include "tools/common/number_checks.hpp"
 #include "tools/common/processes.hpp"
 
 namespace {
@@ -142,7 +143,7 @@ int main(int argc, char** argv) {
   app
     .add_option("-n,--iterations", iterations,
                 "stop after this many screens (default: until q)")
-    ->check(CLI::PositiveNumber);
+    ->check(actorrt::tools::positive);
   CLI11_PARSE(app, argc, argv);
   std::signal(SIGINT, [](int) { interrupted = 1; });
   std::signal(SIGTERM, [](int) { interrupted = 1; });

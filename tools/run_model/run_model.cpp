@@ -23,6 +23,7 @@
 #include "tools/common/core_usage.hpp"
 #include "tools/common/latency.hpp"
 #include "tools/common/measure.hpp"
+#include "tools/common/number_checks.hpp"
 
 using namespace actorrt;
 using json = nlohmann::json;
@@ -135,14 +136,14 @@ int main(int argc, char** argv) {
   app.add_option("-n,--npu", s.bound, "bound option 0..6 (NPU_ALL..NPU_02)")
     ->check(CLI::Range(0, 6));
   app.add_option("-l,--loops", s.loops, "number of inferences")
-    ->check(CLI::PositiveNumber);
+    ->check(tools::positive);
   app.add_option("-t,--time", s.seconds, "run for this many seconds")
-    ->check(CLI::PositiveNumber);
+    ->check(tools::positive);
   app.add_option("-w,--warmup-runs", s.warmup, "runs before measuring")
-    ->check(CLI::NonNegativeNumber);
+    ->check(tools::non_negative);
   app.add_option("-d,--devices", s.devices, "all, 0,1 or count:N");
   app.add_option("-f,--fps", s.fps, "open loop at this many jobs/s")
-    ->check(CLI::PositiveNumber);
+    ->check(tools::positive);
   app.add_option("--buffer-count", s.buffer_count, "jobs in flight per device")
     ->check(CLI::Range(1, 100));
   app.add_flag("-v,--verbose", s.verbose,
