@@ -2,6 +2,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -42,6 +43,17 @@ def keyed(ie, key):
     buf = np.zeros(ie.get_input_size(), dtype=np.uint8)
     buf[:8] = np.frombuffer(np.uint64(key).tobytes(), dtype=np.uint8)
     return [buf]
+
+
+def ends_after(n):
+    """A callback that counts its calls, and the event set at the n-th."""
+    done, count = threading.Event(), [0]
+
+    def cb(outputs, user_arg):
+        count[0] += 1
+        if count[0] == n:
+            done.set()
+    return cb, done
 
 
 def key_of(outputs):

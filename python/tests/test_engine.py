@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import key_of, keyed, model
+from conftest import ends_after, key_of, keyed, model
 import dx_engine
 from dx_engine import InferenceEngine, InferenceOption
 
@@ -202,14 +202,7 @@ def test_user_arg_round_trip_3_threads_10k_jobs(sim, tiny):
 
 
 def test_memory_flat_when_nobody_waits(sim, tiny):
-    done = threading.Event()
-    n = [0]
-
-    def cb(outputs, user_arg):
-        n[0] += 1
-        if n[0] == 6000:
-            done.set()
-
+    cb, done = ends_after(6000)
     with InferenceEngine(tiny) as ie:
         ie.register_callback(cb)
         first = ie.run_async(keyed(ie, 0))
@@ -223,13 +216,7 @@ def test_memory_flat_when_nobody_waits(sim, tiny):
 
 def test_memory_flat_when_nobody_waits_for_large_outputs(sim):
     # 4.9 MB out per job: 300 results held would be 1.5 GB.
-    done = threading.Event()
-    n = [0]
-
-    def cb(outputs, user_arg):
-        n[0] += 1
-        if n[0] == 300:
-            done.set()
+    cb, done = ends_after(300)
 
     def rss_mib():
         with open("/proc/self/status") as f:
