@@ -131,13 +131,15 @@ void finish(self_ptr self, credit_return& credit, job_id id, job_ticket& t,
     }
     if (traced)
       trace::record(*traced);
-    // Results nobody may wait for count against the retention window; a
-    // synchronous Run's own result is always waited for.
-    bool bounded = cb && !t.silent;
+    // A synchronous Run's own result is always waited for; another may
+    // never be (see result_retention).
+    auto how = t.silent ? job_table::kept::until_waited
+               : cb     ? job_table::kept::beside_callback
+                        : job_table::kept::without_callback;
     t = {}; // the user argument lives until its callback has run
     // Published now, not with the batch: a later callback of the batch may
     // Wait for this job.
-    b.table.publish(id, std::move(result), bounded);
+    b.table.publish(id, std::move(result), how);
   }
 }
 

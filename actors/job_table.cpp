@@ -3,8 +3,14 @@
 #include <string>
 
 #include "actors/spin.hpp"
+#include "core/host_memory.hpp"
 
 namespace actorrt {
+
+size_t quarter_of_host_memory() {
+  auto total = read_host_memory().total;
+  return total > 0 ? size_t(total / 4) : size_t(1) << 30;
+}
 
 job_id job_table::open(std::shared_ptr<job_control> control) {
   std::lock_guard<std::mutex> guard{mtx_};
@@ -23,7 +29,8 @@ void job_table::ended_one(std::unique_lock<std::mutex>& guard) {
 }
 
 void job_table::erase_done(std::unordered_map<job_id, entry>::iterator i) {
-  bounded_bytes_ -= i->second.kept_bytes;
+  if (i->second.in)
+    i->second.in->bytes -= i->second.kept_bytes;
   entries_.erase(i);
   --held_;
 }
@@ -64,7 +71,7 @@ int job_table::peak_open() const {
   return peak_open_;
 }
 
-void job_table::publish(job_id id, outcome result, bool bounded) {
+void job_table::publish(job_id id, outcome result, kept how) {
   std::unique_lock<std::mutex> guard{mtx_};
   auto i = entries_.find(id);
   if (i == entries_.end() || i->second.st != state::open)
@@ -85,19 +92,21 @@ void job_table::publish(job_id id, outcome result, bool bounded) {
     ended_one(guard);
     return;
   }
-  if (!bounded) {
+  if (how == kept::until_waited) {
     ended_one(guard);
     return;
   }
-  bounded_.push_back(id);
+  auto& w = how == kept::beside_callback ? beside_callback_ : without_callback_;
+  e.in = &w;
+  w.ids.push_back(id);
   for (auto& t : e.result.outputs)
     e.kept_bytes += t.bytes.size;
-  bounded_bytes_ += e.kept_bytes;
+  w.bytes += e.kept_bytes;
   // By count, and by bytes: 4096 outputs of 5 MB each would be 20 GB.
-  while (bounded_.size() > retention_.results
-         || (bounded_bytes_ > retention_.bytes && bounded_.size() > 1)) {
-    auto old = entries_.find(bounded_.front());
-    bounded_.pop_front();
+  while (w.ids.size() > w.most_results
+         || (w.bytes > w.most_bytes && w.ids.size() > 1)) {
+    auto old = entries_.find(w.ids.front());
+    w.ids.pop_front();
     if (old != entries_.end() && old->second.st == state::done
         && !old->second.waited)
       erase_done(old);
@@ -113,15 +122,20 @@ job_table::wait(job_id id, std::optional<std::chrono::milliseconds> timeout) {
     if (id == 0 || id > last_id_)
       throw InvalidArgument("job id " + std::to_string(id)
                             + " was never issued by this engine");
-    auto bytes = retention_.bytes % (1 << 20)
-                   ? std::to_string(retention_.bytes) + " bytes"
-                   : std::to_string(retention_.bytes >> 20) + " MiB";
+    auto in_words = [](size_t bytes) {
+      return bytes % (1 << 20) ? std::to_string(bytes) + " bytes"
+                               : std::to_string(bytes >> 20) + " MiB";
+    };
     throw InvalidArgument(
       "job " + std::to_string(id)
       + " has no result any more: it was already waited for, or released: "
-        "while a callback is registered, results nobody waits for yet are "
-        "kept for Wait only among the newest "
-      + std::to_string(retention_.results) + " and " + bytes + " of them");
+        "results nobody waits for yet are kept for Wait only among the "
+        "newest "
+      + std::to_string(retention_.results) + " and "
+      + in_words(retention_.bytes)
+      + " of them while a callback is registered, and the newest "
+      + std::to_string(retention_.results_without_callback) + " and "
+      + in_words(retention_.bytes_without_callback) + " without one");
   }
   auto& e = i->second;
   if (e.waited)

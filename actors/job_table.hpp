@@ -19,12 +19,24 @@
 
 namespace actorrt {
 
-/// How much of the results that finish unwaited while a callback also
-/// receives them is kept for a later Wait: the newest, within both bounds
-/// (the newest one always, whatever its size).
+/// A quarter of the host's memory (1 GiB when /proc does not tell).
+size_t quarter_of_host_memory();
+
+/// How many of the results that finish before anybody waits for them are
+/// kept for a later Wait: the newest, within the bounds (the newest one
+/// always, whatever its size).
 struct result_retention {
+  /// While a callback also receives them (it has the outputs: a Wait is
+  /// the exception).
   size_t results = 4096;
   size_t bytes = size_t(64) << 20; // their outputs'
+  /// Without a callback, where Wait is the only way to them: four times
+  /// DX-RT's horizon (its engine gives a job's slot to another job 1024
+  /// jobs later, INFERENCE_JOB_MAX_COUNT), so that a program that waits
+  /// within DX-RT's works whatever its outputs weigh; and, so that one that
+  /// never waits does not take the host down, a quarter of its memory.
+  size_t results_without_callback = 4096;
+  size_t bytes_without_callback = quarter_of_host_memory();
 };
 
 class job_table {
@@ -39,9 +51,14 @@ public:
   /// Opens a job under the next id (ids start at 1, never reused).
   job_id open(std::shared_ptr<job_control> control = nullptr);
 
-  /// Ends a job: its outcome becomes available to Wait. With `bounded`,
-  /// the result counts against the retention window.
-  void publish(job_id id, outcome result, bool bounded);
+  /// How long an ended job's outcome waits for Wait.
+  enum class kept {
+    until_waited,     // somebody will (Run's own job)
+    beside_callback,  // the newest within result_retention's first bounds
+    without_callback, // the newest results_without_callback
+  };
+  /// Ends a job: its outcome becomes available to Wait.
+  void publish(job_id id, outcome result, kept how);
 
   /// Blocks until the job ends and hands its outcome over (once). Throws
   /// InvalidArgument for ids never issued or no longer held, Timeout when
@@ -81,12 +98,20 @@ private:
   /// Takes done entry `i` out (its outcome went to Wait, or nobody wants it).
   void erase_done(std::unordered_map<job_id, entry>::iterator i);
 
+  /// Unwaited results of one kind, oldest first, and their outputs' bytes.
+  struct window {
+    std::deque<job_id> ids;
+    size_t bytes = 0;
+    size_t most_results, most_bytes;
+  };
+
   struct entry {
     state st = state::open;
     std::atomic<bool> finished{false}; // st == done, for a spinning Wait
     bool waited = false;
     bool abandoned = false;
-    size_t kept_bytes = 0; // its outputs', while in the retention window
+    window* in = nullptr;  // while unwaited in one
+    size_t kept_bytes = 0; // its outputs', counted there
     std::shared_ptr<job_control> control;
     outcome result;
     std::condition_variable cv;
@@ -95,9 +120,12 @@ private:
   mutable std::mutex mtx_;
   std::condition_variable idle_;
   std::unordered_map<job_id, entry> entries_;
-  std::deque<job_id> bounded_; // the retention window, oldest first
-  size_t bounded_bytes_ = 0;   // outputs held there
   result_retention retention_;
+  window beside_callback_{{}, 0, retention_.results, retention_.bytes};
+  window without_callback_{{},
+                           0,
+                           retention_.results_without_callback,
+                           retention_.bytes_without_callback};
   size_t held_ = 0;
   job_id last_id_ = 0;
   int open_ = 0;

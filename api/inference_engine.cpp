@@ -174,7 +174,8 @@ InferenceEngine::state_ptr open_engine(std::shared_ptr<runtime> rt,
   say_stand_in(model_path);
   auto& sys = d.rt->system();
   d.books = place_model(sys, d.rt->scheduler(), d.rt->credit(), m, option,
-                        {d.settings.retention, d.settings.retention_bytes});
+                        {d.settings.retention, d.settings.retention_bytes,
+                         d.settings.retention_without_callback});
   d.books->interrupt = d.settings.interrupt;
   d.books->blocking_scope = d.settings.blocking_scope;
   d.books->count_in(d.rt->counters());

@@ -280,11 +280,13 @@ TEST_CASE("the job table ends each job once and bounds what it keeps",
   for (job_id id = 1; id <= 4; ++id)
     CHECK(t.open() == id);
   CHECK(t.open_count() == 4);
-  t.publish(1, {{}, {}}, true);
-  t.publish(1, {{}, {errc::device_io, "second"}}, true); // ends nothing
+  using kept = job_table::kept;
+  t.publish(1, {{}, {}}, kept::beside_callback);
+  t.publish(1, {{}, {errc::device_io, "second"}},
+            kept::beside_callback); // ends nothing
   CHECK(t.open_count() == 3);
   for (job_id id = 2; id <= 4; ++id)
-    t.publish(id, {{}, {errc::device_io, "boom"}}, true);
+    t.publish(id, {{}, {errc::device_io, "boom"}}, kept::beside_callback);
   CHECK(t.held() == 2); // job 1 and 2 released
   CHECK(t.open_count() == 0);
   CHECK(t.peak_open() == 4);
@@ -301,9 +303,11 @@ TEST_CASE("the job table ends each job once and bounds what it keeps",
   CHECK(t.wait_idle(std::chrono::milliseconds(0)));
 }
 
-TEST_CASE("the job table keeps unwaited results within a byte bound too",
+TEST_CASE("the job table keeps unwaited results within its bounds: bytes "
+          "beside a callback, a count without",
           "[actors]") {
   job_table t{{100, 3000}}; // bytes bind first here
+  using kept = job_table::kept;
   auto outputs_of = [](size_t bytes) {
     tensor out;
     out.bytes = blob::allocate(bytes);
@@ -311,28 +315,48 @@ TEST_CASE("the job table keeps unwaited results within a byte bound too",
   };
   for (job_id id = 1; id <= 4; ++id) {
     t.open();
-    t.publish(id, outputs_of(1000), true);
+    t.publish(id, outputs_of(1000), kept::beside_callback);
   }
   CHECK(t.held() == 3); // 3000 bytes: job 1 released
   CHECK_THROWS_WITH(t.wait(1, std::nullopt), Catch::Contains("3000"));
   // A result taken by Wait leaves the bound: the next one releases nothing.
   CHECK(t.wait(2, std::nullopt).outputs.at(0).bytes.size == 1000);
   t.open();
-  t.publish(5, outputs_of(1000), true);
+  t.publish(5, outputs_of(1000), kept::beside_callback);
   CHECK(t.held() == 3);
   CHECK(t.wait(3, std::nullopt).outputs.size() == 1);
   // The newest is kept whatever its size, alone.
   t.open();
-  t.publish(6, outputs_of(10000), true);
+  t.publish(6, outputs_of(10000), kept::beside_callback);
   CHECK(t.held() == 1);
   CHECK(t.wait(6, std::nullopt).outputs.at(0).bytes.size == 10000);
   CHECK(t.held() == 0);
-  // Results somebody waits for, or without a callback, are not bounded.
-  t.open();
-  t.publish(7, outputs_of(5000), false);
-  t.open();
-  t.publish(8, outputs_of(5000), false);
-  CHECK(t.held() == 2);
+  // Without a callback: bounded by count (DX-RT's horizon), and by bytes
+  // only as a last resort (a quarter of the host's memory by default); a
+  // Run's own result is not bounded at all.
+  job_table plain{{100, 3000, 3}};
+  CHECK(result_retention{}.bytes_without_callback == quarter_of_host_memory());
+  for (job_id id = 1; id <= 5; ++id) {
+    plain.open();
+    plain.publish(id, outputs_of(5000), kept::without_callback);
+  }
+  CHECK(plain.held() == 3); // 15000 bytes: the count binds, not 3000 bytes
+  CHECK_THROWS_WITH(plain.wait(2, std::nullopt),
+                    Catch::Contains("newest 3 and"));
+  CHECK(plain.wait(3, std::nullopt).outputs.at(0).bytes.size == 5000);
+  for (job_id id = 6; id <= 9; ++id) {
+    plain.open();
+    plain.publish(id, outputs_of(5000), kept::until_waited);
+  }
+  CHECK(plain.held() == 6);
+  job_table small{{100, 3000, 100, 12000}};
+  for (job_id id = 1; id <= 5; ++id) {
+    small.open();
+    small.publish(id, outputs_of(5000), kept::without_callback);
+  }
+  CHECK(small.held() == 2);
+  CHECK_THROWS_WITH(small.wait(3, std::nullopt),
+                    Catch::Contains("12000 bytes without one"));
 }
 
 TEST_CASE("a thread polls for its budget, then gives up; at once while "
@@ -404,7 +428,8 @@ TEST_CASE("Wait and admission get what comes while they poll and after",
     auto id = table.open();
     std::thread publisher([&] {
       std::this_thread::sleep_for(delay);
-      table.publish(id, {{}, {errc::device_io, "late"}}, false);
+      table.publish(id, {{}, {errc::device_io, "late"}},
+                    job_table::kept::until_waited);
     });
     CHECK(table.wait(id, std::nullopt).error.message == "late");
     publisher.join();

@@ -359,6 +359,42 @@ TEST_CASE("callback and Wait both see the same job", "[engine]") {
   }
 }
 
+namespace {
+
+/// Waits for each of `ids`: how many still had a result. The others must
+/// fail saying `why`.
+size_t still_waitable(InferenceEngine& ie, const std::vector<uint64_t>& ids,
+                      const std::string& why) {
+  size_t kept = 0;
+  for (auto id : ids)
+    try {
+      auto out = ie.Wait(id);
+      CHECK(out.at(0).bytes.size == ie.GetOutputSize());
+      ++kept;
+    } catch (const InvalidArgument& e) {
+      CHECK_THAT(e.what(), Catch::Contains(why));
+    }
+  return kept;
+}
+
+/// Submits `n` jobs nobody waits for yet: their ids.
+std::vector<uint64_t> submit(InferenceEngine& ie, int n) {
+  auto input = blob::allocate(ie.GetInputSize());
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < n; ++i)
+    ids.push_back(ie.RunAsync({input}));
+  return ids;
+}
+
+/// Waits (10 s at most) until every job `ie` took has ended.
+void until_all_ended(InferenceEngine& ie) {
+  for (int i = 0; i < 1000 && ie.GetStats().in_flight != 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  REQUIRE(ie.GetStats().in_flight == 0);
+}
+
+} // namespace
+
 TEST_CASE("unwaited results are released past the retention window",
           "[engine]") {
   auto rt = make_runtime("sim:3");
@@ -366,13 +402,24 @@ TEST_CASE("unwaited results are released past the retention window",
   s.retention = 16;
   InferenceEngine ie{on(rt, model_path("tiny_cnn"), {}, s)};
   ie.RegisterCallback([](const tensors&, void*, const failure&) { return 0; });
-  std::vector<uint64_t> ids;
-  for (int i = 0; i < 500; ++i)
-    ids.push_back(ie.RunAsync({blob::allocate(ie.GetInputSize())}));
+  auto ids = submit(ie, 500);
   CHECK_NOTHROW(ie.Wait(ids.back()));
   CHECK(ie.GetHeldResults() <= 16);
   CHECK_THROWS_WITH(ie.Wait(ids.front()), Catch::Contains("released"));
   CHECK_NOTHROW(ie.Wait(ids[ids.size() - 2]));
+}
+
+TEST_CASE("without a callback, unwaited results are kept to a count bound",
+          "[engine]") {
+  auto rt = make_runtime("sim:3");
+  EngineSettings s;
+  s.retention_without_callback = 16;
+  InferenceEngine ie{on(rt, model_path("tiny_cnn"), {}, s)};
+  auto ids = submit(ie, 100);
+  until_all_ended(ie);
+  // Before the bound, all 100 were held until waited for.
+  CHECK(ie.GetHeldResults() == 16);
+  CHECK(still_waitable(ie, ids, "newest 16 and") == 16);
 }
 
 TEST_CASE("unwaited results of several MB are released past a byte bound",
@@ -381,31 +428,13 @@ TEST_CASE("unwaited results of several MB are released past a byte bound",
   EngineSettings s;
   s.retention_bytes = size_t(15) << 20; // three outputs of 4.9 MB
   InferenceEngine ie{on(rt, model_path("mask_640"), {}, s)};
-  std::atomic<int> ended{0};
-  ie.RegisterCallback([&](const tensors&, void*, const failure&) {
-    ++ended;
-    return 0;
-  });
-  auto input = blob::allocate(ie.GetInputSize());
-  std::vector<uint64_t> ids;
-  for (int i = 0; i < 60; ++i)
-    ids.push_back(ie.RunAsync({input}));
-  for (int i = 0; i < 1000 && ended < 60; ++i)
-    std::this_thread::sleep_for(10ms);
-  REQUIRE(ended == 60);
+  ie.RegisterCallback([](const tensors&, void*, const failure&) { return 0; });
+  auto ids = submit(ie, 60);
+  until_all_ended(ie);
   // Without the byte bound all 60 (294 MB) would still be held.
   auto held = ie.GetHeldResults();
   CHECK((held >= 1 && held <= 3));
-  size_t kept = 0;
-  for (auto id : ids)
-    try {
-      auto out = ie.Wait(id);
-      CHECK(out.at(0).bytes.size == ie.GetOutputSize());
-      ++kept;
-    } catch (const InvalidArgument& e) {
-      CHECK_THAT(e.what(), Catch::Contains("15 MiB"));
-    }
-  CHECK(kept == held);
+  CHECK(still_waitable(ie, ids, "15 MiB") == held);
   CHECK(ie.GetHeldResults() == 0);
 }
 

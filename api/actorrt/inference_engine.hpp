@@ -24,6 +24,11 @@ struct EngineSettings {
   /// stays flat whatever the outputs' size.
   size_t retention = 4096;
   size_t retention_bytes = size_t(64) << 20;
+  /// Finished results kept for Wait without a callback and nobody waiting
+  /// yet: the newest this many, up to a quarter of the host's memory.
+  /// DX-RT's engine gives a job's slot to another job 1024 jobs later; a
+  /// program that waits within that works here.
+  size_t retention_without_callback = 4096;
   /// How long Dispose waits for jobs in flight before cancelling them, and
   /// then for a callback still running.
   std::chrono::milliseconds dispose_timeout{30000};

@@ -43,6 +43,10 @@ class InferenceEngine(_native.Engine):
     #: ones are released, so memory stays flat whatever the outputs' size.
     retention = 4096
     retention_bytes = 64 << 20
+    #: Without a callback: the newest ``retention_without_callback``
+    #: unwaited results, up to a quarter of the host's memory (DX-RT gives a
+    #: job's slot to another job 1024 jobs later).
+    retention_without_callback = 4096
 
     def __init__(self, model_path: Union[str, os.PathLike],
                  inference_option: Optional[InferenceOption] = None,
@@ -54,8 +58,9 @@ class InferenceEngine(_native.Engine):
         elif not isinstance(inference_option, InferenceOption):
             raise TypeError("inference_option must be an InferenceOption")
         opt = inference_option
-        super().__init__(os.fspath(model_path), opt, self.retention,
-                         self.retention_bytes, _device_spec)
+        super().__init__(os.fspath(model_path), opt,
+                         [self.retention, self.retention_bytes,
+                          self.retention_without_callback], _device_spec)
         self._option = opt
         self._model_path = os.fspath(model_path)
         self._callback = None

@@ -1,6 +1,7 @@
 // The native engine class that dx_engine.InferenceEngine extends.
 #include "engine.hpp"
 
+#include <array>
 #include <chrono>
 #include <mutex>
 
@@ -63,10 +64,10 @@ void report_callback_error(python_callback& cb, py::error_already_set& e) {
 class engine {
 public:
   /// `option`: a dx_engine.InferenceOption (its setters checked types).
-  engine(const std::string& path, py::handle option, size_t retention,
-         size_t retention_bytes, const std::string& device_spec)
-    : ie_(
-      make(path, to_option(option), retention, retention_bytes, device_spec)) {}
+  /// `retention`: EngineSettings' three retention bounds, in its order.
+  engine(const std::string& path, py::handle option,
+         std::array<size_t, 3> retention, const std::string& device_spec)
+    : ie_(make(path, to_option(option), retention, device_spec)) {}
 
   ~engine() {
     // Never wait here: this may be the garbage collector, or the last
@@ -313,12 +314,14 @@ private:
     return opt;
   }
 
-  static std::unique_ptr<InferenceEngine>
-  make(const std::string& path, const InferenceOption& opt, size_t retention,
-       size_t retention_bytes, const std::string& device_spec) {
+  static std::unique_ptr<InferenceEngine> make(const std::string& path,
+                                               const InferenceOption& opt,
+                                               std::array<size_t, 3> retention,
+                                               const std::string& device_spec) {
     EngineSettings settings;
-    settings.retention = retention;
-    settings.retention_bytes = retention_bytes;
+    settings.retention = retention[0];
+    settings.retention_bytes = retention[1];
+    settings.retention_without_callback = retention[2];
     settings.interrupt = raise_pending_signals;
     settings.blocking_scope = [](const std::function<void()>& wait) {
       if (!PyGILState_Check())
@@ -454,10 +457,10 @@ void bind_engine(py::module_& m) {
                        type->tp_traverse = traverse_engine;
                        type->tp_clear = clear_engine;
                      }))
-    .def(py::init<const std::string&, py::handle, size_t, size_t,
+    .def(py::init<const std::string&, py::handle, std::array<size_t, 3>,
                   const std::string&>(),
          py::arg("model_path"), py::arg("option"), py::arg("retention"),
-         py::arg("retention_bytes"), py::arg("device_spec") = std::string())
+         py::arg("device_spec") = std::string())
     .def("_run", &engine::run, py::arg("inputs"),
          py::arg("output_buffers") = py::none(), py::arg("notify") = false,
          py::arg("user_arg") = py::none(), py::arg("timeout_ms") = py::none(),

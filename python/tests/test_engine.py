@@ -241,6 +241,27 @@ def test_memory_flat_when_nobody_waits_for_large_outputs(sim):
         assert kept == held
 
 
+def test_unwaited_results_without_a_callback_are_kept_to_a_count(sim, tiny):
+    class Engine(InferenceEngine):
+        retention_without_callback = 16
+
+    assert InferenceEngine.retention_without_callback == 4096
+    with Engine(tiny) as ie:
+        ids = [ie.run_async(keyed(ie, k)) for k in range(100)]
+        deadline = time.monotonic() + 30
+        while ie.get_stats()["in_flight"] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert ie.get_held_results() == 16  # all 100 before the bound
+        kept = []
+        for k, job in enumerate(ids):
+            try:
+                assert key_of(ie.wait(job)) == k
+                kept.append(k)
+            except ValueError as e:
+                assert "newest 16 and" in str(e)
+        assert len(kept) == 16
+
+
 def test_inputs_are_kept_alive_without_copy(sim, tiny):
     import sys
     sim("sim:1:200ms")
