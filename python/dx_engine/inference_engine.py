@@ -169,7 +169,9 @@ class InferenceEngine(_native.Engine):
         """Returns the outputs of job ``job_id``, or raises its error.
 
         Works with a callback registered too. ``timeout`` is in seconds;
-        TimeoutError leaves the job waitable.
+        TimeoutError leaves the job waitable. A job that ended unwaited is
+        kept among the newest (see ``retention``); an older one raises
+        ValueError.
         """
         if isinstance(job_id, bool) or not isinstance(job_id, (int, np.integer)):
             raise TypeError("job_id must be an int")
