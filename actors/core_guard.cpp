@@ -7,13 +7,6 @@ namespace actorrt {
 
 namespace {
 
-uint64_t input_bytes(const job& j) {
-  uint64_t n = 0;
-  for (auto& in : j.inputs)
-    n += in.bytes.size;
-  return n;
-}
-
 std::string mib(uint64_t bytes) {
   return std::to_string(bytes >> 20) + " MiB";
 }
@@ -211,8 +204,9 @@ npu_core_actor::behavior_type core_guard(npu_core_actor::pointer self,
           std::string why;
           auto code = errc::invalid_argument;
           auto max_input = client->bounds.max_input_bytes;
-          if (input_bytes(j) > max_input) {
-            why = "a job's inputs of " + std::to_string(input_bytes(j))
+          auto input = total_bytes(j.inputs);
+          if (input > max_input) {
+            why = "a job's inputs of " + std::to_string(input)
                   + " bytes are over this node's bound of "
                   + std::to_string(max_input);
           } else {

@@ -8,8 +8,12 @@
 namespace actorrt {
 
 size_t quarter_of_host_memory() {
-  auto total = read_host_memory().total;
-  return total > 0 ? size_t(total / 4) : size_t(1) << 30;
+  // Read once: every engine's default retention asks.
+  static const size_t quarter = [] {
+    auto total = read_host_memory().total;
+    return total > 0 ? size_t(total / 4) : size_t(1) << 30;
+  }();
+  return quarter;
 }
 
 job_id job_table::open(std::shared_ptr<job_control> control) {
@@ -99,8 +103,7 @@ void job_table::publish(job_id id, outcome result, kept how) {
   auto& w = how == kept::beside_callback ? beside_callback_ : without_callback_;
   e.in = &w;
   w.ids.push_back(id);
-  for (auto& t : e.result.outputs)
-    e.kept_bytes += t.bytes.size;
+  e.kept_bytes = total_bytes(e.result.outputs);
   w.bytes += e.kept_bytes;
   // By count, and by bytes: 4096 outputs of 5 MB each would be 20 GB.
   while (w.ids.size() > w.most_results
@@ -122,20 +125,20 @@ job_table::wait(job_id id, std::optional<std::chrono::milliseconds> timeout) {
     if (id == 0 || id > last_id_)
       throw InvalidArgument("job id " + std::to_string(id)
                             + " was never issued by this engine");
-    auto in_words = [](size_t bytes) {
-      return bytes % (1 << 20) ? std::to_string(bytes) + " bytes"
-                               : std::to_string(bytes >> 20) + " MiB";
+    auto newest = [](const window& w) {
+      auto bytes = w.most_bytes % (1 << 20)
+                     ? std::to_string(w.most_bytes) + " bytes"
+                     : std::to_string(w.most_bytes >> 20) + " MiB";
+      return std::to_string(w.most_results) + " and " + bytes;
     };
     throw InvalidArgument(
       "job " + std::to_string(id)
       + " has no result any more: it was already waited for, or released: "
         "results nobody waits for yet are kept for Wait only among the "
         "newest "
-      + std::to_string(retention_.results) + " and "
-      + in_words(retention_.bytes)
+      + newest(beside_callback_)
       + " of them while a callback is registered, and the newest "
-      + std::to_string(retention_.results_without_callback) + " and "
-      + in_words(retention_.bytes_without_callback) + " without one");
+      + newest(without_callback_) + " without one");
   }
   auto& e = i->second;
   if (e.waited)

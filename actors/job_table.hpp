@@ -46,7 +46,12 @@ public:
     failure error;
   };
 
-  explicit job_table(result_retention retention) : retention_(retention) {}
+  explicit job_table(result_retention retention)
+    : beside_callback_{{}, 0, retention.results, retention.bytes},
+      without_callback_{{},
+                        0,
+                        retention.results_without_callback,
+                        retention.bytes_without_callback} {}
 
   /// Opens a job under the next id (ids start at 1, never reused).
   job_id open(std::shared_ptr<job_control> control = nullptr);
@@ -120,12 +125,7 @@ private:
   mutable std::mutex mtx_;
   std::condition_variable idle_;
   std::unordered_map<job_id, entry> entries_;
-  result_retention retention_;
-  window beside_callback_{{}, 0, retention_.results, retention_.bytes};
-  window without_callback_{{},
-                           0,
-                           retention_.results_without_callback,
-                           retention_.bytes_without_callback};
+  window beside_callback_, without_callback_;
   size_t held_ = 0;
   job_id last_id_ = 0;
   int open_ = 0;

@@ -195,9 +195,7 @@ void drain(self_ptr self) {
     auto& jobs = w->jobs;
     size_t left = 0; // jobs no core takes now stay, in order
     for (size_t k = 0; k < jobs.size(); ++k) {
-      size_t bytes = 0;
-      for (auto& in : jobs[k].inputs)
-        bytes += in.bytes.size;
+      auto bytes = total_bytes(jobs[k].inputs);
       auto slot = st.policy.has_room()
                     ? st.policy.pick(w->model, where, jobs[k].device, bytes)
                     : std::nullopt;

@@ -128,6 +128,13 @@ size_t total_bytes(const std::vector<tensor_info>& infos, int64_t batch) {
   return total;
 }
 
+size_t total_bytes(const tensors& ts) {
+  size_t total = 0;
+  for (auto& t : ts)
+    total += t.bytes.size;
+  return total;
+}
+
 tensor_info tensor_info::with_batch(int64_t batch) const {
   tensor_info result = *this;
   if (dynamic_batch && !result.shape.empty())

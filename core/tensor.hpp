@@ -136,6 +136,8 @@ void describe(tensors& ts, const tensor_metas& metas, int64_t batch = 1);
 
 /// Total byte size of a list of tensor infos, for `batch` samples.
 size_t total_bytes(const std::vector<tensor_info>& infos, int64_t batch = 1);
+/// The bytes `ts` hold.
+size_t total_bytes(const tensors& ts);
 
 std::string shape_string(const std::vector<int64_t>& shape);
 

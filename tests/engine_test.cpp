@@ -377,6 +377,12 @@ size_t still_waitable(InferenceEngine& ie, const std::vector<uint64_t>& ids,
   return kept;
 }
 
+/// An engine of `model` on simulated cores, with `s`'s retention bounds.
+InferenceEngine::state_ptr retaining(const std::string& model,
+                                     EngineSettings s) {
+  return on(make_runtime("sim:3"), model_path(model), {}, std::move(s));
+}
+
 /// Submits `n` jobs nobody waits for yet: their ids.
 std::vector<uint64_t> submit(InferenceEngine& ie, int n) {
   auto input = blob::allocate(ie.GetInputSize());
@@ -397,10 +403,9 @@ void until_all_ended(InferenceEngine& ie) {
 
 TEST_CASE("unwaited results are released past the retention window",
           "[engine]") {
-  auto rt = make_runtime("sim:3");
   EngineSettings s;
   s.retention = 16;
-  InferenceEngine ie{on(rt, model_path("tiny_cnn"), {}, s)};
+  InferenceEngine ie{retaining("tiny_cnn", s)};
   ie.RegisterCallback([](const tensors&, void*, const failure&) { return 0; });
   auto ids = submit(ie, 500);
   CHECK_NOTHROW(ie.Wait(ids.back()));
@@ -411,10 +416,9 @@ TEST_CASE("unwaited results are released past the retention window",
 
 TEST_CASE("without a callback, unwaited results are kept to a count bound",
           "[engine]") {
-  auto rt = make_runtime("sim:3");
   EngineSettings s;
   s.retention_without_callback = 16;
-  InferenceEngine ie{on(rt, model_path("tiny_cnn"), {}, s)};
+  InferenceEngine ie{retaining("tiny_cnn", s)};
   auto ids = submit(ie, 100);
   until_all_ended(ie);
   // Before the bound, all 100 were held until waited for.
@@ -424,10 +428,9 @@ TEST_CASE("without a callback, unwaited results are kept to a count bound",
 
 TEST_CASE("unwaited results of several MB are released past a byte bound",
           "[engine]") {
-  auto rt = make_runtime("sim:3");
   EngineSettings s;
   s.retention_bytes = size_t(15) << 20; // three outputs of 4.9 MB
-  InferenceEngine ie{on(rt, model_path("mask_640"), {}, s)};
+  InferenceEngine ie{retaining("mask_640", s)};
   ie.RegisterCallback([](const tensors&, void*, const failure&) { return 0; });
   auto ids = submit(ie, 60);
   until_all_ended(ie);
