@@ -198,11 +198,16 @@ struct fixture : actorrt::test::deterministic_system {
     return log;
   }
 
+  /// Has core `slot` answer the runs it holds.
+  void answer(size_t slot) {
+    self->send(caf::actor_cast<caf::actor>(cores[slot]), tick_atom::value);
+    sched.run();
+  }
+
   /// Has core `slot` answer the runs it holds; the ids of the next batch
   /// it then got.
   std::vector<job_id> answer_held_runs(size_t slot, fake_core_log& log) {
-    self->send(caf::actor_cast<caf::actor>(cores[slot]), tick_atom::value);
-    sched.run();
+    answer(slot);
     REQUIRE_FALSE(log.held_runs.empty());
     std::vector<job_id> ids;
     for (auto& j : log.held_runs.back().second.jobs)
@@ -317,8 +322,7 @@ TEST_CASE("a lost remote core's jobs run again elsewhere, once each",
   f.sched.run();
   CHECK(f.ended(errc::device_io) == 0);
   local->hold_runs = false;
-  f.self->send(caf::actor_cast<caf::actor>(f.cores[0]), tick_atom::value);
-  f.sched.run();
+  f.answer(0);
   CHECK(f.ended(errc::none) == 4);
   CHECK(f.results->results.size() == 4);
   // With no core left for them, such jobs fail, naming the node.
@@ -345,19 +349,15 @@ TEST_CASE("a worker node's core gets inputs a MiB a message, 16 MiB at once",
   // for room.
   f.submit_sized(1, 8, 3 * mib);
   CHECK(sizes() == std::vector<size_t>(5, 1));
-  f.self->send(caf::actor_cast<caf::actor>(f.cores[0]), tick_atom::value);
-  f.sched.run();
+  f.answer(0);
   CHECK(sizes() == std::vector<size_t>(3, 1));
-  f.self->send(caf::actor_cast<caf::actor>(f.cores[0]), tick_atom::value);
-  f.sched.run();
+  f.answer(0);
   CHECK(f.ended(errc::none) == 8);
   // Small ones: as many as a MiB holds a message, up to the core's depth.
   f.submit_sized(1, 40, 100 * 1024);
   CHECK(sizes() == std::vector<size_t>{10, 10, 10, 2});
-  f.self->send(caf::actor_cast<caf::actor>(f.cores[0]), tick_atom::value);
-  f.sched.run();
-  f.self->send(caf::actor_cast<caf::actor>(f.cores[0]), tick_atom::value);
-  f.sched.run();
+  f.answer(0);
+  f.answer(0);
   CHECK(f.ended(errc::none) == 48);
 }
 
@@ -386,8 +386,7 @@ TEST_CASE("a core that does not answer in time: its jobs time out, it takes "
   REQUIRE(b->held_runs.size() == 1);
   // Core 1 answers; core 0 stalls past the timeout.
   b->hold_runs = false;
-  f.self->send(caf::actor_cast<caf::actor>(f.cores[1]), tick_atom::value);
-  f.sched.run();
+  f.answer(1);
   CHECK(f.ended(errc::timeout) == 0);
   f.sched.advance_time(std::chrono::seconds(6));
   f.sched.run();
@@ -400,8 +399,7 @@ TEST_CASE("a core that does not answer in time: its jobs time out, it takes "
   // Its late answer frees it again (the engine's table drops the late
   // result: the job ended already).
   a->hold_runs = false;
-  f.self->send(caf::actor_cast<caf::actor>(f.cores[0]), tick_atom::value);
-  f.sched.run();
+  f.answer(0);
   f.submit(1, 4);
   CHECK(a->runs() > 1);
   CHECK(f.ended(errc::none) == 9);
