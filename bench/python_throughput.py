@@ -5,7 +5,9 @@ Measures jobs/s through run_async + callback (a callback that takes a lock,
 as DX-RT's examples' do) at the default buffer_count and at 100, and
 through run_async + wait, and the share of each job's time spent in Python
 and the binding, against the C++ overhead benchmark measured in the same
-run.
+run; then the callback rates again in a child with jemalloc preloaded
+(every job is made on the caller's thread and freed on the engine's, which
+glibc's malloc pays for).
 Usage: PYTHONPATH=build/python /usr/bin/python3 bench/python_throughput.py [-n JOBS]
 """
 import argparse
@@ -23,6 +25,7 @@ import numpy as np  # noqa: E402
 
 from dx_engine import InferenceEngine, InferenceOption  # noqa: E402
 
+JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"  # Debian's libjemalloc2
 REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 
@@ -100,15 +103,48 @@ def cpp_rate(n):
     return float(m.group(1)) if m else None
 
 
+def callback_rates(model, n):
+    """run_async + callback jobs/s at the default buffer_count and at 100."""
+    rates = []
+    for depth in (None, 100):
+        option = InferenceOption()
+        if depth:
+            option.buffer_count = depth
+        with InferenceEngine(model, option) as ie:
+            x = [np.zeros(ie.get_input_size(), dtype=np.uint8)]
+            with_callback(ie, x, n // 10)  # warm-up
+            rates.append(with_callback(ie, x, n))
+    return rates
+
+
+def jemalloc_line(n, default_rate, deep_rate):
+    if not os.path.exists(JEMALLOC):
+        return f"with jemalloc: not measured ({JEMALLOC} is not installed: Debian's libjemalloc2)"
+    env = dict(os.environ, LD_PRELOAD=JEMALLOC)
+    child = subprocess.run([sys.executable, __file__, "-n", str(n), "--callback-only"],
+                           env=env, capture_output=True, text=True)
+    try:
+        default_je, deep_je = (float(x) for x in child.stdout.split())
+    except ValueError:
+        return child.stderr.strip()
+    return (f"with jemalloc (LD_PRELOAD): run_async + callback {default_je:9.0f} jobs/s "
+            f"({default_je / default_rate:.2f}x), at buffer_count 100 {deep_je:9.0f} jobs/s "
+            f"({deep_je / deep_rate:.2f}x glibc's malloc above)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", "--jobs", type=int, default=100000)
     parser.add_argument("--sync-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--callback-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     n = args.jobs
     model = os.path.join(REPO, "models", "tiny_cnn.onnx")
     if args.sync_only:
         print(sync_line(model, n // 5))
+        return
+    if args.callback_only:
+        print(*(f"{rate:.0f}" for rate in callback_rates(model, n)))
         return
     with InferenceEngine(model) as ie:
         assert ie.is_simulated()
@@ -138,6 +174,7 @@ def main():
         share = 1 - cb_rate / cpp
         print(f"C++ RunAsync+callback  {cpp:9.0f} jobs/s  {1e6 / cpp:6.2f} us/job (same run)")
         print(f"share of a callback job's time in Python and the binding: {share:.0%}")
+    print(jemalloc_line(n, cb_rate, deep_rate))
     print(sync_line(model, n // 5))
     # The same with the other placement of the runtime's threads, in a
     # child (the runtime is per process).

@@ -23,6 +23,7 @@ packages=(
   libonnx-testdata      # ONNX's own test models (conformance test)
   openssl               # certificates for the TLS test of worker nodes
   tmux                  # runs dxtop in its test, as a person would
+  libjemalloc2          # benchmarks: the same jobs with jemalloc preloaded
 )
 
 missing=()
