@@ -73,24 +73,30 @@ struct picked_jobs {
   }
 };
 
-/// Runs `batch`, which the client addressed to core `core` of `device`, on
-/// the core the picker chooses, and answers `answer` when it ran. A core
-/// that fails a run request has ended (its device is lost); when it was
-/// not the one addressed, the batch goes to the next core instead, so the
-/// client never takes a core out that is still running.
-void forward(npu_core_actor::pointer self, std::shared_ptr<node_device> device,
-             size_t core, job_batch batch,
-             caf::typed_response_promise<uint64_t> answer,
-             std::shared_ptr<queued_jobs> held, uint64_t all) {
+/// The core the picker chooses for `batch`, which the client addressed to
+/// core `core` of `device`, with the batch's jobs counted on it there.
+std::pair<size_t, std::shared_ptr<picked_jobs>>
+pick(const std::shared_ptr<node_device>& device, size_t core,
+     job_batch& batch) {
   auto n = batch.jobs.size();
   auto sent = now_ns(); // on this host's clock
   auto runs = device->picker.take(batch.model, core, n, sent);
   // A model no running core holds (unloaded meanwhile) goes where it was
   // sent, which ends each job saying so.
   auto on = runs.value_or(core);
-  auto picked = std::make_shared<picked_jobs>(device, on, n, runs.has_value());
   batch.sent = sent;
   batch.core = device->numbers[on]; // the results name the core that ran them
+  return {on, std::make_shared<picked_jobs>(device, on, n, runs.has_value())};
+}
+
+/// Runs `batch` on core `on` (see pick) and answers `answer` when it ran. A
+/// core that fails a run request has ended (its device is lost); when it
+/// was not the one addressed, the batch goes to the next core instead, so
+/// the client never takes a core out that is still running.
+void forward(npu_core_actor::pointer self, std::shared_ptr<node_device> device,
+             size_t core, size_t on, std::shared_ptr<picked_jobs> picked,
+             job_batch batch, caf::typed_response_promise<uint64_t> answer,
+             std::shared_ptr<queued_jobs> held, uint64_t all) {
   auto again = on != core ? std::make_shared<job_batch>(batch) : nullptr;
   self
     ->request(device->cores[on], caf::infinite, run_atom::value,
@@ -107,7 +113,9 @@ void forward(npu_core_actor::pointer self, std::shared_ptr<node_device> device,
           return;
         }
         device->picker.stopped(on); // before its down message comes
-        forward(self, device, core, std::move(*again), answer, held, all);
+        auto [next, counted] = pick(device, core, *again);
+        forward(self, device, core, next, counted, std::move(*again), answer,
+                held, all);
       });
 }
 
@@ -234,12 +242,25 @@ npu_core_actor::behavior_type core_guard(npu_core_actor::pointer self,
         self->send(batch.engine, done_atom::value, std::move(refused));
       if (allowed.empty())
         return all;
-      // Counted as queued until the core answers, or until this guard
-      // ends unanswered (its client left): the handlers own the count.
+      // Counted as queued until the core answers (or, when the batch goes
+      // to it directly, drops it), or until this guard ends unanswered (its
+      // client left).
       auto held = std::make_shared<queued_jobs>(client, node, allowed.size());
       batch.jobs = std::move(allowed);
+      auto [on, picked] = pick(device, core, batch);
+      if (on == core && refused.empty()) {
+        // The addressed core answers the client itself (this guard's thread
+        // is not woken for it); the counts end as the core drops the batch.
+        // Its error then means the addressed core ended: the client takes
+        // it out, rightly.
+        batch.held = std::make_shared<std::pair<std::shared_ptr<queued_jobs>,
+                                                std::shared_ptr<picked_jobs>>>(
+          held, picked);
+        return self->delegate(own, run_atom::value, std::move(batch));
+      }
       auto answer = self->make_response_promise<uint64_t>();
-      forward(self, device, core, std::move(batch), answer, held, all);
+      forward(self, device, core, on, picked, std::move(batch), answer, held,
+              all);
       return answer;
     },
     [=](reset_atom) {

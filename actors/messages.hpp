@@ -165,6 +165,9 @@ struct job_batch {
   /// The only job the scheduler held when it sent it (a lone Run's): see
   /// lane_placement. Not carried over the network.
   bool alone = false;
+  /// What the sender keeps alive until the core that runs the batch drops
+  /// it (a node's guard: the batch's counts). Not carried over the network.
+  std::shared_ptr<void> held = nullptr;
 };
 
 /// One per NPU core, detached: loads lanes (answering with the failure, or
