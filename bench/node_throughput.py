@@ -68,6 +68,14 @@ print(n / (time.perf_counter() - start), ie.get_npu_inference_time_mean())
 """
 
 
+def stop(node):
+    """Ends a node process and reaps it at once: reaped later (as Popen
+    does for a dropped process, at the next Popen), its CPU would count as
+    the client's in whatever getrusage(RUSAGE_CHILDREN) measured then."""
+    node.kill()
+    node.wait()
+
+
 def measure(addresses, n, model=MODEL, depth=64, env=None, npu_time=False):
     """Jobs/s; with `npu_time`, also the cores' mean time per job (us)."""
     env = dict(os.environ, ACTORRT_DEVICES="none", ACTORRT_NODES=",".join(addresses),
@@ -103,7 +111,7 @@ def link(jobs, label, node_args=(), env=None):
         print(f"4.9 MB inputs, one link{label}: {gbs:10.2f} GB/s in  (aim >= 1.0)")
         return small, gbs
     finally:
-        fast.kill()
+        stop(fast)
 
 
 def main():
@@ -132,8 +140,8 @@ def main():
         print(f"2 ms cores: 1 node {r1:,.0f} jobs/s, 2 nodes {r2:,.0f} jobs/s, "
               f"ratio {r2 / r1:.2f}  (ideal 2.0, aim >= 1.9)")
     finally:
-        one.kill()
-        two.kill()
+        stop(one)
+        stop(two)
     counts = [int(k) for k in a.scale.split(",") if k]
     for count in counts:
         scale(count)
@@ -156,7 +164,7 @@ def nodes_of(count, devices, processes=None):
         yield [addr for _, addr in nodes]
     finally:
         for node, _ in nodes:
-            node.kill()
+            stop(node)
 
 
 def cpu_seconds(pid):
