@@ -103,18 +103,19 @@ def cpp_rate(n):
     return float(m.group(1)) if m else None
 
 
-def callback_rates(model, n):
-    """run_async + callback jobs/s at the default buffer_count and at 100."""
-    rates = []
-    for depth in (None, 100):
-        option = InferenceOption()
-        if depth:
-            option.buffer_count = depth
-        with InferenceEngine(model, option) as ie:
-            x = [np.zeros(ie.get_input_size(), dtype=np.uint8)]
-            with_callback(ie, x, n // 10)  # warm-up
-            rates.append(with_callback(ie, x, n))
-    return rates
+def callback_rate(model, n, depth=None, then=None):
+    """run_async + callback jobs/s after a warm-up, on an engine of default
+    options or of buffer_count `depth`; with `then`, also what then(ie, x)
+    measures next on the same engine."""
+    option = InferenceOption()
+    if depth:
+        option.buffer_count = depth
+    with InferenceEngine(model, option) as ie:
+        assert ie.is_simulated()
+        x = [np.zeros(ie.get_input_size(), dtype=np.uint8)]
+        with_callback(ie, x, n // 10)  # warm-up
+        rate = with_callback(ie, x, n)
+        return rate, then(ie, x) if then else None
 
 
 def jemalloc_line(n, default_rate, deep_rate):
@@ -144,21 +145,11 @@ def main():
         print(sync_line(model, n // 5))
         return
     if args.callback_only:
-        print(*(f"{rate:.0f}" for rate in callback_rates(model, n)))
+        print(*(f"{callback_rate(model, n, depth)[0]:.0f}" for depth in (None, 100)))
         return
-    with InferenceEngine(model) as ie:
-        assert ie.is_simulated()
-        x = [np.zeros(ie.get_input_size(), dtype=np.uint8)]
-        with_callback(ie, x, n // 10)  # warm-up
-        cb_rate = with_callback(ie, x, n)
-        wait_rate = with_wait(ie, x, n)
-    deep = InferenceOption()
-    deep.buffer_count = 100
-    with InferenceEngine(model, deep) as ie:
-        x = [np.zeros(ie.get_input_size(), dtype=np.uint8)]
-        with_callback(ie, x, n // 10)  # warm-up
-        deep_rate = with_callback(ie, x, n)
-        deep_batch_rate = with_callback(ie, x, n, batched=True)
+    cb_rate, wait_rate = callback_rate(model, n, then=lambda ie, x: with_wait(ie, x, n))
+    deep_rate, deep_batch_rate = callback_rate(
+        model, n, 100, lambda ie, x: with_callback(ie, x, n, batched=True))
     cpp = cpp_rate(n)
     print(f"python throughput: SIMULATED NPU (sim:3, zero latency), {n} jobs, "
           f"{os.cpu_count()} cores")
