@@ -11,17 +11,6 @@ namespace {
 std::mutex pending_mtx;
 std::vector<PyObject*> pending;
 
-void drop(PyObject* obj) {
-  if (obj == nullptr)
-    return;
-  if (PyGILState_Check()) {
-    Py_DECREF(obj);
-    return;
-  }
-  std::lock_guard<std::mutex> guard{pending_mtx};
-  pending.push_back(obj);
-}
-
 py::array as_array(py::handle item, const char* what) {
   if (!py::isinstance<py::array>(item))
     throw py::type_error(std::string(what) + " must be numpy arrays, got "
@@ -52,9 +41,21 @@ std::vector<py::array> arrays_of(py::handle inputs, const char* what) {
 
 } // namespace
 
+void release_reference(PyObject* obj) {
+  if (obj == nullptr)
+    return;
+  if (PyGILState_Check()) {
+    Py_DECREF(obj);
+    return;
+  }
+  std::lock_guard<std::mutex> guard{pending_mtx};
+  pending.push_back(obj);
+}
+
 std::shared_ptr<void> keep_alive(py::object obj) {
-  return std::shared_ptr<void>(
-    obj.release().ptr(), [](void* p) { drop(static_cast<PyObject*>(p)); });
+  return std::shared_ptr<void>(obj.release().ptr(), [](void* p) {
+    release_reference(static_cast<PyObject*>(p));
+  });
 }
 
 void release_pending() {
@@ -67,9 +68,26 @@ void release_pending() {
     Py_DECREF(obj);
 }
 
-std::vector<blob> to_blobs(py::handle inputs, const char* what) {
+std::vector<blob> to_input_blobs(py::handle inputs,
+                                 const std::vector<tensor_info>& declared) {
+  auto arrays = arrays_of(inputs, "inputs");
+  // One array per input has the declared dtype or is raw uint8 bytes (one
+  // raw buffer for all is the runtime's to check). Any shape of the right
+  // size passes (DX-RT code hands an HWC image to a 1xHxWxC input): byte
+  // sizes are checked when the job is bound.
+  if (arrays.size() == declared.size())
+    for (size_t i = 0; i < arrays.size(); ++i) {
+      auto type = arrays[i].dtype();
+      auto& info = declared[i];
+      if (!type.is(py::dtype::of<uint8_t>()) && !type.is(to_numpy(info.type)))
+        throw InvalidArgument("input " + std::to_string(i) + " ('" + info.name
+                              + "') has dtype " + std::string(py::str(type))
+                              + ", expected " + to_string(info.type)
+                              + " (or raw uint8 bytes)");
+    }
   std::vector<blob> result;
-  for (auto& arr : arrays_of(inputs, what)) {
+  result.reserve(arrays.size());
+  for (auto& arr : arrays) {
     py::array c = arr;
     if (!(arr.flags() & py::array::c_style))
       c = py::array::ensure(arr, py::array::c_style);
@@ -121,25 +139,6 @@ py::dtype to_numpy(dtype type) {
       return py::dtype::of<bool>();
   }
   return py::dtype::of<uint8_t>();
-}
-
-void check_arrays(py::handle inputs, const std::vector<tensor_info>& declared) {
-  auto arrays = arrays_of(inputs, "inputs");
-  if (arrays.size() != declared.size())
-    return; // one raw buffer: its size is checked by the runtime
-  for (size_t i = 0; i < arrays.size(); ++i) {
-    auto& a = arrays[i];
-    auto& info = declared[i];
-    if (a.dtype().is(py::dtype::of<uint8_t>()))
-      continue; // raw bytes of this input; the size is checked later
-    // Any shape of the right size passes (DX-RT code hands an HWC image to a
-    // 1xHxWxC input); the byte size is checked when the job is bound.
-    if (!a.dtype().is(to_numpy(info.type)))
-      throw InvalidArgument("input " + std::to_string(i) + " ('" + info.name
-                            + "') has dtype " + std::string(py::str(a.dtype()))
-                            + ", expected " + to_string(info.type)
-                            + " (or raw uint8 bytes)");
-  }
 }
 
 py::list to_arrays(const tensors& outputs) {

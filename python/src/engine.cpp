@@ -120,16 +120,23 @@ public:
              : "running";
   }
 
-  /// `user_arg` held until its job ends (the runtime passes the pointer).
+  /// A job's `user_arg` until the job ends. The runtime hands the callback
+  /// a pointer to `value`, which the callback empties under the GIL.
+  struct held_arg {
+    py::object value;
+    explicit held_arg(py::object v) : value(std::move(v)) {}
+    ~held_arg() {
+      release_reference(value.release().ptr());
+    }
+  };
+
+  /// One allocation per job with a user_arg; None is no pointer, which the
+  /// callback gives back as None.
   static std::shared_ptr<void> held(py::object user_arg) {
-    return std::shared_ptr<void>(
-      new py::object(std::move(user_arg)), [](void* p) {
-        auto* obj = static_cast<py::object*>(p);
-        // Emptied by the callback under the GIL;
-        // otherwise released later.
-        keep_alive(py::reinterpret_steal<py::object>(obj->release()));
-        delete obj;
-      });
+    if (user_arg.is_none())
+      return nullptr;
+    auto arg = std::make_shared<held_arg>(std::move(user_arg));
+    return std::shared_ptr<void>(arg, &arg->value);
   }
 
   /// (outputs, a byte-match mask per output, device lanes, reference lanes)
@@ -341,8 +348,7 @@ private:
   }
 
   std::vector<blob> prepare(py::handle inputs) {
-    check_arrays(inputs, ie_->GetInputs());
-    return to_blobs(inputs, "inputs");
+    return to_input_blobs(inputs, ie_->GetInputs());
   }
 
   std::unique_ptr<InferenceEngine> ie_;

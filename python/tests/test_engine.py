@@ -111,6 +111,19 @@ def test_wait_with_callback_registered(sim, tiny):
         assert all(key_of(seen[k]) == k for k in range(50))
 
 
+def test_a_job_without_user_arg_gives_the_callback_none(sim, tiny):
+    got = []
+    with InferenceEngine(tiny) as ie:
+        ie.register_callback(lambda outputs, user_arg: got.append(user_arg))
+        # The callback runs before the job's wait returns.
+        ie.wait(ie.run_async(keyed(ie, 0)))
+        ie.wait(ie.run_async(keyed(ie, 1), user_arg=None))
+        ie.wait(ie.run_async(keyed(ie, 2), user_arg=7))
+        ie.run(keyed(ie, 3))  # DX-RT's run calls the callback too
+    assert got[0] is None and got[1] is None and got[3] is None
+    assert got[2] == 7 and len(got) == 4
+
+
 def test_outputs_stay_valid_after_the_callback(sim, tiny):
     kept = []
     done = threading.Event()
