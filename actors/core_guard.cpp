@@ -95,16 +95,17 @@ pick(const std::shared_ptr<node_device>& device, size_t core,
 /// the client never takes a core out that is still running.
 void forward(npu_core_actor::pointer self, std::shared_ptr<node_device> device,
              size_t core, size_t on, std::shared_ptr<picked_jobs> picked,
-             job_batch batch, caf::typed_response_promise<uint64_t> answer,
+             job_batch batch,
+             caf::typed_response_promise<uint64_t, job_results> answer,
              std::shared_ptr<queued_jobs> held, uint64_t all) {
   auto again = on != core ? std::make_shared<job_batch>(batch) : nullptr;
   self
     ->request(device->cores[on], caf::infinite, run_atom::value,
               std::move(batch))
     .then(
-      [answer, all, held, picked](uint64_t) mutable {
+      [answer, all, held, picked](uint64_t, job_results& results) mutable {
         picked->answered();
-        answer.deliver(all);
+        answer.deliver(all, std::move(results));
       },
       [=](caf::error& e) mutable {
         picked->answered();
@@ -188,7 +189,7 @@ npu_core_actor::behavior_type core_guard(npu_core_actor::pointer self,
       unload(id);
       self->send(own, unload_atom::value, id);
     },
-    [=](run_atom, job_batch& batch) -> caf::result<uint64_t> {
+    [=](run_atom, job_batch& batch) -> caf::result<uint64_t, job_results> {
       watch();
       // As a core's own error would: the client's scheduler takes the core
       // out and runs the batch elsewhere (another core of this device that
@@ -241,7 +242,7 @@ npu_core_actor::behavior_type core_guard(npu_core_actor::pointer self,
       if (!refused.empty())
         self->send(batch.engine, done_atom::value, std::move(refused));
       if (allowed.empty())
-        return all;
+        return {all, job_results{}};
       // Counted as queued until the core answers (or, when the batch goes
       // to it directly, drops it), or until this guard ends unanswered (its
       // client left).
@@ -258,7 +259,7 @@ npu_core_actor::behavior_type core_guard(npu_core_actor::pointer self,
           held, picked);
         return self->delegate(own, run_atom::value, std::move(batch));
       }
-      auto answer = self->make_response_promise<uint64_t>();
+      auto answer = self->make_response_promise<uint64_t, job_results>();
       forward(self, device, core, on, picked, std::move(batch), answer, held,
               all);
       return answer;

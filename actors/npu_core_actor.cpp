@@ -187,9 +187,17 @@ private:
       for (auto i : unsent_[b])
         out.push_back(std::move(results_[b][i]));
       unsent_[b].clear();
-      self_->send(group_[b].batch.engine, done_atom::value, std::move(out));
+      auto& batch = group_[b].batch;
+      uint64_t ran = batch.jobs.size();
+      if (left_[b] == 0 && batch.engine.node() != self_->node()) {
+        // The engine and the scheduler that asked share a host: one
+        // message back over the link carries both.
+        group_[b].answer.deliver(ran, std::move(out));
+        continue;
+      }
+      self_->send(batch.engine, done_atom::value, std::move(out));
       if (left_[b] == 0)
-        group_[b].answer.deliver(uint64_t{group_[b].batch.jobs.size()});
+        group_[b].answer.deliver(ran, job_results{});
     }
     last_flush_ = now_ns();
   }
@@ -376,8 +384,8 @@ npu_core(npu_core_actor::stateful_pointer<npu_core_state> self, int device,
       serve(self);
       return rebuilt;
     },
-    [=](run_atom, job_batch& batch) -> caf::result<uint64_t> {
-      auto answer = self->make_response_promise<uint64_t>();
+    [=](run_atom, job_batch& batch) -> caf::result<uint64_t, job_results> {
+      auto answer = self->make_response_promise<uint64_t, job_results>();
       self->state.placement.next(batch.alone);
       self->state.pending.push_back({std::move(batch), answer, now_ns()});
       serve(self);

@@ -89,10 +89,14 @@ void send_batch(self_ptr self, size_t slot, job_batch batch, size_t bytes) {
   // Dead cores answer with an error (CAF bounces requests to them); stalled
   // ones are caught by the tick.
   batch.sent = now_ns();
+  auto engine = batch.engine;
   self
     ->request(st.cores[slot], caf::infinite, run_atom::value, std::move(batch))
     .then(
-      [self, seq](uint64_t) {
+      [self, seq, engine](uint64_t, job_results& results) {
+        // A core on another host sends its last results with its answer.
+        if (!results.empty())
+          self->send(engine, done_atom::value, std::move(results));
         batch_answered(self, seq);
         linger(self); // the next submission is often a result's reaction
       },

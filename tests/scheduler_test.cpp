@@ -27,8 +27,11 @@ struct fake_core_log {
   failure load_result;
   bool hold_loads = false;
   bool hold_runs = false;
+  /// Results come with the answer, as from a core on another host.
+  bool results_in_answer = false;
   std::vector<caf::typed_response_promise<failure, std::string>> held_loads;
-  std::vector<std::pair<caf::typed_response_promise<uint64_t>, job_batch>>
+  std::vector<
+    std::pair<caf::typed_response_promise<uint64_t, job_results>, job_batch>>
     held_runs;
 
   int runs() const {
@@ -46,6 +49,18 @@ job_results succeeded(const job_batch& batch) {
   return rs;
 }
 
+/// Ends `batch` as a core does: results to its engine, then the answer.
+void run_ended(caf::event_based_actor* self, const fake_core_log& log,
+               caf::typed_response_promise<uint64_t, job_results>& answer,
+               const job_batch& batch) {
+  if (log.results_in_answer) {
+    answer.deliver(uint64_t{batch.jobs.size()}, succeeded(batch));
+    return;
+  }
+  self->send(batch.engine, done_atom::value, succeeded(batch));
+  answer.deliver(uint64_t{batch.jobs.size()}, job_results{});
+}
+
 /// An npu_core_actor, dynamically typed so the test can also tell it to
 /// answer what it holds: (tick_atom, failure) for loads, (tick_atom) for
 /// runs.
@@ -58,10 +73,8 @@ caf::behavior fake_core(caf::event_based_actor* self,
       log->held_loads.clear();
     },
     [=](tick_atom) {
-      for (auto& [p, batch] : log->held_runs) {
-        self->send(batch.engine, done_atom::value, succeeded(batch));
-        p.deliver(uint64_t{batch.jobs.size()});
-      }
+      for (auto& [p, batch] : log->held_runs)
+        run_ended(self, *log, p, batch);
       log->held_runs.clear();
     },
     [=](load_atom,
@@ -77,15 +90,15 @@ caf::behavior fake_core(caf::event_based_actor* self,
     [=](unload_atom, uint64_t model) {
       log->events.push_back("unload " + std::to_string(model));
     },
-    [=](run_atom, job_batch& batch) -> caf::typed_response_promise<uint64_t> {
+    [=](run_atom, job_batch& batch)
+      -> caf::typed_response_promise<uint64_t, job_results> {
       log->events.push_back("run " + std::to_string(batch.model) + " x"
                             + std::to_string(batch.jobs.size()));
-      auto promise = self->make_response_promise<uint64_t>();
+      auto promise = self->make_response_promise<uint64_t, job_results>();
       if (log->hold_runs) {
         log->held_runs.emplace_back(promise, std::move(batch));
       } else {
-        self->send(batch.engine, done_atom::value, succeeded(batch));
-        promise.deliver(uint64_t{batch.jobs.size()});
+        run_ended(self, *log, promise, batch);
       }
       return promise;
     },
@@ -330,6 +343,22 @@ TEST_CASE("a lost remote core's jobs run again elsewhere, once each",
   f.sched.run();
   f.submit(1, 1);
   CHECK(f.ended(errc::device_io) == 1);
+}
+
+TEST_CASE("results a remote core sends with its answer reach their engine "
+          "once",
+          "[actors][scheduler]") {
+  fixture f;
+  auto remote = f.join(0, 0, std::make_shared<fake_core_log>(), "node:7");
+  remote->results_in_answer = true;
+  REQUIRE_FALSE(f.load(1));
+  remote->hold_runs = true;
+  f.submit(1, 5); // two run, three wait for the answers
+  CHECK(f.results->results.empty());
+  for (int answers = 0; answers < 3 && !remote->held_runs.empty(); ++answers)
+    f.answer(0);
+  CHECK(f.ended(errc::none) == 5);
+  CHECK(f.results->results.size() == 5);
 }
 
 TEST_CASE("a worker node's core gets inputs a MiB a message, 16 MiB at once",
