@@ -43,7 +43,8 @@ public:
   /// The least-loaded core that may take a job of `model`: alive, not
   /// stalled, the model ready on it, allowed by `where`, on `device` unless
   /// that is -1 or can serve no more, and with room. Fewest jobs on its
-  /// device first, then on the core, then the one that waited longest.
+  /// device first, then on the core, then the one picked last (its thread
+  /// still polls, its caches are warm).
   /// Nothing when all are full.
   /// A core whose byte window `bytes` (the job's inputs) would overflow
   /// is full for it.
