@@ -95,17 +95,16 @@ pick(const std::shared_ptr<node_device>& device, size_t core,
 /// the client never takes a core out that is still running.
 void forward(npu_core_actor::pointer self, std::shared_ptr<node_device> device,
              size_t core, size_t on, std::shared_ptr<picked_jobs> picked,
-             job_batch batch,
-             caf::typed_response_promise<uint64_t, job_results> answer,
-             std::shared_ptr<queued_jobs> held, uint64_t all) {
+             job_batch batch, caf::typed_response_promise<job_results> answer,
+             std::shared_ptr<queued_jobs> held) {
   auto again = on != core ? std::make_shared<job_batch>(batch) : nullptr;
   self
     ->request(device->cores[on], caf::infinite, run_atom::value,
               std::move(batch))
     .then(
-      [answer, all, held, picked](uint64_t, job_results& results) mutable {
+      [answer, held, picked](job_results& results) mutable {
         picked->answered();
-        answer.deliver(all, std::move(results));
+        answer.deliver(std::move(results));
       },
       [=](caf::error& e) mutable {
         picked->answered();
@@ -116,7 +115,7 @@ void forward(npu_core_actor::pointer self, std::shared_ptr<node_device> device,
         device->picker.stopped(on); // before its down message comes
         auto [next, counted] = pick(device, core, *again);
         forward(self, device, core, next, counted, std::move(*again), answer,
-                held, all);
+                held);
       });
 }
 
@@ -189,7 +188,7 @@ npu_core_actor::behavior_type core_guard(npu_core_actor::pointer self,
       unload(id);
       self->send(own, unload_atom::value, id);
     },
-    [=](run_atom, job_batch& batch) -> caf::result<uint64_t, job_results> {
+    [=](run_atom, job_batch& batch) -> caf::result<job_results> {
       watch();
       // As a core's own error would: the client's scheduler takes the core
       // out and runs the batch elsewhere (another core of this device that
@@ -199,7 +198,6 @@ npu_core_actor::behavior_type core_guard(npu_core_actor::pointer self,
                                "NPU core "
                                  + std::to_string(device->numbers[core])
                                  + " of this node stopped");
-      uint64_t all = batch.jobs.size();
       job_results refused;
       std::vector<job> allowed;
       {
@@ -242,7 +240,7 @@ npu_core_actor::behavior_type core_guard(npu_core_actor::pointer self,
       if (!refused.empty())
         self->send(batch.engine, done_atom::value, std::move(refused));
       if (allowed.empty())
-        return {all, job_results{}};
+        return job_results{};
       // Counted as queued until the core answers (or, when the batch goes
       // to it directly, drops it), or until this guard ends unanswered (its
       // client left).
@@ -259,9 +257,8 @@ npu_core_actor::behavior_type core_guard(npu_core_actor::pointer self,
           held, picked);
         return self->delegate(own, run_atom::value, std::move(batch));
       }
-      auto answer = self->make_response_promise<uint64_t, job_results>();
-      forward(self, device, core, on, picked, std::move(batch), answer, held,
-              all);
+      auto answer = self->make_response_promise<job_results>();
+      forward(self, device, core, on, picked, std::move(batch), answer, held);
       return answer;
     },
     [=](reset_atom) {

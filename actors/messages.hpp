@@ -173,15 +173,15 @@ struct job_batch {
 
 /// One per NPU core, detached: loads lanes (answering with the failure, or
 /// the backend the lane runs), runs batches, sends their results to the
-/// batch's engine, then answers how many jobs it ran. When the engine is on
-/// another host, the batch's last results travel in that answer instead,
-/// and the scheduler hands them on: one message back over the link, not
-/// two. Batches of one model that wait together run together (dynamic
-/// batching); a tick ends a batch delay.
+/// batch's engine, then answers once all its jobs ended (empty). When the
+/// engine is on another host, the batch's last results travel in that
+/// answer instead, and the scheduler hands them on: one message back over
+/// the link, not two. Batches of one model that wait together run together
+/// (dynamic batching); a tick ends a batch delay.
 using npu_core_actor = caf::typed_actor<
   caf::replies_to<load_atom, model_handle>::with<failure, std::string>,
   caf::reacts_to<unload_atom, uint64_t>,
-  caf::replies_to<run_atom, job_batch>::with<uint64_t, job_results>,
+  caf::replies_to<run_atom, job_batch>::with<job_results>,
   caf::replies_to<reset_atom>::with<uint64_t>, caf::reacts_to<tick_atom>>;
 
 /// One per worker node (actorrt-node), published through CAF's middleman:

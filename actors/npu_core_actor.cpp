@@ -188,16 +188,15 @@ private:
         out.push_back(std::move(results_[b][i]));
       unsent_[b].clear();
       auto& batch = group_[b].batch;
-      uint64_t ran = batch.jobs.size();
       if (left_[b] == 0 && batch.engine.node() != self_->node()) {
         // The engine and the scheduler that asked share a host: one
         // message back over the link carries both.
-        group_[b].answer.deliver(ran, std::move(out));
+        group_[b].answer.deliver(std::move(out));
         continue;
       }
       self_->send(batch.engine, done_atom::value, std::move(out));
       if (left_[b] == 0)
-        group_[b].answer.deliver(ran, job_results{});
+        group_[b].answer.deliver(job_results{});
     }
     last_flush_ = now_ns();
   }
@@ -384,8 +383,8 @@ npu_core(npu_core_actor::stateful_pointer<npu_core_state> self, int device,
       serve(self);
       return rebuilt;
     },
-    [=](run_atom, job_batch& batch) -> caf::result<uint64_t, job_results> {
-      auto answer = self->make_response_promise<uint64_t, job_results>();
+    [=](run_atom, job_batch& batch) -> caf::result<job_results> {
+      auto answer = self->make_response_promise<job_results>();
       self->state.placement.next(batch.alone);
       self->state.pending.push_back({std::move(batch), answer, now_ns()});
       serve(self);

@@ -38,7 +38,7 @@ struct npu_core_state {
   /// scheduler's request to answer once its jobs ended.
   struct waiting {
     job_batch batch;
-    caf::typed_response_promise<uint64_t, job_results> answer;
+    caf::typed_response_promise<job_results> answer;
     int64_t arrived = 0; // now_ns()
   };
   std::deque<waiting> pending;

@@ -93,7 +93,7 @@ void send_batch(self_ptr self, size_t slot, job_batch batch, size_t bytes) {
   self
     ->request(st.cores[slot], caf::infinite, run_atom::value, std::move(batch))
     .then(
-      [self, seq, engine](uint64_t, job_results& results) {
+      [self, seq, engine](job_results& results) {
         // A core on another host sends its last results with its answer.
         if (!results.empty())
           self->send(engine, done_atom::value, std::move(results));

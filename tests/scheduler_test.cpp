@@ -30,8 +30,7 @@ struct fake_core_log {
   /// Results come with the answer, as from a core on another host.
   bool results_in_answer = false;
   std::vector<caf::typed_response_promise<failure, std::string>> held_loads;
-  std::vector<
-    std::pair<caf::typed_response_promise<uint64_t, job_results>, job_batch>>
+  std::vector<std::pair<caf::typed_response_promise<job_results>, job_batch>>
     held_runs;
 
   int runs() const {
@@ -51,14 +50,14 @@ job_results succeeded(const job_batch& batch) {
 
 /// Ends `batch` as a core does: results to its engine, then the answer.
 void run_ended(caf::event_based_actor* self, const fake_core_log& log,
-               caf::typed_response_promise<uint64_t, job_results>& answer,
+               caf::typed_response_promise<job_results>& answer,
                const job_batch& batch) {
   if (log.results_in_answer) {
-    answer.deliver(uint64_t{batch.jobs.size()}, succeeded(batch));
+    answer.deliver(succeeded(batch));
     return;
   }
   self->send(batch.engine, done_atom::value, succeeded(batch));
-  answer.deliver(uint64_t{batch.jobs.size()}, job_results{});
+  answer.deliver(job_results{});
 }
 
 /// An npu_core_actor, dynamically typed so the test can also tell it to
@@ -90,11 +89,11 @@ caf::behavior fake_core(caf::event_based_actor* self,
     [=](unload_atom, uint64_t model) {
       log->events.push_back("unload " + std::to_string(model));
     },
-    [=](run_atom, job_batch& batch)
-      -> caf::typed_response_promise<uint64_t, job_results> {
+    [=](run_atom,
+        job_batch& batch) -> caf::typed_response_promise<job_results> {
       log->events.push_back("run " + std::to_string(batch.model) + " x"
                             + std::to_string(batch.jobs.size()));
-      auto promise = self->make_response_promise<uint64_t, job_results>();
+      auto promise = self->make_response_promise<job_results>();
       if (log->hold_runs) {
         log->held_runs.emplace_back(promise, std::move(batch));
       } else {
