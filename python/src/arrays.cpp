@@ -75,19 +75,18 @@ std::vector<blob> to_input_blobs(py::handle inputs,
   // raw buffer for all is the runtime's to check). Any shape of the right
   // size passes (DX-RT code hands an HWC image to a 1xHxWxC input): byte
   // sizes are checked when the job is bound.
-  if (arrays.size() == declared.size())
-    for (size_t i = 0; i < arrays.size(); ++i) {
-      auto type = arrays[i].dtype();
-      auto& info = declared[i];
-      if (!type.is(py::dtype::of<uint8_t>()) && !type.is(to_numpy(info.type)))
-        throw InvalidArgument("input " + std::to_string(i) + " ('" + info.name
-                              + "') has dtype " + std::string(py::str(type))
-                              + ", expected " + to_string(info.type)
-                              + " (or raw uint8 bytes)");
-    }
+  bool per_input = arrays.size() == declared.size();
   std::vector<blob> result;
   result.reserve(arrays.size());
-  for (auto& arr : arrays) {
+  for (size_t i = 0; i < arrays.size(); ++i) {
+    auto& arr = arrays[i];
+    auto type = arr.dtype();
+    if (per_input && !type.is(py::dtype::of<uint8_t>())
+        && !type.is(to_numpy(declared[i].type)))
+      throw InvalidArgument(
+        "input " + std::to_string(i) + " ('" + declared[i].name
+        + "') has dtype " + std::string(py::str(type)) + ", expected "
+        + to_string(declared[i].type) + " (or raw uint8 bytes)");
     py::array c = arr;
     if (!(arr.flags() & py::array::c_style))
       c = py::array::ensure(arr, py::array::c_style);
