@@ -59,12 +59,10 @@ int admission::acquire(
           // A credit usually comes back within a job's time: poll first.
           auto seen = released_.load(std::memory_order_acquire);
           guard.unlock();
-          spin_until(
-            [&] {
-              return released_.load(std::memory_order_acquire) != seen
-                     || closed.load(std::memory_order_acquire);
-            },
-            spin_budget());
+          poll([&] {
+            return released_.load(std::memory_order_acquire) != seen
+                   || closed.load(std::memory_order_acquire);
+          });
           guard.lock();
           if (take())
             return true;

@@ -149,8 +149,7 @@ job_table::wait(job_id id, std::optional<std::chrono::milliseconds> timeout) {
   if (!done()) {
     // Nobody erases an entry that is waited for, so it outlives the unlock.
     guard.unlock();
-    spin_until([&e] { return e.finished.load(std::memory_order_acquire); },
-               spin_budget());
+    poll([&e] { return e.finished.load(std::memory_order_acquire); });
     guard.lock();
   }
   if (!timeout) {

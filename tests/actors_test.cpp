@@ -385,6 +385,44 @@ TEST_CASE("a thread polls for its budget, then gives up; at once while "
   CHECK(steady_clock::now() - start < seconds(1));
 }
 
+TEST_CASE("a thread polls longer after its work came soon after a poll "
+          "gave up, shorter (down to not at all) after it came late",
+          "[actors]") {
+  using namespace std::chrono;
+  auto most = spin_budget();
+  if (most < microseconds(80))
+    return;            // ACTORRT_SPIN_US set low: no room to adapt
+  std::thread([most] { // a fresh thread: a fresh window
+    auto t = steady_clock::now();
+    auto first = adapted_budget(t);
+    CHECK(first == nanoseconds(microseconds(50)));
+    CHECK(adapted_budget(t) == first); // no missed poll: unchanged
+    poll_missed(t);
+    t += microseconds(60); // the work came 60 us after the poll gave up
+    CHECK(adapted_budget(t) == std::min(most, first * 2));
+    for (int i = 0; i < 10; ++i) {
+      poll_missed(t);
+      t += most / 2;
+      CHECK(adapted_budget(t) <= most);
+    }
+    CHECK(adapted_budget(t) == most);
+    // Work that comes later than the longest poll halves it, then ends it.
+    auto length = most;
+    while (length.count() > 0) {
+      poll_missed(t);
+      t += 2 * most;
+      auto next = adapted_budget(t);
+      CHECK(next < length);
+      length = next;
+    }
+    // A near miss starts it again.
+    poll_missed(t);
+    t += microseconds(5);
+    CHECK(adapted_budget(t) == microseconds(10));
+  })
+    .join();
+}
+
 TEST_CASE("an engine that may use every device uses those added later, "
           "and the living first",
           "[actors]") {
