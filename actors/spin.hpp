@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/cpu_contention.hpp"
+#include "device/cpu_slots.hpp"
 
 namespace actorrt {
 
@@ -72,6 +73,9 @@ bool spin_until(Ready&& ready, std::chrono::nanoseconds budget) {
 /// spin_until with this thread's adapted_budget.
 template <class Ready>
 bool poll(Ready&& ready) {
+  // While CPU lanes hold every CPU, a poll only takes time from them.
+  if (cpu_slots::host().all_held())
+    return ready();
   auto now = std::chrono::steady_clock::now();
   if (spin_until(ready, adapted_budget(now)))
     return true;

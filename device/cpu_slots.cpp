@@ -56,6 +56,7 @@ cpu_slots& cpu_slots::host() {
 
 void cpu_slots::reset() {
   std::fill(busy_.begin(), busy_.end(), false);
+  held_ = 0;
 }
 
 size_t cpu_slots::acquire(bool& last) {
@@ -71,6 +72,7 @@ size_t cpu_slots::acquire(bool& last) {
   if (here == cpus_.end() || busy_[slot])
     slot = static_cast<size_t>(free - busy_.begin());
   busy_[slot] = true;
+  ++held_;
   last = std::find(busy_.begin(), busy_.end(), false) == busy_.end();
   return slot;
 }
@@ -84,6 +86,7 @@ void cpu_slots::release(size_t slot) {
   {
     std::lock_guard<std::mutex> guard{mtx_};
     busy_[slot] = false;
+    --held_;
   }
   cv_.notify_one();
 }

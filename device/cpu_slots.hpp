@@ -1,6 +1,7 @@
 // Host compute slots shared by every CPU lane of the process.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -36,6 +37,13 @@ public:
   /// (actors/runtime_cpus.hpp), and a lane computes wherever it can.
   void enter_lane();
 
+  /// Whether lanes hold every slot: every CPU computes, and a thread that
+  /// polls takes its time from a lane.
+  bool all_held() const {
+    return !cpus_.empty()
+           && held_.load(std::memory_order_relaxed) >= cpus_.size();
+  }
+
   /// Holds shorter than this are not pinned.
   static constexpr int64_t pin_from_ns = 1'000'000;
 
@@ -68,6 +76,7 @@ private:
   std::vector<int> cpus_;
   cpu_set_t all_; // cpus_ (none when not known)
   std::vector<bool> busy_;
+  std::atomic<size_t> held_{0}; // busy_'s count, read without the lock
 };
 
 } // namespace actorrt

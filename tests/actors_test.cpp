@@ -423,6 +423,16 @@ TEST_CASE("a thread polls longer after its work came soon after a poll "
     .join();
 }
 
+TEST_CASE("nobody polls while CPU lanes hold every CPU", "[actors]") {
+  auto& slots = cpu_slots::host();
+  std::vector<std::unique_ptr<cpu_slots::lease>> held;
+  while (!slots.all_held())
+    held.push_back(std::make_unique<cpu_slots::lease>(slots));
+  int asked = 0;
+  CHECK_FALSE(poll([&] { return ++asked > 1000000; }));
+  CHECK(asked == 1); // looked once, polled not at all
+}
+
 TEST_CASE("an engine that may use every device uses those added later, "
           "and the living first",
           "[actors]") {

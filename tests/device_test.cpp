@@ -121,6 +121,21 @@ TEST_CASE("lanes taking turns keep their slot's CPU while they hold it",
   other.join();
 }
 
+TEST_CASE("the slots say when lanes hold every CPU", "[device]") {
+  cpu_slots slots{{0, 1}};
+  CHECK_FALSE(slots.all_held());
+  {
+    cpu_slots::lease one{slots};
+    CHECK_FALSE(slots.all_held());
+    {
+      cpu_slots::lease two{slots};
+      CHECK(slots.all_held());
+    }
+    CHECK_FALSE(slots.all_held());
+  }
+  CHECK_FALSE(cpu_slots{{}}.all_held()); // CPUs not known: never
+}
+
 TEST_CASE("the OpenCV lane matches a direct OpenCV DNN forward", "[device]") {
   for (auto name : {"tiny_cnn", "multi_io", "detector"}) {
     INFO(name);
