@@ -70,7 +70,8 @@ bool spin_until(Ready&& ready, std::chrono::nanoseconds budget) {
   }
 }
 
-/// spin_until with this thread's adapted_budget.
+/// spin_until with this thread's adapted_budget; only a look while CPU lanes
+/// hold every CPU.
 template <class Ready>
 bool poll(Ready&& ready) {
   // While CPU lanes hold every CPU, a poll only takes time from them.
