@@ -19,10 +19,11 @@ std::chrono::nanoseconds spin_budget() {
 
 namespace {
 
-/// One thread's poll window: its length, and when its last poll ended
-/// empty (none: it did not, or that was accounted for).
+/// One thread's poll window: its length (50 us at first), and when its
+/// last poll ended empty (none: it did not, or that was accounted for).
 struct poll_window {
-  std::chrono::nanoseconds length{-1};
+  std::chrono::nanoseconds length = std::min(
+    spin_budget(), std::chrono::nanoseconds(std::chrono::microseconds(50)));
   std::chrono::steady_clock::time_point missed{};
 };
 
@@ -36,9 +37,6 @@ std::chrono::nanoseconds
 adapted_budget(std::chrono::steady_clock::time_point now) {
   auto most = spin_budget();
   auto& w = window;
-  if (w.length.count() < 0)
-    w.length
-      = std::min(most, std::chrono::nanoseconds(std::chrono::microseconds(50)));
   if (w.missed != std::chrono::steady_clock::time_point{}) {
     // The work came `now - missed` after the poll gave up (or, on a
     // thread that did something else meanwhile, before that).

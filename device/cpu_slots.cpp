@@ -72,8 +72,7 @@ size_t cpu_slots::acquire(bool& last) {
   if (here == cpus_.end() || busy_[slot])
     slot = static_cast<size_t>(free - busy_.begin());
   busy_[slot] = true;
-  ++held_;
-  last = std::find(busy_.begin(), busy_.end(), false) == busy_.end();
+  last = ++held_ == busy_.size();
   return slot;
 }
 
