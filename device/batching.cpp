@@ -145,9 +145,11 @@ bool batch_gain::merge() {
 }
 
 void batch_gain::record(int jobs, int64_t ns) {
-  if (jobs < 1 || ns <= 0)
+  if (jobs < 1 || ns < 0)
     return;
-  auto per_job = double(ns) / jobs;
+  // A call too quick for the clock (a zero-latency simulated core) still
+  // counts: as 1 ns, so that job_ns() tells it from "not measured yet".
+  auto per_job = double(std::max<int64_t>(ns, 1)) / jobs;
   auto& recent = jobs > 1 ? merged_ns_ : single_ns_;
   recent = recent == 0
              ? per_job

@@ -308,6 +308,17 @@ TEST_CASE("a lane merges only while merging pays, and looks again now and then",
   CHECK(singles == 1);
 }
 
+TEST_CASE("a call too quick for the clock still counts as measured",
+          "[batching]") {
+  batch_gain gain;
+  CHECK(gain.job_ns() == 0); // not measured yet
+  gain.record(1, 0);         // a zero-latency simulated core
+  CHECK(gain.job_ns() > 0);
+  CHECK(gain.job_ns() < 2);
+  gain.record(1, -5); // a clock gone backwards is not a measure
+  CHECK(gain.job_ns() < 2);
+}
+
 TEST_CASE("one preempted call does not turn a lane to merging", "[batching]") {
   batch_gain gain;
   gain.record(1, 1000);
