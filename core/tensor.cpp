@@ -1,6 +1,7 @@
 #include "core/tensor.hpp"
 
 #include <cstring>
+#include <new>
 
 #include "core/errors.hpp"
 
@@ -65,11 +66,55 @@ size_t tensor_info::element_count() const {
   return n;
 }
 
+namespace {
+
+/// Room at the front of a blob's memory for its shared_ptr's control
+/// block, so that a blob is one allocation, not two: a lane makes one per
+/// output per job and another thread frees it, which glibc's malloc pays
+/// for per allocation (C++17 has no make_shared of a runtime-sized array).
+constexpr size_t control_room = 64;
+
+/// Gives a shared_ptr the room at the front of `block` for its control
+/// block, and frees the whole block with it.
+template <class T>
+struct in_block {
+  using value_type = T;
+  void* block;
+
+  explicit in_block(void* b) : block(b) {}
+  template <class U>
+  in_block(const in_block<U>& other) : block(other.block) {}
+
+  T* allocate(size_t n) {
+    static_assert(sizeof(T) <= control_room
+                  && alignof(T) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
+    if (n != 1)
+      throw std::bad_alloc();
+    return static_cast<T*>(block);
+  }
+  void deallocate(T*, size_t) {
+    ::operator delete(block);
+  }
+  template <class U>
+  bool operator==(const in_block<U>& other) const {
+    return block == other.block;
+  }
+  template <class U>
+  bool operator!=(const in_block<U>& other) const {
+    return block != other.block;
+  }
+};
+
+} // namespace
+
 blob blob::allocate(size_t size) {
-  // new[] without () leaves the bytes uninitialised: executors overwrite them.
-  std::shared_ptr<uint8_t[]> bytes(new uint8_t[size > 0 ? size : 1]);
-  auto* data = bytes.get();
-  return {std::shared_ptr<void>(bytes, data), data, size};
+  // Uninitialised: executors overwrite the bytes.
+  auto* block = static_cast<uint8_t*>(::operator new(control_room + size));
+  auto* data = block + control_room;
+  // The deleter does nothing: the block goes with the control block.
+  return {std::shared_ptr<void>(
+            data, [](void*) {}, in_block<uint8_t>(block)),
+          data, size};
 }
 
 blob blob::copy_of(const void* data, size_t size) {

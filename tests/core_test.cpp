@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 
 #include "core/cpu_contention.hpp"
@@ -60,6 +62,27 @@ TEST_CASE("bad model files give typed errors", "[core]") {
   CHECK_THROWS_AS(
     model::load(write_file("cut.onnx", bytes.substr(0, bytes.size() / 2))),
     InvalidModel);
+}
+
+TEST_CASE("a blob's memory is aligned for any type and lives while a view "
+          "of it does",
+          "[core]") {
+  for (size_t size : {0, 1, 3, 4096}) {
+    auto b = blob::allocate(size);
+    CHECK(b.size == size);
+    CHECK(reinterpret_cast<uintptr_t>(b.data) % __STDCPP_DEFAULT_NEW_ALIGNMENT__
+          == 0);
+    std::memset(b.data, 0xab, size);
+  }
+  blob view;
+  {
+    auto b = blob::allocate(64);
+    std::memset(b.data, 7, 64);
+    view = b.slice(32, 32);
+    CHECK(b.owner.use_count() == 2);
+  }
+  CHECK(view.owner.use_count() == 1);
+  CHECK(view.data[31] == 7); // read under ASan: a freed block would show
 }
 
 TEST_CASE("a raw buffer splits into the model's inputs", "[core]") {
