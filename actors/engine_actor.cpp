@@ -52,17 +52,17 @@ void report_callback_error(self_ptr self, job_id id, const std::string& what) {
 
 /// The outputs in the caller's buffers when it gave some. In-process the
 /// core wrote there already; a remote core's results arrive elsewhere.
-std::vector<blob> into_caller_buffers(std::vector<blob> outputs,
-                                      const std::vector<blob>& given) {
+void into_caller_buffers(tensors& outputs, const std::vector<blob>& given) {
   if (given.size() != outputs.size())
-    return outputs;
-  for (size_t k = 0; k < outputs.size(); ++k)
-    if (outputs[k].data != given[k].data) {
-      std::memcpy(given[k].data, outputs[k].data,
-                  std::min(outputs[k].size, given[k].size));
-      outputs[k] = given[k];
+    return;
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    auto& bytes = outputs[k].bytes;
+    if (bytes.data != given[k].data) {
+      std::memcpy(given[k].data, bytes.data,
+                  std::min(bytes.size, given[k].size));
+      bytes = given[k];
     }
-  return outputs;
+  }
 }
 
 /// Credits of ended jobs, returned once per batch: one lock and at most
@@ -87,8 +87,8 @@ struct credit_return {
 /// shapes the run decided where it did.
 tensors outputs_of(const model& m, int64_t batch,
                    const std::vector<std::vector<int64_t>>& shapes,
-                   std::vector<blob> buffers) {
-  auto outputs = attach(m.output_metas(), std::move(buffers), batch);
+                   tensors outputs) {
+  describe(outputs, m.output_metas(), batch);
   for (size_t k = 0; k < shapes.size() && k < outputs.size(); ++k)
     if (outputs[k].info().shape != shapes[k])
       outputs[k].meta = with_shape(outputs[k].meta, shapes[k]);
@@ -250,9 +250,9 @@ void done(self_ptr self) {
       if (r->error) {
         o.error = std::move(r->error);
       } else {
+        into_caller_buffers(r->outputs, t.outputs);
         o.outputs
-          = outputs_of(*b.model, t.batch, r->shapes,
-                       into_caller_buffers(std::move(r->outputs), t.outputs));
+          = outputs_of(*b.model, t.batch, r->shapes, std::move(r->outputs));
         if (r == claimed.back().first)
           self->state.latest = o.outputs;
       }

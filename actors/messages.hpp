@@ -72,7 +72,9 @@ inline const std::string send_model_bytes = "actorrt.send-model-bytes";
 /// was dispatched, started and finished (now_ns() of the core's host).
 struct job_result {
   job_id id = 0;
-  std::vector<blob> outputs;
+  /// Described with the lane's model until its engine describes them with
+  /// its own; bytes only when they come from another host.
+  tensors outputs;
   /// The core that ran it, in the submitting runtime's numbering (-1: none).
   int device = -1;
   int core = -1;
@@ -383,9 +385,21 @@ typename Inspector::result_type inspect(Inspector& f, job_batch& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_result& x) {
-  return f(caf::meta::type_name("job_result"), x.id, x.outputs, x.device,
-           x.core, x.shapes, x.error, x.dispatched, x.started, x.finished,
-           x.run_jobs, x.first_in_run);
+  // Only the outputs' bytes travel: the engine describes them with its
+  // model (and `shapes`).
+  std::vector<blob> outputs;
+  return f(caf::meta::type_name("job_result"), x.id,
+           caf::meta::save_callback([&]() -> caf::error {
+             for (auto& out : x.outputs)
+               outputs.push_back(out.bytes);
+             return caf::none;
+           }),
+           outputs, x.device, x.core, x.shapes, x.error, x.dispatched,
+           x.started, x.finished, x.run_jobs, x.first_in_run,
+           caf::meta::load_callback([&]() -> caf::error {
+             x.outputs = undescribed(std::move(outputs));
+             return caf::none;
+           }));
 }
 
 template <class Inspector>

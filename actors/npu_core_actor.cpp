@@ -149,11 +149,10 @@ private:
         bool decided = false;
         for (auto& out : done.outputs)
           decided = decided || out.info().dynamic_shape;
-        for (auto& out : done.outputs) {
-          if (decided)
+        if (decided)
+          for (auto& out : done.outputs)
             r.shapes.push_back(out.info().shape);
-          r.outputs.push_back(std::move(out.bytes));
-        }
+        r.outputs = std::move(done.outputs);
       }
       ended(call[k]);
     }

@@ -512,9 +512,12 @@ TEST_CASE("messages survive CAF serialisation (remote cores)", "[actors]") {
   batch.jobs.push_back(std::move(j));
   batch.jobs[0].inputs[0].bytes.data[5] = 42;
   model_handle handle{3, m, "opencv"};
-  job_results results(1);
+  job_results results(2);
   results[0].id = 7;
   results[0].error = {errc::timeout, "late"};
+  results[1].id = 8;
+  results[1].outputs = attach(m->output_metas(), {blob::allocate(40)});
+  results[1].outputs[0].bytes.data[39] = 9;
   tensors outputs = attach(m->output_metas(), {blob::allocate(40)});
   std::vector<char> buf;
   caf::binary_serializer sink{sys, buf};
@@ -547,8 +550,13 @@ TEST_CASE("messages survive CAF serialisation (remote cores)", "[actors]") {
   REQUIRE(handle2.ptr);
   CHECK(handle2.backend == "opencv");
   CHECK(handle2.ptr->input_size() == m->input_size());
-  REQUIRE(results2.size() == 1);
+  REQUIRE(results2.size() == 2);
   CHECK(results2[0].error.code == errc::timeout);
+  // Bytes only: the engine describes them with its model.
+  REQUIRE(results2[1].outputs.size() == 1);
+  CHECK_FALSE(results2[1].outputs[0].meta);
+  CHECK(results2[1].outputs[0].bytes.size == 40);
+  CHECK(results2[1].outputs[0].bytes.data[39] == 9);
   REQUIRE(outputs2.size() == 1);
   CHECK(outputs2[0].info().shape == m->outputs()[0].shape);
   CHECK(outputs2[0].bytes.size == 40);

@@ -85,7 +85,7 @@ struct fixture : actorrt::test::deterministic_system {
   job_result ok(job_id id) {
     job_result r;
     r.id = id;
-    r.outputs = {blob::allocate(m->outputs()[0].byte_size())};
+    r.outputs = undescribed({blob::allocate(m->outputs()[0].byte_size())});
     r.device = 0;
     r.core = 0;
     return r;
