@@ -202,7 +202,11 @@ def main():
                          "mutated, 9 the same then the crasher")
     args = ap.parse_args()
     kinds = [int(k) for k in args.kinds.split(",")]
-    work = tempfile.mkdtemp(prefix="actorrt-fuzz-")
+    with tempfile.TemporaryDirectory(prefix="actorrt-fuzz-") as work:
+        return fuzz(args, kinds, work)
+
+
+def fuzz(args, kinds, work):
     token_file = os.path.join(work, "token")
     with open(token_file, "wb") as f:
         f.write(TOKEN + b"\n")

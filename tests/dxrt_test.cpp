@@ -30,11 +30,18 @@ dxrt::Configuration& config() {
   return dxrt::Configuration::GetInstance();
 }
 
+/// A file in this process's scratch folder, which goes when it ends.
 fs::path scratch(const std::string& name) {
-  auto dir
-    = fs::temp_directory_path() / ("dxrt_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir / name;
+  static const struct folder {
+    fs::path path
+      = fs::temp_directory_path() / ("dxrt_test_" + std::to_string(::getpid()));
+    ~folder() {
+      std::error_code ignored;
+      fs::remove_all(path, ignored);
+    }
+  } dir;
+  fs::create_directories(dir.path);
+  return dir.path / name;
 }
 
 } // namespace
