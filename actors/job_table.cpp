@@ -32,7 +32,7 @@ void job_table::ended_one(std::unique_lock<std::mutex>& guard) {
   idle_.notify_all();
 }
 
-void job_table::erase_done(std::unordered_map<job_id, entry>::iterator i) {
+void job_table::erase_done(entry_map::iterator i) {
   if (i->second.in)
     i->second.in->bytes -= i->second.kept_bytes;
   entries_.erase(i);

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <deque>
 #include <memory>
+#include <memory_resource>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -101,7 +102,8 @@ private:
   void ended_one(std::unique_lock<std::mutex>& guard);
   struct entry;
   /// Takes done entry `i` out (its outcome went to Wait, or nobody wants it).
-  void erase_done(std::unordered_map<job_id, entry>::iterator i);
+  using entry_map = std::pmr::unordered_map<job_id, entry>;
+  void erase_done(entry_map::iterator i);
 
   /// Unwaited results of one kind, oldest first, and their outputs' bytes.
   struct window {
@@ -124,7 +126,12 @@ private:
 
   mutable std::mutex mtx_;
   std::condition_variable idle_;
-  std::unordered_map<job_id, entry> entries_;
+  /// Entries are made on callers' threads and erased on the engine's or a
+  /// waiter's: from malloc, each one took the caller's arena lock twice,
+  /// contended by the thread that freed it. The pool recycles them under
+  /// mtx_, which every use holds anyway.
+  std::pmr::unsynchronized_pool_resource entry_memory_;
+  entry_map entries_{&entry_memory_};
   window beside_callback_, without_callback_;
   size_t held_ = 0;
   job_id last_id_ = 0;
