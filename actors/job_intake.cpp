@@ -31,13 +31,17 @@ void job_intake::set_error_handler(job_callback::error_handler fn) {
 }
 
 job_intake::contents job_intake::take() {
+  // Room for as many again as last time, in one allocation each, not a
+  // doubling; made before the lock, which callers' put() waits for.
   contents taken;
-  std::lock_guard<std::mutex> guard{mtx_};
-  std::swap(taken, waiting_);
-  // As many again as last time, in one allocation each, not a doubling.
-  waiting_.jobs.reserve(taken.jobs.size());
-  waiting_.tickets.reserve(taken.tickets.size());
-  announced_ = false;
+  taken.jobs.reserve(last_taken_);
+  taken.tickets.reserve(last_taken_);
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    std::swap(taken, waiting_);
+    announced_ = false;
+  }
+  last_taken_ = taken.jobs.size();
   return taken;
 }
 

@@ -78,6 +78,7 @@ private:
   engine_actor engine_;
   contents waiting_;
   bool announced_ = false;
+  size_t last_taken_ = 0; // take()'s alone (only the actor takes)
 };
 
 using job_intake_ptr = std::shared_ptr<job_intake>;
