@@ -101,8 +101,8 @@ private:
   /// One open job fewer (called with `mtx_` held by `guard`; may unlock).
   void ended_one(std::unique_lock<std::mutex>& guard);
   struct entry;
-  /// Takes done entry `i` out (its outcome went to Wait, or nobody wants it).
   using entry_map = std::pmr::unordered_map<job_id, entry>;
+  /// Takes done entry `i` out (its outcome went to Wait, or nobody wants it).
   void erase_done(entry_map::iterator i);
 
   /// Unwaited results of one kind, oldest first, and their outputs' bytes.

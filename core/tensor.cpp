@@ -1,5 +1,6 @@
 #include "core/tensor.hpp"
 
+#include <cstdint>
 #include <cstring>
 #include <new>
 
@@ -88,8 +89,10 @@ struct in_block {
   T* allocate(size_t n) {
     static_assert(sizeof(T) <= control_room
                   && alignof(T) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
-    if (n != 1)
+    if (n != 1) { // one control block, never more: not reached
+      ::operator delete(block);
       throw std::bad_alloc();
+    }
     return static_cast<T*>(block);
   }
   void deallocate(T*, size_t) {
@@ -109,6 +112,8 @@ struct in_block {
 
 blob blob::allocate(size_t size) {
   // Uninitialised: executors overwrite the bytes.
+  if (size > SIZE_MAX - control_room)
+    throw std::bad_alloc();
   auto* block = static_cast<uint8_t*>(::operator new(control_room + size));
   auto* data = block + control_room;
   // The deleter does nothing: the block goes with the control block.

@@ -83,6 +83,7 @@ TEST_CASE("a blob's memory is aligned for any type and lives while a view "
   }
   CHECK(view.owner.use_count() == 1);
   CHECK(view.data[31] == 7); // read under ASan: a freed block would show
+  CHECK_THROWS_AS(blob::allocate(SIZE_MAX), std::bad_alloc); // no wrap-around
 }
 
 TEST_CASE("a raw buffer splits into the model's inputs", "[core]") {
