@@ -359,8 +359,7 @@ typename Inspector::result_type inspect(Inspector& f, job& x) {
   int64_t left = 0;
   return f(caf::meta::type_name("job"), x.id,
            caf::meta::save_callback([&]() -> caf::error {
-             for (auto& in : x.inputs)
-               inputs.push_back(in.bytes);
+             inputs = bytes_of(x.inputs);
              if (x.deadline != 0) {
                left = x.deadline - now_ns();
                if (left == 0)
@@ -390,8 +389,7 @@ typename Inspector::result_type inspect(Inspector& f, job_result& x) {
   std::vector<blob> outputs;
   return f(caf::meta::type_name("job_result"), x.id,
            caf::meta::save_callback([&]() -> caf::error {
-             for (auto& out : x.outputs)
-               outputs.push_back(out.bytes);
+             outputs = bytes_of(x.outputs);
              return caf::none;
            }),
            outputs, x.device, x.core, x.shapes, x.error, x.dispatched,

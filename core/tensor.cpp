@@ -86,14 +86,10 @@ struct in_block {
   template <class U>
   in_block(const in_block<U>& other) : block(other.block) {}
 
-  T* allocate(size_t n) {
+  T* allocate(size_t) {
     static_assert(sizeof(T) <= control_room
                   && alignof(T) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
-    if (n != 1) { // one control block, never more: not reached
-      ::operator delete(block);
-      throw std::bad_alloc();
-    }
-    return static_cast<T*>(block);
+    return static_cast<T*>(block); // a shared_ptr asks for one block, once
   }
   void deallocate(T*, size_t) {
     ::operator delete(block);
@@ -322,6 +318,14 @@ tensors undescribed(std::vector<blob> buffers) {
   result.reserve(buffers.size());
   for (auto& b : buffers)
     result.push_back({nullptr, std::move(b)});
+  return result;
+}
+
+std::vector<blob> bytes_of(const tensors& ts) {
+  std::vector<blob> result;
+  result.reserve(ts.size());
+  for (auto& t : ts)
+    result.push_back(t.bytes);
   return result;
 }
 

@@ -128,6 +128,8 @@ tensors attach(const tensor_metas& metas, std::vector<blob> buffers,
 
 /// Tensors of `buffers` with no description yet (see describe()).
 tensors undescribed(std::vector<blob> buffers);
+/// The bytes of `ts`, without their descriptions (undescribed()'s inverse).
+std::vector<blob> bytes_of(const tensors& ts);
 
 /// Gives `ts` `metas`' descriptions for `batch` samples, as attach() would
 /// to their bytes: one tensor per description, those missing without
