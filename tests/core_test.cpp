@@ -20,7 +20,7 @@ using actorrt::test::model_path;
 namespace {
 
 std::string write_file(const std::string& name, const std::string& bytes) {
-  auto path = "/tmp/actorrt_core_test_" + name;
+  auto path = actorrt::test::scratch(name).string();
   std::ofstream(path, std::ios::binary) << bytes;
   return path;
 }

@@ -19,6 +19,7 @@
 #include "models.hpp"
 
 using actorrt::test::model_path;
+using actorrt::test::scratch;
 namespace fs = std::filesystem;
 
 namespace {
@@ -28,20 +29,6 @@ using ATTRIBUTE = dxrt::Configuration::ATTRIBUTE;
 
 dxrt::Configuration& config() {
   return dxrt::Configuration::GetInstance();
-}
-
-/// A file in this process's scratch folder, which goes when it ends.
-fs::path scratch(const std::string& name) {
-  static const struct folder {
-    fs::path path
-      = fs::temp_directory_path() / ("dxrt_test_" + std::to_string(::getpid()));
-    ~folder() {
-      std::error_code ignored;
-      fs::remove_all(path, ignored);
-    }
-  } dir;
-  fs::create_directories(dir.path);
-  return dir.path / name;
 }
 
 } // namespace
