@@ -6,6 +6,13 @@
 #include <sstream>
 
 #include <caf/io/all.hpp>
+#include <caf/io/basp_broker.hpp>
+#include <caf/io/middleman_actor_impl.hpp>
+#include <caf/io/network/default_multiplexer.hpp>
+
+#include <algorithm>
+#include <map>
+#include <mutex>
 
 #include "actors/node_discovery.hpp"
 #include "actors/unpinned_logger.hpp"
@@ -132,10 +139,106 @@ std::vector<std::string> default_nodes() {
   return result;
 }
 
+namespace {
+
+/// Where a system's node_connector is registered.
+constexpr caf::atom_value connector_key = caf::atom("ArtConnect");
+
+/// CAF's middleman actor with connections of its own: each passes the
+/// node's gate and has its frames checked inside CAF's connection
+/// (checked_node_scribe) rather than by a client_gate's relay. Detached:
+/// the gate's handshake blocks. Quits with CAF's BASP broker.
+class node_connector : public caf::io::middleman_actor_impl {
+public:
+  node_connector(caf::actor_config& cfg, caf::actor broker)
+    : caf::io::middleman_actor_impl(cfg, broker), broker_(std::move(broker)) {}
+
+  behavior_type make_behavior() override {
+    monitor(broker_);
+    set_down_handler([this](caf::down_msg&) { quit(); });
+    return caf::io::middleman_actor_impl::make_behavior();
+  }
+
+  void on_exit() override {
+    // The registry's reference would keep it (and its thread, which the
+    // actor system waits for) from ending.
+    system().registry().erase(connector_key);
+    caf::io::middleman_actor_impl::on_exit();
+  }
+
+protected:
+  caf::expected<caf::io::scribe_ptr> connect(const std::string& host,
+                                             uint16_t port) override {
+    try {
+      auto& mx = static_cast<caf::io::network::default_multiplexer&>(
+        system().middleman().backend());
+      return checked_node_scribe(mx, host + ":" + std::to_string(port),
+                                 node_token::from_environment());
+    } catch (const std::exception& e) {
+      return caf::make_error(caf::sec::cannot_connect_to_node, e.what());
+    }
+  }
+
+private:
+  caf::actor broker_;
+};
+
+/// `sys`'s node_connector, started at the first use.
+caf::io::middleman_actor connector_of(caf::actor_system& sys) {
+  static std::mutex mtx;
+  std::lock_guard<std::mutex> guard{mtx};
+  auto c = sys.registry().get<caf::io::middleman_actor>(connector_key);
+  if (!c) {
+    c = sys.spawn<node_connector, caf::detached + caf::hidden>(
+      sys.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP")));
+    sys.registry().put(connector_key, c);
+  }
+  return c;
+}
+
+/// Why `e` happened: its own words when it carries them.
+std::string why_of(caf::actor_system& sys, const caf::error& e) {
+  auto& ctx = e.context();
+  if (ctx.match_elements<std::string>())
+    return ctx.get_as<std::string>(0);
+  return sys.render(e);
+}
+
+/// The node at `address`, through node_connector.
+caf::expected<node_actor> connect_checked(caf::actor_system& sys,
+                                          const std::string& address) {
+  auto host = split_address(address).first;
+  caf::expected<node_actor> result = caf::sec::cannot_connect_to_node;
+  caf::scoped_actor self{sys};
+  self
+    ->request(connector_of(sys), caf::infinite, caf::connect_atom::value, host,
+              node_port(address))
+    .receive(
+      [&](const caf::node_id&, caf::strong_actor_ptr& ptr,
+          const std::set<std::string>& ifs) {
+        auto ours = sys.message_types(caf::detail::type_list<node_actor>{});
+        if (!ptr)
+          result = caf::make_error(caf::sec::no_actor_published_at_port);
+        else if (!std::includes(ifs.begin(), ifs.end(), ours.begin(),
+                                ours.end()))
+          result
+            = caf::make_error(caf::sec::unexpected_actor_messaging_interface);
+        else
+          result = caf::actor_cast<node_actor>(std::move(ptr));
+      },
+      [&](caf::error& e) { result = std::move(e); });
+  return result;
+}
+
+} // namespace
+
 std::shared_ptr<client_gate> gate_to(const std::string& address) {
   node_port(address); // a clear error for a malformed one
+  auto tls = tls_files::from_environment();
+  if (!tls.enabled())
+    return nullptr; // node_connector's checked connections
   return std::make_shared<client_gate>(address, node_token::from_environment(),
-                                       tls_files::from_environment());
+                                       tls);
 }
 
 node_actor join_node(caf::actor_system& sys, const scheduler_actor& scheduler,
@@ -149,15 +252,17 @@ node_actor join_node(caf::actor_system& sys, const scheduler_actor& scheduler,
   // long as a silent node would take to count as gone.
   auto give_up = std::chrono::steady_clock::now() + silence_limit;
   auto connect = [&] {
-    return sys.middleman().remote_actor<node_actor>("127.0.0.1", gate->port());
+    return gate ? sys.middleman().remote_actor<node_actor>("127.0.0.1",
+                                                           gate->port())
+                : connect_checked(sys, address);
   };
+  auto gate_error = [&] { return gate ? gate->last_error() : std::string{}; };
   auto remote = connect();
   while (!remote && remote.error() == caf::sec::connection_timeout
-         && gate->last_error().empty()
-         && std::chrono::steady_clock::now() < give_up)
+         && gate_error().empty() && std::chrono::steady_clock::now() < give_up)
     remote = connect();
-  if (!remote && !gate->last_error().empty())
-    throw DeviceIO("cannot join node " + address + ": " + gate->last_error());
+  if (!remote && !gate_error().empty())
+    throw DeviceIO("cannot join node " + address + ": " + gate_error());
   if (!remote && remote.error() == caf::sec::incompatible_application_ids)
     throw DeviceIO("cannot join node " + address
                    + ": it speaks another ActorRT protocol version than "
@@ -165,7 +270,7 @@ node_actor join_node(caf::actor_system& sys, const scheduler_actor& scheduler,
                    + protocol_id() + "); run the same version on both");
   if (!remote)
     throw DeviceIO("cannot join node " + address + ": "
-                   + sys.render(remote.error()));
+                   + why_of(sys, remote.error()));
   caf::scoped_actor self{sys};
   std::vector<npu_core_actor> cores;
   std::vector<core_report> reports;

@@ -52,11 +52,15 @@ uint16_t node_port(const std::string& address);
 /// InvalidArgument for a malformed entry.
 std::vector<std::string> default_nodes();
 
-/// The way to the node at `address`: a client_gate with
-/// ACTORRT_NODE_TOKEN(_FILE)'s token and ACTORRT_TLS_*'s certificates.
+/// The way to the node at `address` with ACTORRT_TLS_*'s certificates: a
+/// client_gate (TLS ends there, and ACTORRT_NODE_TOKEN(_FILE)'s token is
+/// proven inside it). Null without TLS: then CAF's own connection passes
+/// the node's gate and checks its frames (checked_node_scribe), with no
+/// relay on the way.
 std::shared_ptr<client_gate> gate_to(const std::string& address);
 
-/// Connects through `gate` to the node at `address` ("ADDR:PORT") and
+/// Connects through `gate` (null: directly, see gate_to) to the node at
+/// `address` ("ADDR:PORT") and
 /// joins its cores to `scheduler`, named
 /// after the node (their host is `address`). Blocks until they joined.
 /// Throws DeviceIO naming the node when it cannot be reached, refuses this

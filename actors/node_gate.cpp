@@ -1,5 +1,10 @@
 #include "actors/node_gate.hpp"
 
+#include <caf/io/network/default_multiplexer.hpp>
+#include <caf/io/network/stream_impl.hpp>
+#include <caf/io/scribe.hpp>
+#include <caf/policy/tcp.hpp>
+
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -110,6 +115,10 @@ public:
   int get() const {
     return fd_;
   }
+  /// Gives the descriptor up to the caller, who closes it.
+  int release() {
+    return std::exchange(fd_, -1);
+  }
   /// Ends both directions; the threads blocked on it return.
   void shut() const {
     if (fd_ >= 0)
@@ -181,6 +190,10 @@ public:
 
   int fd() const {
     return socket_.get();
+  }
+  /// The plain socket, given up (no TLS on it).
+  int release() {
+    return socket_.release();
   }
   /// Ends both directions; the threads blocked on it return.
   void shut() const {
@@ -972,6 +985,198 @@ const claim_budget& node_gate::budget() const {
   return *state_->budget;
 }
 
+namespace {
+
+/// The gate's handshake on `node`, the client's side: "" or why it failed.
+std::string prove_to_node(stream& node, const node_token& token,
+                          const std::string& address) {
+  uint8_t challenge[challenge_bytes];
+  if (!node.read_all(challenge, sizeof challenge)
+      || std::memcmp(challenge, magic, 8) != 0)
+    return "node " + address
+           + " did not open with ActorRT's gate handshake (a node "
+             "that needs TLS, another program, or an older "
+             "actorrt-node)";
+  bool required = challenge[8] != 0;
+  if (required && !token)
+    return "node " + address
+           + " requires a token: set "
+             "ACTORRT_NODE_TOKEN_FILE (or ACTORRT_NODE_TOKEN)";
+  if (!required && token)
+    return "node " + address
+           + " does not authenticate its clients "
+             "(it has no token): unset ACTORRT_NODE_TOKEN_FILE and "
+             "ACTORRT_NODE_TOKEN to use it anyway";
+  bytes32 node_nonce, client_nonce = random_nonce();
+  std::memcpy(node_nonce.data(), challenge + 9, 32);
+  uint8_t answer[answer_bytes];
+  std::memcpy(answer, magic, 8);
+  std::memcpy(answer + 8, client_nonce.data(), 32);
+  auto proof = mac(token, "client", node_nonce, client_nonce);
+  std::memcpy(answer + 40, proof.data(), 32);
+  uint8_t verdict[verdict_bytes];
+  if (!node.write_all(answer, sizeof answer)
+      || !node.read_all(verdict, sizeof verdict))
+    return "node " + address + " closed the gate handshake";
+  if (verdict[0] != 1)
+    return "node " + address + " refused this client's token";
+  auto expected = mac(token, "node", node_nonce, client_nonce);
+  if (!same(verdict + 1, expected.data(), 32))
+    return "node " + address
+           + " does not know the token: it is not "
+             "the node this client was configured for";
+  return "";
+}
+
+/// The node's BASP frames, checked as their bytes arrive (the rules the
+/// client_gate's relay applies), for a connection CAF reads itself.
+struct frame_scanner {
+  frame_scanner(uint32_t max_payload, std::string address)
+    : rules(server_handshake, max_payload), address(std::move(address)) {}
+
+  /// False, and says why once, at the first byte that breaks the rules.
+  bool feed(const uint8_t* p, size_t n) {
+    if (!why.empty())
+      return false;
+    while (n > 0) {
+      if (rest > 0) {
+        auto take = size_t(std::min<uint64_t>(rest, n));
+        why = rules.scan(p, take);
+        if (!why.empty())
+          break;
+        p += take;
+        n -= take;
+        rest -= take;
+        continue;
+      }
+      auto take = std::min(basp_header_bytes - have, n);
+      std::memcpy(header + have, p, take);
+      have += take;
+      p += take;
+      n -= take;
+      if (have < basp_header_bytes)
+        continue;
+      have = 0;
+      uint32_t payload = 0;
+      why = rules.check(header, payload);
+      if (!why.empty())
+        break;
+      rest = payload;
+    }
+    if (why.empty())
+      return true;
+    std::fprintf(stderr, "actorrt: dropped node %s: %s\n", address.c_str(),
+                 why.c_str());
+    return false;
+  }
+
+  basp_rules rules;
+  std::string address;
+  uint8_t header[basp_header_bytes];
+  size_t have = 0;   // of the current header
+  uint64_t rest = 0; // of the current payload
+  std::string why;
+};
+
+/// CAF's TCP policy, with the node's bytes checked before CAF sees them.
+struct checked_tcp {
+  std::shared_ptr<frame_scanner> scanner;
+
+  caf::io::network::rw_state read_some(size_t& result,
+                                       caf::io::network::native_socket fd,
+                                       void* buf, size_t len) {
+    auto r = caf::policy::tcp::read_some(result, fd, buf, len);
+    if (r == caf::io::network::rw_state::success && result > 0
+        && !scanner->feed(static_cast<uint8_t*>(buf), result))
+      return caf::io::network::rw_state::failure;
+    return r;
+  }
+  static caf::io::network::rw_state
+  write_some(size_t& result, caf::io::network::native_socket fd,
+             const void* buf, size_t len) {
+    return caf::policy::tcp::write_some(result, fd, buf, len);
+  }
+  static bool try_accept(caf::io::network::native_socket& result,
+                         caf::io::network::native_socket fd) {
+    return caf::policy::tcp::try_accept(result, fd);
+  }
+  static constexpr bool must_read_more(caf::io::network::native_socket,
+                                       size_t) {
+    return false;
+  }
+};
+
+/// CAF's scribe_impl, over checked_tcp.
+class checked_scribe : public caf::io::scribe {
+public:
+  checked_scribe(caf::io::network::default_multiplexer& mx, int fd,
+                 checked_tcp policy)
+    : caf::io::scribe(caf::io::network::conn_hdl_from_socket(fd)),
+      stream_(mx, fd, std::move(policy)) {}
+
+  void configure_read(caf::io::receive_policy::config config) override {
+    stream_.configure_read(config);
+    if (!launched_)
+      launch();
+  }
+  void ack_writes(bool enable) override {
+    stream_.ack_writes(enable);
+  }
+  std::vector<char>& wr_buf() override {
+    return stream_.wr_buf();
+  }
+  std::vector<char>& rd_buf() override {
+    return stream_.rd_buf();
+  }
+  void graceful_shutdown() override {
+    stream_.graceful_shutdown();
+    detach(&stream_.backend(), false);
+  }
+  void flush() override {
+    stream_.flush(this);
+  }
+  std::string addr() const override {
+    auto x = caf::io::network::remote_addr_of_fd(stream_.fd());
+    return x ? *x : std::string{};
+  }
+  uint16_t port() const override {
+    auto x = caf::io::network::remote_port_of_fd(stream_.fd());
+    return x ? *x : 0;
+  }
+  void launch() {
+    launched_ = true;
+    stream_.start(this);
+  }
+  void add_to_loop() override {
+    stream_.activate(this);
+  }
+  void remove_from_loop() override {
+    stream_.passivate();
+  }
+
+private:
+  bool launched_ = false;
+  caf::io::network::stream_impl<checked_tcp> stream_;
+};
+
+} // namespace
+
+caf::io::scribe_ptr
+checked_node_scribe(caf::io::network::default_multiplexer& mx,
+                    const std::string& address, const node_token& token,
+                    gate_limits limits) {
+  auto [host, service] = split_address(address);
+  stream node{connect_to(host, service)};
+  node.set_timeout(limits.handshake_timeout);
+  if (auto why = prove_to_node(node, token, address); !why.empty())
+    throw DeviceIO(why);
+  node.set_timeout(std::chrono::milliseconds(0));
+  auto scanner
+    = std::make_shared<frame_scanner>(limits.max_frame_bytes, address);
+  return caf::make_counted<checked_scribe>(mx, node.release(),
+                                           checked_tcp{std::move(scanner)});
+}
+
 // -- client_gate -------------------------------------------------------------
 
 struct client_gate::state {
@@ -998,41 +1203,8 @@ struct client_gate::state {
                   + " (a node without TLS, or a certificate the other "
                     "side's CA did not sign: see ACTORRT_TLS_CERT, "
                     "ACTORRT_TLS_KEY, ACTORRT_TLS_CA)");
-    uint8_t challenge[challenge_bytes];
-    if (!node.read_all(challenge, sizeof challenge)
-        || std::memcmp(challenge, magic, 8) != 0)
-      return fail("node " + address
-                  + " did not open with ActorRT's gate handshake (a node "
-                    "that needs TLS, another program, or an older "
-                    "actorrt-node)");
-    bool required = challenge[8] != 0;
-    if (required && !token)
-      return fail("node " + address
-                  + " requires a token: set "
-                    "ACTORRT_NODE_TOKEN_FILE (or ACTORRT_NODE_TOKEN)");
-    if (!required && token)
-      return fail("node " + address
-                  + " does not authenticate its clients "
-                    "(it has no token): unset ACTORRT_NODE_TOKEN_FILE and "
-                    "ACTORRT_NODE_TOKEN to use it anyway");
-    bytes32 node_nonce, client_nonce = random_nonce();
-    std::memcpy(node_nonce.data(), challenge + 9, 32);
-    uint8_t answer[answer_bytes];
-    std::memcpy(answer, magic, 8);
-    std::memcpy(answer + 8, client_nonce.data(), 32);
-    auto proof = mac(token, "client", node_nonce, client_nonce);
-    std::memcpy(answer + 40, proof.data(), 32);
-    uint8_t verdict[verdict_bytes];
-    if (!node.write_all(answer, sizeof answer)
-        || !node.read_all(verdict, sizeof verdict))
-      return fail("node " + address + " closed the gate handshake");
-    if (verdict[0] != 1)
-      return fail("node " + address + " refused this client's token");
-    auto expected = mac(token, "node", node_nonce, client_nonce);
-    if (!same(verdict + 1, expected.data(), 32))
-      return fail("node " + address
-                  + " does not know the token: it is not "
-                    "the node this client was configured for");
+    if (auto why = prove_to_node(node, token, address); !why.empty())
+      return fail(why);
     node.set_timeout(limits.stall_timeout);
     fail("");
     // CAF gave this connection up while the node kept it waiting (see

@@ -22,6 +22,8 @@
 #include <memory>
 #include <string>
 
+#include <caf/io/fwd.hpp>
+
 namespace actorrt {
 
 /// The shared secret of a node and its clients; empty: none.
@@ -112,6 +114,16 @@ public:
 private:
   std::shared_ptr<state> state_;
 };
+
+/// A plain TCP connection to the node at `address` ("HOST:PORT") that
+/// passed the node's gate with `token`, as a scribe for CAF's BASP broker
+/// that checks every frame the node sends (the client_gate's rules, inside
+/// CAF's own connection: no relay, no second loopback connection). Blocks
+/// for the gate's handshake; throws DeviceIO with why it failed.
+caf::io::scribe_ptr
+checked_node_scribe(caf::io::network::default_multiplexer& mx,
+                    const std::string& address, const node_token& token,
+                    gate_limits limits = {});
 
 /// True for a host name or address only this host reaches (127.0.0.0/8,
 /// ::1, localhost): listening there needs neither a token nor TLS.

@@ -190,6 +190,65 @@ def test_frames_that_break_basp_rules_drop_the_peer_not_the_node(token_file):
     assert "a BASP handshake of 0 bytes" in log
 
 
+class FakeNode:
+    """A node that passes its gate's handshake (no token) and then sends
+    `frames` instead of BASP's: what a client must survive."""
+
+    def __init__(self, frames):
+        import threading
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen()
+        self.port = self.server.getsockname()[1]
+        self.frames = frames
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                s, _ = self.server.accept()
+            except OSError:
+                return
+            with s:
+                s.settimeout(5)
+                s.sendall(b"ARTGATE1" + b"\0" + os.urandom(32))
+                answer = b""
+                while len(answer) < 72:
+                    chunk = s.recv(72 - len(answer))
+                    if not chunk:
+                        break
+                    answer += chunk
+                s.sendall(b"\1" + b"\0" * 32)  # accepted; no token, no mac
+                s.sendall(self.frames)
+                time.sleep(0.5)
+
+    def close(self):
+        self.server.close()
+
+
+def basp_header(op, payload):
+    return bytes([op]) + b"\0" * 3 + struct.pack(">I", payload) + b"\0" * 24
+
+
+@pytest.mark.parametrize("frames, why", [
+    (basp_header(2, 8) + b"\0" * 8, "its first BASP frame is not its handshake"),
+    (basp_header(0, 1 << 20), "a BASP handshake of 1048576 bytes"),
+    (CRASHER, "a BASP handshake of 0 bytes"),  # what crashed CAF 0.17
+])
+def test_a_client_checks_every_frame_its_node_sends(frames, why):
+    # The client's own connection checks the node's frames before CAF
+    # parses them: a node that breaks BASP's rules is dropped, with why,
+    # and the client process ends with an error, not a crash.
+    node = FakeNode(frames)
+    try:
+        r = run_client(node.port, jobs=1)
+    finally:
+        node.close()
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert f"dropped node 127.0.0.1:{node.port}: {why}" in r.stderr, r.stderr
+    assert "cannot join node" in r.stderr, r.stderr
+
+
 def test_with_tls_the_gate_checks_certificates_token_and_every_frame(tmp_path, token_file):
     certs, ca = make_certificates(tmp_path)
     cert, key = certs["node"]
