@@ -11,7 +11,6 @@
 #include <caf/io/network/default_multiplexer.hpp>
 
 #include <algorithm>
-#include <map>
 #include <mutex>
 
 #include "actors/node_discovery.hpp"
@@ -172,7 +171,9 @@ protected:
     try {
       auto& mx = static_cast<caf::io::network::default_multiplexer&>(
         system().middleman().backend());
-      return checked_node_scribe(mx, host + ":" + std::to_string(port),
+      // An IPv6 address goes back in brackets, as split_address reads it.
+      auto name = host.find(':') == std::string::npos ? host : "[" + host + "]";
+      return checked_node_scribe(mx, name + ":" + std::to_string(port),
                                  node_token::from_environment());
     } catch (const std::exception& e) {
       return caf::make_error(caf::sec::cannot_connect_to_node, e.what());
