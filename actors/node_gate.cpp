@@ -1080,14 +1080,14 @@ struct frame_scanner {
 
 /// CAF's TCP policy, with the node's bytes checked before CAF sees them.
 struct checked_tcp {
-  std::shared_ptr<frame_scanner> scanner;
+  frame_scanner scanner;
 
   caf::io::network::rw_state read_some(size_t& result,
                                        caf::io::network::native_socket fd,
                                        void* buf, size_t len) {
     auto r = caf::policy::tcp::read_some(result, fd, buf, len);
     if (r == caf::io::network::rw_state::success && result > 0
-        && !scanner->feed(static_cast<uint8_t*>(buf), result))
+        && !scanner.feed(static_cast<uint8_t*>(buf), result))
       return caf::io::network::rw_state::failure;
     return r;
   }
@@ -1171,10 +1171,9 @@ checked_node_scribe(caf::io::network::default_multiplexer& mx,
   if (auto why = prove_to_node(node, token, address); !why.empty())
     throw DeviceIO(why);
   node.set_timeout(std::chrono::milliseconds(0));
-  auto scanner
-    = std::make_shared<frame_scanner>(limits.max_frame_bytes, address);
+  checked_tcp policy{frame_scanner{limits.max_frame_bytes, address}};
   return caf::make_counted<checked_scribe>(mx, node.release(),
-                                           checked_tcp{std::move(scanner)});
+                                           std::move(policy));
 }
 
 // -- client_gate -------------------------------------------------------------
