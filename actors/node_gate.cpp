@@ -1143,10 +1143,6 @@ public:
     auto x = caf::io::network::remote_port_of_fd(stream_.fd());
     return x ? *x : 0;
   }
-  void launch() {
-    launched_ = true;
-    stream_.start(this);
-  }
   void add_to_loop() override {
     stream_.activate(this);
   }
@@ -1155,6 +1151,11 @@ public:
   }
 
 private:
+  void launch() {
+    launched_ = true;
+    stream_.start(this);
+  }
+
   bool launched_ = false;
   caf::io::network::stream_impl<checked_tcp> stream_;
 };
@@ -1169,8 +1170,7 @@ checked_node_scribe(caf::io::network::default_multiplexer& mx,
   stream node{connect_to(host, service)};
   node.set_timeout(limits.handshake_timeout);
   if (auto why = prove_to_node(node, token, address); !why.empty())
-    throw DeviceIO(why);
-  node.set_timeout(std::chrono::milliseconds(0));
+    throw DeviceIO(why); // CAF makes the socket non-blocking: no timeout left
   checked_tcp policy{frame_scanner{limits.max_frame_bytes, address}};
   return caf::make_counted<checked_scribe>(mx, node.release(),
                                            std::move(policy));
